@@ -1,0 +1,24 @@
+# The two set-up commands: `make demo` (the tour on bundled data) and `make test`.
+# Each creates or reuses .venv; torch==2.13.0 goes in first so that pip takes the
+# local CPU wheel instead of a multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.nnlab-installed
+
+.PHONY: demo test clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/nnlab tour
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
