@@ -1,0 +1,17 @@
+"""User-facing errors: the CLI prints their message as one line and exits with status 2."""
+
+
+class NnlabError(Exception):
+    """A problem with what the user gave us (input, config, run directory), not a bug."""
+
+
+class ConfigError(NnlabError):
+    """An unknown config key, a value of the wrong type, or an unreadable config file."""
+
+
+class DataError(NnlabError):
+    """A data or input file that is missing, truncated, mislabelled or holds NaN."""
+
+
+class CheckpointError(NnlabError):
+    """A run directory or checkpoint that is missing, corrupt or from another model."""

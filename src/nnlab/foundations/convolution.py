@@ -1,0 +1,79 @@
+"""Discrete 2-D convolution as deep-learning libraries define it: a "valid" cross-correlation.
+
+Source: lecture "Introduction to Deep Learning with PyTorch", convolutional layers (the
+7x7 and 5x5 worked examples with the kernel [[1,0,1],[0,1,0],[1,0,1]]); conventions as in
+torch.nn.functional.conv2d: no kernel flip, input (N, C_in, H, W), weight (C_out, C_in, kh, kw).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnlab.errors import NnlabError
+
+
+def _pair(value: int | tuple[int, int], name: str, minimum: int) -> tuple[int, int]:
+    """Expand an int to (v, v) and check both entries are integers >= minimum."""
+    pair = (value, value) if np.isscalar(value) else tuple(value)
+    if len(pair) != 2 or any(int(v) != v or v < minimum for v in pair):
+        raise NnlabError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def conv2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    *,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+) -> np.ndarray:
+    """out[n, o, i, j] = bias[o] + sum_{c, u, v} weight[o, c, u, v] * x_pad[n, c, i*sh + u, j*sw + v].
+
+    Zero padding on all four sides, then every kh x kw window is read at once with
+    sliding_window_view (no copies, no Python loop over pixels) and contracted with einsum.
+    Output size per axis: (H + 2 p - kh) // s + 1.
+    """
+    x, weight = np.asarray(x, dtype=float), np.asarray(weight, dtype=float)
+    (sh, sw), (ph, pw) = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise NnlabError(f"conv2d needs x (N, C, H, W) and weight (C_out, C, kh, kw), got {x.shape} and {weight.shape}")
+    kh, kw = weight.shape[2:]
+    if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
+        raise NnlabError(f"kernel {kh}x{kw} is larger than the padded input {x.shape[2:]} + padding {(ph, pw)}")
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))  # (N, C, H', W', kh, kw)
+    windows = windows[:, :, ::sh, ::sw]
+    out = np.einsum("nchwuv,ocuv->nohw", windows, weight)  # (N, C_out, H_out, W_out)
+    return out if bias is None else out + np.asarray(bias, dtype=float)[None, :, None, None]
+
+
+def convolve_image(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Single-channel convenience: a 2-D image (H, W) and kernel (kh, kw) give the 2-D feature map."""
+    return conv2d(np.asarray(image)[None, None], np.asarray(kernel)[None, None], stride=stride, padding=padding)[0, 0]
+
+
+# The lecture's worked example: a 7x7 binary image and the "X"-shaped 3x3 kernel.
+LECTURE_IMAGE = np.array(
+    [
+        [0, 1, 1, 1, 0, 0, 0],
+        [0, 0, 1, 1, 1, 0, 0],
+        [0, 0, 0, 1, 1, 1, 0],
+        [0, 0, 0, 1, 1, 0, 0],
+        [0, 0, 1, 1, 0, 0, 0],
+        [0, 1, 1, 0, 0, 0, 0],
+        [1, 1, 0, 0, 0, 0, 0],
+    ],
+    dtype=float,
+)
+LECTURE_KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=float)
+
+# Horizontal gradient filter: responds to vertical edges (Sobel x, cross-correlation convention).
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
+
+
+def step_image(height: int = 6, width: int = 8, *, edge_column: int = 4) -> np.ndarray:
+    """Image that is 0 left of `edge_column` and 1 from it on: a single vertical edge."""
+    image = np.zeros((height, width))
+    image[:, edge_column:] = 1.0
+    return image

@@ -1,0 +1,1 @@
+"""Plots (matplotlib, Agg backend, imported lazily): curves, image grids, physics histograms."""
