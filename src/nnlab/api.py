@@ -1,0 +1,137 @@
+"""The Python API behind every CLI verb: train a task, evaluate a run, predict with a run.
+
+Everything reads or writes one run directory, so `evaluate` and `predict` rebuild the model
+from config.yaml and model.safetensors alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from nnlab.config import from_dict, load_yaml, merge, parse_overrides, to_dict
+from nnlab.errors import CheckpointError, ConfigError
+from nnlab.tasks import get_task
+from nnlab.tasks.base import Report, Task
+from nnlab.training.checkpoint import load_checkpoint, load_weights
+from nnlab.training.distributed import process_group
+from nnlab.training.rundir import RunDir, environment
+from nnlab.training.runtime import Launch, resolve_device, seed_everything
+from nnlab.training.trainer import Trainer
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A finished training: its run directory (None on ranks other than 0), history, report, task."""
+
+    run: RunDir | None
+    history: list[dict[str, float]]
+    report: Report | None
+    task: Task
+
+
+def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = None,
+                   overrides: Mapping[str, Any] | Sequence[str] = (), base: Mapping[str, Any] | None = None) -> Any:
+    """The task's config: defaults < `base` (a saved run) < the YAML file < `--set` overrides."""
+    config = get_task(task_name).config_class()
+    for values, origin in ((base, "run"), (load_yaml(config_path) if config_path else None, str(config_path))):
+        if values is None:
+            continue
+        values = dict(values)
+        named = values.pop("task", task_name)
+        if named != task_name:
+            raise ConfigError(f"{origin} is a config for task '{named}', not '{task_name}'")
+        config = merge(config, values)
+    if not isinstance(overrides, Mapping):
+        overrides = parse_overrides(overrides)
+    return merge(config, overrides)
+
+
+def train(task_name: str, *, config_path: str | os.PathLike | None = None,
+          overrides: Mapping[str, Any] | Sequence[str] = (), out_dir: str | os.PathLike = "runs",
+          name: str = "", resume: str | os.PathLike | None = None, launch: Launch = Launch()) -> TrainResult:
+    """Train `task_name` into a new run directory, or continue the run at `resume` where it stopped."""
+    task_cls = get_task(task_name)
+    run = _open_for_resume(resume, task_name) if resume else None
+    config = resolve_config(task_name, config_path=config_path, overrides=overrides,
+                            base=run.read_config() if run else None)
+    if config.train.epochs < 1 or config.train.batch_size < 1:
+        raise ConfigError("train.epochs and train.batch_size must be at least 1")
+    if config.train.batch_size % launch.world_size:
+        raise ConfigError(f"train.batch_size {config.train.batch_size} must be divisible by the "
+                          f"{launch.world_size} processes of this launch")
+    device = resolve_device(config.train.device, local_rank=launch.local_rank)
+    config_dict = {"task": task_name, **to_dict(config)}
+    with process_group(launch, device):
+        seed_everything(config.train.seed)
+        task = task_cls(config, device=device)
+        task.build(training=True)
+        seed_everything(config.train.seed + launch.rank)  # each rank its own dropout/augmentation stream
+        checkpoint = load_checkpoint(run.last_path, task=task_name) if run else None
+        trainer = Trainer(config.train, device=device, launch=launch, task_name=task_name, config=config_dict)
+        trainer.setup(task, checkpoint=checkpoint)
+        run = _prepare_run(run, out_dir, name, config_dict, launch=launch, device=device) if launch.is_main else None
+        history = trainer.fit(run)
+    report = None
+    if run is not None:
+        load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch
+        report = task.evaluate(run)
+    return TrainResult(run, history, report, task)
+
+
+def load_run(run_path: str | os.PathLike, *, device: str = "auto") -> tuple[RunDir, Task]:
+    """Rebuild a run's task and trained models from its directory, without unpickling anything."""
+    run = RunDir.open(run_path)
+    values = run.read_config()
+    task_name = values.get("task")
+    if not isinstance(task_name, str):
+        raise CheckpointError(f"{run.config_path} does not name its task")
+    config = resolve_config(task_name, base=values)
+    task = get_task(task_name)(config, device=resolve_device(device))
+    task.build(training=False)
+    load_weights(run.weights_path, task.models, task=task_name)
+    return run, task
+
+
+def evaluate(run_path: str | os.PathLike, *, device: str = "auto") -> Report:
+    """Score a trained run on its held-out data; writes report.json and plots into the run."""
+    run, task = load_run(run_path, device=device)
+    return task.evaluate(run)
+
+
+def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
+            device: str = "auto") -> list[str]:
+    """Apply a trained run to user input (`source`: a file or inline values); return printable lines."""
+    run, task = load_run(run_path, device=device)
+    if not hasattr(task, "predict"):
+        raise ConfigError(f"task '{task.name}' has no predict; try nnlab sample or nnlab evaluate")
+    return task.predict(source, output_path=Path(output_path) if output_path else None)
+
+
+def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, config_dict: dict[str, Any], *,
+                 launch: Launch, device: Any) -> RunDir:
+    """Create the run directory (or reuse the resumed one) and record its config and environment."""
+    env = environment(seed=config_dict["train"]["seed"], argv=launch.argv, world_size=launch.world_size,
+                      device=str(device))
+    if run is None:
+        run = RunDir.new(out_dir, config_dict["task"], name=name)
+    elif run.env_path.is_file():
+        first = json.loads(run.env_path.read_text())
+        env = {**first, "resumes": [*first.get("resumes", []), env]}
+    run.write_config(config_dict)
+    run.write_json(run.env_path, env)
+    return run
+
+
+def _open_for_resume(path: str | os.PathLike, task_name: str) -> RunDir:
+    run = RunDir.open(path)
+    made_by = run.read_config().get("task")
+    if made_by != task_name:
+        raise CheckpointError(f"{run.path} is a run of task '{made_by}', not '{task_name}'")
+    if not run.last_path.is_file():
+        raise CheckpointError(f"{run.path} has no checkpoint to resume from (checkpoints/last.pt)")
+    return run

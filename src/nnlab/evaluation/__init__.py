@@ -1,0 +1,1 @@
+"""Metrics: classification, generative models, calorimeter observables."""

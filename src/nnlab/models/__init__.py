@@ -1,0 +1,1 @@
+"""Network architectures; a model module holds its whole architecture and never touches files."""

@@ -1,0 +1,43 @@
+"""Pictures of a training run: loss and accuracy curves, the confusion matrix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nnlab.plots.figures import new_figure, save_figure
+
+
+def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike) -> Path:
+    """Train/validation curves of every metric in metrics.csv, one panel per metric."""
+    names = sorted({key.split("_", 1)[1] for row in rows for key in row if key.startswith(("train_", "val_"))})
+    fig, axes = new_figure(1, len(names), size=(4.5 * len(names), 3.5), squeeze=False)
+    epochs = [row["epoch"] for row in rows]
+    for ax, name in zip(axes[0], names):
+        for split, style in (("train", "-"), ("val", "--")):
+            values = [row.get(f"{split}_{name}", np.nan) for row in rows]
+            if not np.all(np.isnan(values)):
+                ax.plot(epochs, values, style, label=split)
+        ax.set(xlabel="epoch", ylabel=name, title=name)
+        ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], path: str | os.PathLike) -> Path:
+    """The confusion matrix with counts in the cells (rows: true class, columns: predicted)."""
+    matrix = np.asarray(matrix)
+    size = 1.2 + 0.6 * len(class_names)
+    fig, ax = new_figure(size=(size + 1.5, size))
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ticks = range(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+    ax.set_yticks(ticks, class_names)
+    ax.set(xlabel="predicted", ylabel="true", title="confusion matrix")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, str(count), ha="center", va="center", color="white" if count > threshold else "black")
+    return save_figure(fig, path)

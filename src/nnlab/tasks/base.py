@@ -1,0 +1,78 @@
+"""The Task interface the Trainer drives, and the report a finished run produces."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from nnlab.training.batches import Batch
+from nnlab.training.rundir import RunDir
+from nnlab.training.trainer import Metrics, Step
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A task-specific command-line flag that sets one config key (e.g. --data sets data.source)."""
+
+    flag: str
+    key: str
+    help: str
+
+
+@dataclasses.dataclass
+class Report:
+    """What `evaluate` found: numbers for report.json, lines for the terminal, files it wrote."""
+
+    values: dict[str, Any]
+    lines: list[str]
+    files: list[Path] = dataclasses.field(default_factory=list)
+
+    def save(self, run: RunDir) -> None:
+        run.write_json(run.report_path, {**self.values, "files": [str(f) for f in self.files]})
+
+
+class Task:
+    """Base class: subclasses set `name`, `config_class`, build their parts and define the steps."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def __init__(self, config: Any, *, device: torch.device):
+        self.config = config
+        self.device = device
+        self.models: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.train_data: tuple[torch.Tensor, ...] = ()
+        self.val_data: tuple[torch.Tensor, ...] | None = None
+
+    def build(self, *, training: bool) -> None:
+        """Load data and create models (and, when `training`, optimisers) on `self.device`."""
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, step: Step) -> Metrics:
+        raise NotImplementedError
+
+    def eval_step(self, batch: Batch, models: Mapping[str, nn.Module]) -> Metrics:
+        raise NotImplementedError
+
+    def evaluate(self, run: RunDir) -> Report:
+        """Score the trained models on held-out data, write plots into the run, return the report."""
+        raise NotImplementedError
+
+    def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:
+        """Extra per-epoch work on rank 0 (sample grids, scores); returns extra metrics."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Task state beyond models and optimisers that a resume must restore (e.g. an RNG)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        pass

@@ -1,0 +1,85 @@
+"""torch.distributed glue: process group set-up, DDP wrapping and cross-rank reductions.
+
+One launcher only: `torchrun --nproc-per-node N -m nnlab train ...` (gloo on CPU, nccl on CUDA).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from nnlab.training.runtime import Launch
+
+
+@contextlib.contextmanager
+def process_group(launch: Launch, device: torch.device) -> Iterator[None]:
+    """Join the torchrun process group for the duration of a run (nothing to do for one process)."""
+    if not launch.distributed or dist.is_initialized():
+        yield
+        return
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend=backend, rank=launch.rank, world_size=launch.world_size)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def is_active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def wrap(module: nn.Module, device: torch.device) -> nn.Module:
+    """Wrap a trainable module in DistributedDataParallel when running under torchrun."""
+    if not is_active() or not any(p.requires_grad for p in module.parameters()):
+        return module
+    device_ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(module, device_ids=device_ids)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside a DDP (or torch.compile) wrapper, for checkpoints and evaluation."""
+    while hasattr(module, "module") or hasattr(module, "_orig_mod"):
+        module = getattr(module, "module", None) or module._orig_mod
+    return module
+
+
+def _comm_device() -> torch.device:
+    """NCCL moves only CUDA tensors; gloo moves CPU tensors."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum a tensor over ranks (identity for one process); the result is on the input's device."""
+    if not is_active():
+        return tensor
+    moved = tensor.to(_comm_device(), copy=True)
+    dist.all_reduce(moved, op=dist.ReduceOp.SUM)
+    return moved.to(tensor.device)
+
+
+def all_gather(tensor: torch.Tensor) -> list[torch.Tensor]:
+    """Every rank's copy of a same-shaped tensor, in rank order (a one-element list for one process)."""
+    if not is_active():
+        return [tensor]
+    moved = tensor.to(_comm_device()).contiguous()
+    gathered = [torch.empty_like(moved) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, moved)
+    return [t.to(tensor.device) for t in gathered]
+
+
+def broadcast_object(value: object) -> object:
+    """Rank 0's value of a small picklable object on every rank."""
+    if not is_active():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

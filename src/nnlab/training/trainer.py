@@ -1,0 +1,283 @@
+"""The one training loop: epochs, autocast, evaluation, metrics, checkpoints, resume, early stopping, DDP.
+
+It knows nothing of the domain. A task hands it models, optimisers, tensors and two step
+functions; a supervised step and a GAN step (D then G) differ only inside `train_step`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from nnlab.config import TrainConfig
+from nnlab.errors import NnlabError
+from nnlab.training import distributed
+from nnlab.training.batches import Batch, eval_batches, train_batches
+from nnlab.training.checkpoint import config_metadata, load_state, save_checkpoint, save_weights_state
+from nnlab.training.rundir import RunDir
+from nnlab.training.runtime import Launch, autocast
+from nnlab.training.schedules import lr_factor
+
+log = logging.getLogger("nnlab")
+
+Metrics = dict[str, torch.Tensor]
+
+
+class TrainingError(NnlabError):
+    """Training cannot go on (for example the loss became NaN); the last good checkpoint is kept."""
+
+
+class Trainable(Protocol):
+    """What a task gives the Trainer. `models` and `optimizers` are keyed by name ("model", "G", "D")."""
+
+    models: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    train_data: tuple[torch.Tensor, ...]
+    val_data: tuple[torch.Tensor, ...] | None
+    monitor: tuple[str, str]  # (metric, "min" | "max") for best checkpoint and early stopping
+
+    def train_step(self, batch: Batch, step: Step) -> Metrics: ...
+    def eval_step(self, batch: Batch, models: Mapping[str, nn.Module]) -> Metrics: ...
+    def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+class Step:
+    """What a train step may touch: the (DDP-wrapped) models, autocast, and `update` for one optimiser."""
+
+    def __init__(self, trainer: Trainer, models: dict[str, nn.Module]):
+        self._trainer = trainer
+        self.models = models
+        self.device = trainer.device
+        self.epoch = 0
+        self.global_step = 0
+
+    def autocast(self):
+        """Wrap forward passes and losses (not backward) in this for `--precision bf16-mixed`."""
+        return autocast(self.device, self._trainer.cfg.precision)
+
+    def update(self, loss: torch.Tensor, optimizer: str = "model") -> None:
+        """Zero the gradients, backpropagate `loss`, clip, step the optimiser and its schedule."""
+        opt = self._trainer.optimizers[optimizer]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self._trainer.cfg.grad_clip > 0:
+            params = [p for group in opt.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self._trainer.cfg.grad_clip)
+        opt.step()
+        self._trainer.schedulers[optimizer].step()
+
+
+class Trainer:
+    """`setup(task)` then `fit(run)`; only rank 0 writes files, logs and shows progress."""
+
+    def __init__(self, cfg: TrainConfig, *, device: torch.device, launch: Launch, task_name: str,
+                 config: Mapping[str, Any]):
+        self.cfg, self.device, self.launch = cfg, device, launch
+        self.task_name, self.config = task_name, dict(config)
+        self.run: RunDir | None = None
+        self.task: Trainable | None = None
+        self.step: Step | None = None
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
+        self.history: list[dict[str, float]] = []
+        self.best: dict[str, float] | None = None
+        self.bad_epochs = 0
+        self._pending: dict[str, Any] | None = None  # the latest end-of-epoch state, not yet on disk
+        self._pending_best: dict[str, Any] | None = None
+        self._saved_at = 0.0
+
+    @property
+    def per_rank_batch(self) -> int:
+        return self.cfg.batch_size // self.launch.world_size
+
+    def setup(self, task: Trainable, *, checkpoint: Mapping[str, Any] | None = None) -> None:
+        """Wrap the models for DDP, make the schedules and, when resuming, restore every state.
+
+        Kept apart from `fit` so that a checkpoint that does not fit fails before anything is written.
+        """
+        self.task, self.optimizers = task, task.optimizers
+        self.step = Step(self, {name: distributed.wrap(m, self.device) for name, m in task.models.items()})
+        self._make_schedulers(len(task.train_data[0]))
+        if checkpoint is not None:
+            self._restore(task, checkpoint)
+        self.step.global_step = int(self.history[-1]["step"]) if self.history else 0
+
+    def fit(self, run: RunDir | None) -> list[dict[str, float]]:
+        """Train the set-up task up to the configured epochs, saving into `run` (rank 0); return the history."""
+        self.run, self._saved_at = run, time.monotonic()
+        try:
+            for epoch in range(len(self.history), self.cfg.epochs):
+                if self._run_epoch(epoch):
+                    break
+        finally:
+            self._flush()  # Ctrl-C or an error mid-epoch loses at most that epoch
+        return self.history
+
+    def _run_epoch(self, epoch: int) -> bool:
+        """Train and evaluate one epoch and record it; return True to stop early."""
+        task, step = self.task, self.step
+        step.epoch = epoch
+        started = time.perf_counter()
+        row = {"epoch": epoch + 1, **self._train_epoch(task, step)}
+        row.update(self._evaluate(task))
+        if self.launch.is_main and self.run is not None:
+            row.update(task.epoch_end(epoch, self.run))
+        row["step"], row["lr"] = step.global_step, self._current_lr()
+        self._check_finite(row)
+        self.history.append(row)
+        return self._after_epoch(task, row, seconds=time.perf_counter() - started)
+
+    def _make_schedulers(self, n_train: int) -> None:
+        shard = math.ceil(n_train / self.launch.world_size)
+        steps_per_epoch = max(1, math.ceil(shard / self.per_rank_batch))
+        factor = lr_factor(self.cfg.scheduler, steps_per_epoch=steps_per_epoch,
+                           total_steps=steps_per_epoch * self.cfg.epochs, gamma=self.cfg.step_gamma)
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor)
+                           for name, opt in self.optimizers.items()}
+
+    def _train_epoch(self, task: Trainable, step: Step) -> dict[str, float]:
+        for model in task.models.values():
+            model.train()
+        totals: dict[str, torch.Tensor] = {}
+        count = 0
+        batches = train_batches(task.train_data, batch_size=self.per_rank_batch, seed=self.cfg.seed,
+                                epoch=step.epoch, rank=self.launch.rank, world_size=self.launch.world_size)
+        for batch in self._progress(batches, step.epoch):
+            batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
+            metrics = task.train_step(batch, step)
+            step.global_step += 1
+            count += _accumulate(totals, metrics, len(batch[0]))
+        return _reduce(totals, count, prefix="train_")
+
+    @torch.no_grad()
+    def _evaluate(self, task: Trainable) -> dict[str, float]:
+        if task.val_data is None:
+            return {}
+        for model in task.models.values():
+            model.eval()
+        totals: dict[str, torch.Tensor] = {}
+        count = 0
+        for batch in eval_batches(task.val_data, batch_size=max(self.per_rank_batch, 256),
+                                  rank=self.launch.rank, world_size=self.launch.world_size):
+            batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
+            with autocast(self.device, self.cfg.precision):
+                metrics = task.eval_step(batch, task.models)
+            count += _accumulate(totals, metrics, len(batch[0]))
+        return _reduce(totals, count, prefix="val_")
+
+    def _after_epoch(self, task: Trainable, row: dict[str, float], *, seconds: float) -> bool:
+        """Track the best epoch, snapshot the state, save when due, log; return True to stop early."""
+        metric, mode = task.monitor if task.val_data is not None else ("train_loss", "min")
+        value = row[metric]
+        improved = self.best is None or (value < self.best["value"] if mode == "min" else value > self.best["value"])
+        if improved:
+            self.best, self.bad_epochs = {"value": value, "epoch": row["epoch"]}, 0
+        else:
+            self.bad_epochs += 1
+        self._snapshot(task, improved)
+        patience = self.cfg.early_stopping
+        stop = bool(patience) and self.bad_epochs >= patience
+        if stop or row["epoch"] == self.cfg.epochs or time.monotonic() - self._saved_at >= self.cfg.checkpoint_every_s:
+            self._flush()
+        if self.launch.is_main:
+            log.info(_summary(row, self.cfg.epochs, seconds))
+            if stop:
+                log.info(f"early stopping: {metric} has not improved for {patience} epochs "
+                         f"(best {self.best['value']:.4g} at epoch {self.best['epoch']})")
+        return stop
+
+    def _snapshot(self, task: Trainable, improved: bool) -> None:
+        """Copy the end-of-epoch state into memory; `_flush` writes it (also on Ctrl-C or an error)."""
+        rng = torch.stack(distributed.all_gather(torch.get_rng_state()))  # every rank's dropout stream
+        if not self.launch.is_main or self.run is None:
+            return
+        self._pending = copy.deepcopy({
+            "task": self.task_name, "config": self.config, "history_json": json.dumps(self.history),
+            "best": self.best, "bad_epochs": self.bad_epochs, "rng": rng,
+            "models": {n: distributed.unwrap(m).state_dict() for n, m in task.models.items()},
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+            "task_state": task.state_dict(),
+        })
+        if improved:
+            self._pending_best = self._pending
+
+    def _flush(self) -> None:
+        """Write the latest snapshot: last.pt, and best.pt plus model.safetensors when the best changed."""
+        if self._pending is None:
+            return
+        save_checkpoint(self.run.last_path, self._pending)
+        if self._pending_best is not None:
+            save_checkpoint(self.run.best_path, self._pending_best)
+            save_weights_state(self.run.weights_path, self._pending_best["models"],
+                               metadata=config_metadata(self.task_name, self.config))
+        self.run.write_metrics(json.loads(self._pending["history_json"]))
+        self._pending = self._pending_best = None
+        self._saved_at = time.monotonic()
+
+    def _restore(self, task: Trainable, checkpoint: Mapping[str, Any]) -> None:
+        """Put models, optimisers, schedules, RNG streams and task state back where the run stopped."""
+        source = "the checkpoint"
+        for name, model in task.models.items():
+            load_state(model, checkpoint["models"][name], what=f"'{name}' weights", source=source)
+        for name, opt in self.optimizers.items():
+            load_state(opt, checkpoint["optimizers"][name], what=f"'{name}' optimiser state", source=source)
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(checkpoint["schedulers"][name])
+        rng = checkpoint["rng"]
+        torch.set_rng_state(rng[self.launch.rank % len(rng)])
+        task.load_state_dict(checkpoint["task_state"])
+        self.history = json.loads(checkpoint["history_json"])
+        self.best, self.bad_epochs = checkpoint["best"], checkpoint["bad_epochs"]
+
+    def _progress(self, batches: Iterator[Batch], epoch: int) -> Iterator[Batch]:
+        from tqdm.auto import tqdm
+
+        return tqdm(batches, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False, unit="batch",
+                    disable=None if self.launch.is_main else True)
+
+    def _current_lr(self) -> float:
+        first = next(iter(self.optimizers.values()))
+        return float(first.param_groups[0]["lr"])
+
+    def _check_finite(self, row: Mapping[str, float]) -> None:
+        bad = [key for key, value in row.items() if key.endswith("loss") and not math.isfinite(value)]
+        if bad:
+            kept = f"; the last good checkpoint is kept in {self.run.path}" if self.run and self.history else ""
+            raise TrainingError(f"{bad[0]} became {row[bad[0]]} in epoch {row['epoch']}{kept} "
+                                f"(try a lower --lr or --set train.grad_clip=1)")
+
+
+def _accumulate(totals: dict[str, torch.Tensor], metrics: Metrics, n: int) -> int:
+    """Add batch-mean metrics, weighted by the batch size, to running sums; return `n`."""
+    for key, value in metrics.items():
+        value = value.detach().to(torch.float64) * n
+        totals[key] = totals[key] + value if key in totals else value
+    return n
+
+
+def _reduce(totals: dict[str, torch.Tensor], count: int, *, prefix: str) -> dict[str, float]:
+    """Means over every rank's samples: sums and counts are all-reduced before dividing."""
+    if not totals:
+        return {}
+    keys = sorted(totals)
+    stacked = torch.stack([totals[k].cpu() for k in keys] + [torch.tensor(float(count), dtype=torch.float64)])
+    stacked = distributed.all_reduce_sum(stacked)
+    return {prefix + k: float(stacked[i] / stacked[-1]) for i, k in enumerate(keys)}
+
+
+def _summary(row: Mapping[str, float], epochs: int, seconds: float) -> str:
+    parts = [f"epoch {int(row['epoch'])}/{epochs}"]
+    parts += [f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "step", "lr")]
+    parts += [f"lr {row['lr']:.2e}", f"{seconds:.2f}s"]
+    return "  ".join(parts)

@@ -1,0 +1,39 @@
+"""Shared fixtures: run the CLI in-process (importing torch once costs ~1 s per process)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from nnlab.cli import main
+
+
+@dataclasses.dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Call `nnlab ARGS...` in-process and return its exit code, stdout and stderr."""
+    def run(*argv: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exit_:  # argparse's own exits (--help, usage errors)
+            code = exit_.code
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+    return run
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
+    """A user error: exit 2, exactly one line on stderr, naming the problem."""
+    assert result.code == 2, (result.code, result.err)
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])

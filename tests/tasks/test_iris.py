@@ -1,0 +1,145 @@
+"""Iris through the real entry point: accuracy, determinism, resume, evaluate, predict, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import assert_one_line_error
+from nnlab.training.checkpoint import load_checkpoint
+
+
+def train(cli, out: Path, *args: str) -> Path:
+    result = cli("train", "iris", "--out", out, *args)
+    assert result.code == 0, result.err
+    (run,) = [line.split(": ", 1)[1] for line in result.out.splitlines() if line.startswith("run: ")]
+    return Path(run)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One default Iris run shared by the evaluate/predict tests (about a second of training)."""
+    from nnlab import api
+
+    return api.train("iris", out_dir=tmp_path_factory.mktemp("runs")).run.path
+
+
+def test_default_training_reaches_95_percent_test_accuracy(trained):
+    report = json.loads((trained / "report.json").read_text())
+    assert report["test"]["accuracy"] >= 0.95
+    assert report["test"]["n"] == 30
+    for name in ("config.yaml", "env.json", "metrics.csv", "model.safetensors", "checkpoints/last.pt",
+                 "checkpoints/best.pt", "plots/confusion_matrix.png", "plots/history.png"):
+        assert (trained / name).is_file(), name
+    env = json.loads((trained / "env.json").read_text())
+    assert env["seed"] == 0 and env["world_size"] == 1 and env["torch"] == torch.__version__
+
+
+def test_same_seed_gives_the_same_metrics_file(cli, tmp_path):
+    first = train(cli, tmp_path / "a", "--epochs", "4", "--set", "model.dropout=0.2")
+    second = train(cli, tmp_path / "b", "--epochs", "4", "--set", "model.dropout=0.2")
+    assert (first / "metrics.csv").read_bytes() == (second / "metrics.csv").read_bytes()
+    other = train(cli, tmp_path / "c", "--epochs", "4", "--set", "model.dropout=0.2", "--seed", "1")
+    assert (first / "metrics.csv").read_bytes() != (other / "metrics.csv").read_bytes()
+
+
+def test_two_epochs_plus_resume_one_equals_three_epochs(cli, tmp_path):
+    common = ("--set", "model.dropout=0.3", "--set", "train.scheduler=step")
+    straight = train(cli, tmp_path / "a", "--epochs", "3", *common)
+    resumed = train(cli, tmp_path / "b", "--epochs", "2", *common)
+    assert train(cli, tmp_path / "b", "--resume", resumed, "--epochs", "3") == resumed
+    assert (straight / "metrics.csv").read_bytes() == (resumed / "metrics.csv").read_bytes()
+    a = load_checkpoint(straight / "checkpoints/last.pt", task="iris")
+    b = load_checkpoint(resumed / "checkpoints/last.pt", task="iris")
+    for key, value in a["models"]["model"].items():
+        assert torch.equal(value, b["models"]["model"][key]), key
+    env = json.loads((resumed / "env.json").read_text())
+    assert len(env["resumes"]) == 1
+
+
+def test_evaluate_prints_the_test_metrics(cli, trained):
+    result = cli("evaluate", trained)
+    assert result.code == 0, result.err
+    assert "accuracy" in result.out and "virginica" in result.out
+
+
+def test_predict_inline_and_from_csv(cli, trained, tmp_path):
+    result = cli("predict", trained, "--input", "5.1,3.5,1.4,0.2")
+    assert result.code == 0 and "-> setosa" in result.out
+    flowers = tmp_path / "flowers.csv"
+    flowers.write_text("sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
+    out = tmp_path / "predictions.csv"
+    result = cli("predict", trained, "--input", flowers, "--output", out)
+    assert result.code == 0, result.err
+    rows = out.read_text().splitlines()
+    assert len(rows) == 3 and rows[1].split(",")[4] == "setosa" and rows[2].split(",")[4] == "virginica"
+    probabilities = [float(p) for p in rows[1].split(",")[5:]]
+    assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("5.1,3.5,1.4\n", "line 1: expected 4 values"),
+    ("5.1,3.5,1.4,0.2\n5.1,abc,1.4,0.2\n", "line 2: sepal width (cm) = 'abc' is not a number"),
+    ("5.1,3.5,nan,0.2\n", "line 1: petal length (cm) is nan"),
+    ("", "no data rows"),
+])
+def test_predict_rejects_bad_csv_in_one_line(cli, trained, tmp_path, content, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    out = tmp_path / "never.csv"
+    assert_one_line_error(cli("predict", trained, "--input", path, "--output", out), fragment)
+    assert not out.exists()
+
+
+def test_predict_rejects_missing_file_and_bad_inline(cli, trained):
+    assert_one_line_error(cli("predict", trained, "--input", "missing.csv"), "input file not found")
+    assert_one_line_error(cli("predict", trained, "--input", "1,2,3"), "expected 4 values")
+
+
+def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
+    assert_one_line_error(cli("train", "nosuchtask"), "invalid choice: 'nosuchtask'")
+    assert_one_line_error(cli("train", "iris", "--bogus"), "unrecognized arguments: --bogus", "nnlab train iris --help")
+    assert_one_line_error(cli("train", "iris", "--epochs", "x"), "--epochs")
+    assert_one_line_error(cli("train", "iris", "--config", tmp_path / "none.yaml"), "config file not found")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: {epochs: [1, 2}\n")
+    assert_one_line_error(cli("train", "iris", "--config", bad), "not valid YAML")
+    bad.write_text("train:\n  epoch: 3\n")
+    assert_one_line_error(cli("train", "iris", "--config", bad, "--out", tmp_path), "unknown config key 'train.epoch'")
+    assert_one_line_error(cli("train", "iris", "--set", "train.lr=fast"), "train.lr")
+    assert_one_line_error(cli("train", "iris", "--device", "cuda:0"), "CUDA is not available")
+    assert_one_line_error(cli("evaluate", tmp_path), "not an nnlab run directory")
+    assert not (tmp_path / "iris").exists()  # nothing half-done was written
+
+
+def test_resume_of_another_task_or_model_is_refused(cli, trained, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for item in trained.rglob("*"):
+        if item.is_file():
+            (copy / item.relative_to(trained)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / item.relative_to(trained)).write_bytes(item.read_bytes())
+    config_before = (copy / "config.yaml").read_text()
+    result = cli("train", "iris", "--resume", copy, "--set", "model.hidden_dims=32")
+    assert_one_line_error(result, "does not fit this model", "size mismatch")
+    assert (copy / "config.yaml").read_text() == config_before  # a failed resume changes nothing
+
+    config = yaml.safe_load(config_before)
+    config["model"]["hidden_dims"] = [8]
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert_one_line_error(cli("evaluate", copy), "does not fit this model")
+
+    config["task"] = "cnn"
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert_one_line_error(cli("train", "iris", "--resume", copy), "is a run of task 'cnn', not 'iris'")
+
+
+def test_report_and_env_commands(cli, trained):
+    result = cli("report", trained)
+    assert result.code == 0 and "test accuracy" in result.out and "task: iris" in result.out
+    result = cli("env")
+    assert result.code == 0 and "torch" in result.out

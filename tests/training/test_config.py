@@ -1,0 +1,78 @@
+"""Config: defaults < file < --set, type coercion, one-line errors, YAML round-trip."""
+
+import dataclasses
+
+import pytest
+from hypothesis import given, strategies as st
+
+from nnlab.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, parse_overrides, to_dict
+from nnlab.errors import ConfigError
+from nnlab.tasks.iris import IrisConfig
+
+
+def test_overrides_are_coerced_to_field_types():
+    config = merge(IrisConfig(), parse_overrides(["train.lr=0.5", "train.epochs=3",
+                                                  "model.hidden_dims=8,4", "train.precision=bf16-mixed"]))
+    assert config.train.lr == 0.5 and config.train.epochs == 3
+    assert config.model.hidden_dims == (8, 4)
+    assert config.train.precision == "bf16-mixed"
+    assert config.data == IrisConfig().data  # untouched sections keep their defaults
+
+
+@pytest.mark.parametrize("assignment, fragment", [
+    ("train.lrr=1", "unknown config key 'train.lrr'"),
+    ("train.epochs=1.5", "train.epochs: '1.5' is not a valid integer"),
+    ("train.lr=abc", "train.lr: 'abc' is not a valid finite number"),
+    ("train.lr=nan", "train.lr"),
+    ("train.optimizer=adamx", "not one of adam, adamw, sgd, adadelta"),
+    ("noequals", "--set expects key=value"),
+    ("train=3", "expected a mapping"),
+])
+def test_bad_overrides_raise_one_line_config_errors(assignment, fragment):
+    with pytest.raises(ConfigError) as error:
+        merge(IrisConfig(), parse_overrides([assignment]))
+    assert fragment in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_yaml_round_trip_restores_the_same_config(tmp_path):
+    config = merge(IrisConfig(), parse_overrides(["model.hidden_dims=32,16", "train.scheduler=cosine"]))
+    path = tmp_path / "config.yaml"
+    path.write_text(dump_yaml(to_dict(config)))
+    assert from_dict(IrisConfig, load_yaml(path)) == config
+
+
+def test_file_then_set_precedence(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  lr: 0.2\n  epochs: 7\n")
+    config = merge(merge(IrisConfig(), load_yaml(path)), parse_overrides(["train.lr=0.3"]))
+    assert (config.train.lr, config.train.epochs) == (0.3, 7)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("train: [1, 2", "not valid YAML"),
+    ("- a\n- b\n", "expected a mapping"),
+])
+def test_malformed_yaml_is_a_config_error(tmp_path, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=fragment):
+        load_yaml(path)
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_yaml("/nonexistent/config.yaml")
+
+
+@given(lr=st.floats(min_value=1e-8, max_value=10, allow_nan=False), epochs=st.integers(1, 10_000),
+       dims=st.lists(st.integers(1, 512), min_size=1, max_size=4))
+def test_set_strings_round_trip_any_valid_value(lr, epochs, dims):
+    config = merge(IrisConfig(), parse_overrides(
+        [f"train.lr={lr!r}", f"train.epochs={epochs}", "model.hidden_dims=" + ",".join(map(str, dims))]))
+    assert config.train.lr == lr and config.train.epochs == epochs and config.model.hidden_dims == tuple(dims)
+
+
+def test_configs_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TrainConfig().lr = 1.0  # type: ignore[misc]

@@ -1,0 +1,64 @@
+"""DDP on CPU: two torchrun processes end with identical weights that match one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from nnlab import api
+
+SETTINGS = ["train.epochs=3", "train.batch_size=16", "train.lr=0.01"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--master-addr", "127.0.0.1", "--master-port", str(free_port()), *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_two_ranks_agree_and_match_one_process_with_the_same_global_batch(tmp_path):
+    worker = Path(__file__).with_name("ddp_worker.py")
+    done = torchrun(str(worker), str(tmp_path), *SETTINGS, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    single_run = api.train("iris", overrides=SETTINGS, out_dir=tmp_path / "single")
+    single = single_run.task.models["model"].state_dict()
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
+        torch.testing.assert_close(rank0[key], single[key], rtol=1e-4, atol=1e-5)
+    (run,) = (tmp_path / "runs" / "iris").iterdir()  # only rank 0 wrote a run directory
+    assert json.loads((run / "env.json").read_text())["world_size"] == 2
+    ddp_metrics = [{k: float(v) for k, v in row.items()} for row in _read_csv(run / "metrics.csv")]
+    assert len(ddp_metrics) == len(single_run.history) == 3
+    for a, b in zip(ddp_metrics, single_run.history):
+        for key in ("train_loss", "val_loss", "val_acc"):
+            assert abs(a[key] - b[key]) < 1e-4, (key, a[key], b[key])
+
+
+def test_the_cli_runs_under_torchrun(tmp_path):
+    done = torchrun("-m", "nnlab", "train", "iris", "--epochs", "2", "--out", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("run: ") == 1  # rank 0 alone reports
+    (run,) = (tmp_path / "iris").iterdir()
+    assert (run / "model.safetensors").is_file()
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
