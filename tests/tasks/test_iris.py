@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error
 from nnlab.training.checkpoint import load_checkpoint
 
 
@@ -143,3 +143,4 @@ def test_report_and_env_commands(cli, trained):
     assert result.code == 0 and "test accuracy" in result.out and "task: iris" in result.out
     result = cli("env")
     assert result.code == 0 and "torch" in result.out
+
