@@ -1,0 +1,1 @@
+"""Calorimeter physics: the CaloGAN geometry, its effective material and the parametrised shower simulator."""
