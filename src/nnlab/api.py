@@ -53,7 +53,8 @@ def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = No
 
 def train(task_name: str, *, config_path: str | os.PathLike | None = None,
           overrides: Mapping[str, Any] | Sequence[str] = (), out_dir: str | os.PathLike = "runs",
-          name: str = "", resume: str | os.PathLike | None = None, launch: Launch = Launch()) -> TrainResult:
+          name: str = "", resume: str | os.PathLike | None = None, launch: Launch = Launch(),
+          data_dirs: Sequence[Path] = ()) -> TrainResult:
     """Train `task_name` into a new run directory, or continue the run at `resume` where it stopped."""
     task_cls = get_task(task_name)
     run = _open_for_resume(resume, task_name) if resume else None
@@ -68,7 +69,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     config_dict = {"task": task_name, **to_dict(config)}
     with process_group(launch, device):
         seed_everything(config.train.seed)
-        task = task_cls(config, device=device)
+        task = task_cls(config, device=device, data_dirs=data_dirs)
         task.build(training=True)
         seed_everything(config.train.seed + launch.rank)  # each rank its own dropout/augmentation stream
         checkpoint = load_checkpoint(run.last_path, task=task_name) if run else None
@@ -83,7 +84,8 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     return TrainResult(run, history, report, task)
 
 
-def load_run(run_path: str | os.PathLike, *, device: str = "auto") -> tuple[RunDir, Task]:
+def load_run(run_path: str | os.PathLike, *, device: str = "auto",
+             data_dirs: Sequence[Path] = ()) -> tuple[RunDir, Task]:
     """Rebuild a run's task and trained models from its directory, without unpickling anything."""
     run = RunDir.open(run_path)
     values = run.read_config()
@@ -91,25 +93,34 @@ def load_run(run_path: str | os.PathLike, *, device: str = "auto") -> tuple[RunD
     if not isinstance(task_name, str):
         raise CheckpointError(f"{run.config_path} does not name its task")
     config = resolve_config(task_name, base=values)
-    task = get_task(task_name)(config, device=resolve_device(device))
+    task = get_task(task_name)(config, device=resolve_device(device), data_dirs=data_dirs)
     task.build(training=False)
     load_weights(run.weights_path, task.models, task=task_name)
     return run, task
 
 
-def evaluate(run_path: str | os.PathLike, *, device: str = "auto") -> Report:
+def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = ()) -> Report:
     """Score a trained run on its held-out data; writes report.json and plots into the run."""
-    run, task = load_run(run_path, device=device)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
     return task.evaluate(run)
 
 
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
-            device: str = "auto") -> list[str]:
+            device: str = "auto", data_dirs: Sequence[Path] = ()) -> list[str]:
     """Apply a trained run to user input (`source`: a file or inline values); return printable lines."""
-    run, task = load_run(run_path, device=device)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
     if not hasattr(task, "predict"):
         raise ConfigError(f"task '{task.name}' has no predict; try nnlab sample or nnlab evaluate")
     return task.predict(source, output_path=Path(output_path) if output_path else None)
+
+
+def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, device: str = "auto",
+            data_dirs: Sequence[Path] = ()) -> list[str]:
+    """Draw what a trained network learned (filters, feature maps, activation maximisation)."""
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
+    if not hasattr(task, "inspect"):
+        raise ConfigError(f"task '{task.name}' has nothing to inspect; inspect works on cnn runs")
+    return task.inspect(run, index=index, steps=steps)
 
 
 def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, config_dict: dict[str, Any], *,

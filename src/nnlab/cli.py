@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnlab import __version__
-from nnlab.errors import NnlabError
+from nnlab.errors import ConfigError, NnlabError
 
 log = logging.getLogger("nnlab")
 
@@ -78,6 +78,40 @@ def build_parser() -> Parser:
     predict.add_argument("--device", default="auto")
     predict.set_defaults(handler=_predict, parser=predict)
 
+    inspect = verbs.add_parser("inspect", help="pictures of what a trained CNN learned")
+    inspect.add_argument("run", help="run directory of a cnn run")
+    inspect.add_argument("--index", type=int, default=0, help="test image whose feature maps are drawn")
+    inspect.add_argument("--steps", type=int, default=200, help="gradient steps of activation maximisation")
+    inspect.add_argument("--device", default="auto")
+    inspect.set_defaults(handler=_inspect, parser=inspect)
+
+    data = verbs.add_parser("data", help="list, check or download data sets")
+    data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION", parser_class=Parser)
+    listing = data_verbs.add_parser("list", help="which data sets are available and where")
+    listing.set_defaults(handler=_data_list, parser=listing)
+    check = data_verbs.add_parser("check", help="validate a folder of IDX files (or mnist.npz)")
+    check.add_argument("path")
+    check.set_defaults(handler=_data_check, parser=check)
+    download = data_verbs.add_parser("download", help="fetch a data set into the user cache")
+    download.add_argument("dataset", choices=("mnist",))
+    download.add_argument("--dir", help="download into this folder instead of the user cache")
+    download.set_defaults(handler=_data_download, parser=download)
+
+    simulate = verbs.add_parser("simulate", help="simulate calorimeter showers into a CaloGAN HDF5 file")
+    simulate.add_argument("--particle", required=True, choices=("eplus", "gamma", "piplus"))
+    simulate.add_argument("-n", type=int, required=True, help="number of showers")
+    simulate.add_argument("--energy", default="1:100", help="GeV: a range LOW:HIGH (uniform) or one value")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("-o", "--output", required=True, help="HDF5 file to write (atomically)")
+    simulate.add_argument("--visible", action="store_true", help="record the LAr signal, not the total deposit")
+    simulate.add_argument("--chunk-size", type=int, default=10_000, help="showers held in memory at once")
+    simulate.set_defaults(handler=_simulate, parser=simulate)
+
+    evaluate_sim = verbs.add_parser("evaluate-sim", help="check simulated showers against the physics")
+    evaluate_sim.add_argument("files", nargs="+", help="CaloGAN HDF5 files (e.g. one per particle)")
+    evaluate_sim.add_argument("--out", help="folder for plots and report (default: beside the first file)")
+    evaluate_sim.set_defaults(handler=_evaluate_sim, parser=evaluate_sim)
+
     report = verbs.add_parser("report", help="summarise a run: config, best epoch, test metrics")
     report.add_argument("run", help="run directory")
     report.set_defaults(handler=_report, parser=report)
@@ -90,6 +124,7 @@ def build_parser() -> Parser:
 
     tour = verbs.add_parser("tour", help="a short tour of everything on bundled data (make demo)")
     tour.add_argument("--out", default="runs", help="root folder for runs and plots")
+    tour.add_argument("--quick", action="store_true", help="one short epoch per network (a smoke test)")
     tour.set_defaults(handler=_tour, parser=tour)
 
     env = verbs.add_parser("env", help="versions, devices and threads of this machine")
@@ -121,7 +156,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     flags = [f"{key}={value}" for key, value in vars(args).items() if "." in key and value is not None]
     launch = Launch.from_environment(os.environ, argv=("nnlab", *argv))
     result = api.train(args.task, config_path=args.config, overrides=[*flags, *args.set], out_dir=args.out,
-                       name=args.name, resume=args.resume, launch=launch)
+                       name=args.name, resume=args.resume, launch=launch, data_dirs=_data_dirs())
     if result.run is not None:
         for line in result.report.lines:
             print(line)
@@ -134,7 +169,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    report = api.evaluate(args.run, device=args.device)
+    report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs())
     print("\n".join(report.lines))
     for path in report.files:
         print(f"plot: {path}")
@@ -144,8 +179,83 @@ def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    print("\n".join(api.predict(args.run, args.input, output_path=args.output, device=args.device)))
+    print("\n".join(api.predict(args.run, args.input, output_path=args.output, device=args.device,
+                                data_dirs=_data_dirs())))
     return 0
+
+
+def _inspect(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab import api
+
+    print("\n".join(api.inspect(args.run, index=args.index, steps=args.steps, device=args.device,
+                                data_dirs=_data_dirs())))
+    return 0
+
+
+def _data_list(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab.data.images import list_datasets
+
+    rows = list_datasets(_data_dirs())
+    width = max(len(name) for name, _, _ in rows)
+    for name, status, where in rows:
+        print(f"{name:<{width}}  {status:<10}  {where}")
+    return 0
+
+
+def _data_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab.data.images import check_folder
+
+    print(check_folder(args.path))
+    return 0
+
+
+def _data_download(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab.data.images import default_cache_dir, download_mnist
+
+    folder = Path(args.dir) if args.dir else default_cache_dir(os.environ) / "mnist"
+    print(f"downloaded to {download_mnist(folder, progress=True)}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab.physics.simulator import simulate_to_file
+
+    if args.n < 1 or args.chunk_size < 1:
+        raise ConfigError("-n and --chunk-size must be at least 1")
+    path = simulate_to_file(args.output, args.particle, args.n, energy_gev=_energy_range(args.energy),
+                            seed=args.seed, chunk_size=args.chunk_size, visible=args.visible, progress=True)
+    print(f"wrote {args.n} {args.particle} showers to {path}")
+    return 0
+
+
+def _energy_range(text: str) -> float | tuple[float, float]:
+    """"1:100" -> (1.0, 100.0); "50" -> 50.0; anything else is a one-line error."""
+    try:
+        parts = [float(part) for part in text.split(":")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2):
+        raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH (e.g. 1:100) or one value (e.g. 50)")
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
+
+
+def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab.physics.validation import validate_simulation
+
+    out = Path(args.out) if args.out else Path(args.files[0]).with_suffix("").with_name(
+        Path(args.files[0]).stem + "-validation")
+    report = validate_simulation(list(args.files), out)
+    print(report["text"])
+    print(f"plots and report: {out}")
+    return 0 if report["passed"] else 1
+
+
+def _data_dirs() -> tuple[Path, ...]:
+    """Where data sets are looked for: $NNLAB_DATA, then the user cache (`nnlab data download`)."""
+    from nnlab.data.images import default_cache_dir
+
+    env = os.environ.get("NNLAB_DATA")
+    return tuple(p for p in (Path(env) if env else None, default_cache_dir(os.environ)) if p)
 
 
 def _report(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -165,7 +275,7 @@ def _foundations(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _tour(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab.tour import run_tour
 
-    run_tour(Path(args.out), echo=print)
+    run_tour(Path(args.out), echo=print, quick=args.quick)
     return 0
 
 

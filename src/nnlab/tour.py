@@ -8,8 +8,12 @@ from pathlib import Path
 from nnlab import api
 
 
-def run_tour(out_dir: Path, *, echo: Callable[[str], None]) -> None:
-    """Foundations demos, then Iris trained, evaluated and used for a prediction."""
+def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False) -> None:
+    """Foundations demos; Iris trained and used for a prediction; a CNN on 5,000 real MNIST digits.
+
+    `quick` trains one short epoch of each network: a smoke test of the whole tour.
+    """
+    short = ["train.epochs=1"] if quick else []
     from nnlab.foundations.demos import DEMOS, run_demo
 
     echo("== Foundations, from scratch in NumPy (nnlab foundations NAME)")
@@ -17,12 +21,22 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None]) -> None:
         echo(f"-- {name}")
         echo(run_demo(name, out_dir / "foundations"))
     echo("\n== Iris with an MLP (nnlab train iris)")
-    result = api.train("iris", out_dir=out_dir)
+    result = api.train("iris", out_dir=out_dir, overrides=short)
+    _echo_run(result, echo)
+    echo("\n== Using the trained run (nnlab predict RUN --input 5.1,3.5,1.4,0.2)")
+    for line in api.predict(result.run.path, "5.1,3.5,1.4,0.2"):
+        echo(line)
+    echo("\n== A CNN on 4,000 real MNIST digits, tested on 1,000 more (nnlab train cnn)")
+    result = api.train("cnn", out_dir=out_dir, overrides=short + (["data.n_train=500"] if quick else []))
+    _echo_run(result, echo)
+    echo("\n== Inside the CNN (nnlab inspect RUN)")
+    for line in api.inspect(result.run.path, steps=5 if quick else 200):
+        echo(line)
+
+
+def _echo_run(result: api.TrainResult, echo: Callable[[str], None]) -> None:
     for line in result.report.lines:
         echo(line)
     echo(f"run: {result.run.path}")
     for path in result.report.files:
         echo(f"plot: {path}")
-    echo("\n== Using the trained run (nnlab predict RUN --input 5.1,3.5,1.4,0.2)")
-    for line in api.predict(result.run.path, "5.1,3.5,1.4,0.2"):
-        echo(line)

@@ -9,6 +9,8 @@ from nnlab.errors import ConfigError
 # name -> "module:class"; imported on demand so `nnlab train iris` never imports the GAN code.
 TASKS = {
     "iris": "nnlab.tasks.iris:IrisTask",
+    "cnn": "nnlab.tasks.cnn:CNNTask",
+    "calo-classifier": "nnlab.tasks.calo_classifier:CaloClassifierTask",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,9 +44,10 @@ class Task:
     monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
     options: ClassVar[tuple[Option, ...]] = ()
 
-    def __init__(self, config: Any, *, device: torch.device):
+    def __init__(self, config: Any, *, device: torch.device, data_dirs: Sequence[Path] = ()):
         self.config = config
         self.device = device
+        self.data_dirs = tuple(data_dirs)  # where to look for data sets the config names but does not locate
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.train_data: tuple[torch.Tensor, ...] = ()

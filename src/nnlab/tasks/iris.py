@@ -65,7 +65,7 @@ class IrisTask(ClassifierTask):
     def predict(self, source: str, *, output_path: Path | None = None) -> list[str]:
         """Classify flowers given as a CSV file or inline numbers; optionally write a CSV of results."""
         x = read_rows(source, columns=FEATURES)
-        probs = self.probabilities(torch.from_numpy(x))
+        probs = self.probabilities((torch.from_numpy(x),))
         lines = [f"{','.join(f'{v:g}' for v in row)} -> {CLASSES[int(np.argmax(p))]}  ("
                  + ", ".join(f"{name} {q:.3f}" for name, q in zip(CLASSES, p)) + ")"
                  for row, p in zip(x, probs)]

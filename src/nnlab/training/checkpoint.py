@@ -72,8 +72,8 @@ def save_weights_state(path: str | os.PathLike, states: Mapping[str, Mapping[str
     return Path(path)
 
 
-def load_weights(path: str | os.PathLike, modules: Mapping[str, nn.Module], *, task: str) -> dict[str, str]:
-    """Load a safetensors file written by `save_weights` into `modules`; return its metadata."""
+def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a safetensors file, with a one-line error if it is missing or broken."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -81,17 +81,24 @@ def load_weights(path: str | os.PathLike, modules: Mapping[str, nn.Module], *, t
         raise CheckpointError(f"no weights at {path}")
     try:
         with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            return {key: handle.get_tensor(key) for key in handle.keys()}, handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable safetensors file ({error})") from None
+
+
+def load_weights(path: str | os.PathLike, modules: Mapping[str, nn.Module], *, task: str) -> dict[str, str]:
+    """Load a safetensors file written by `save_weights_state` into `modules`; return its metadata."""
+    tensors, metadata = read_weights(path)
     if metadata.get("task") != task:
         raise CheckpointError(f"{path} holds weights of task '{metadata.get('task')}', not '{task}'")
     for name, module in modules.items():
-        prefix = name + "."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        load_state(module, state, what=f"'{name}' weights", source=path)
+        load_state(module, submodule_state(tensors, name + "."), what=f"'{name}' weights", source=path)
     return metadata
+
+
+def submodule_state(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries under `prefix`, with the prefix removed: one module's state dict."""
+    return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
 
 
 def config_metadata(task: str, config: Mapping[str, Any]) -> dict[str, str]:

@@ -1,0 +1,243 @@
+"""Image classification with the CNN family on MNIST-format data (the lecture's second hands-on).
+
+Also transfer learning (`--init-from RUN`, `--freeze features`), prediction on the user's own
+images, and the pictures of what the network learned (`nnlab inspect`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnlab.config import TrainConfig, choices
+from nnlab.data.images import load_images
+from nnlab.errors import CheckpointError, ConfigError
+from nnlab.files import write_text_atomic
+from nnlab.models.cnn import CNN_NAMES, build_cnn
+from nnlab.models.mlp import Standardize
+from nnlab.tasks.base import Option
+from nnlab.tasks.classification import ClassifierTask
+from nnlab.training.checkpoint import load_state, read_weights, submodule_state
+from nnlab.training.rundir import RunDir
+from nnlab.training.schedules import make_optimizer
+from nnlab.training.trainer import Metrics, Step
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDataConfig:
+    source: str = "mnist-5k"  # mnist-5k, mnist, fashion-mnist, synthetic, or a folder of IDX files
+    data_dir: str = ""  # where mnist / fashion-mnist live; else $NNLAB_DATA, then the user cache
+    n_train: int = 0  # use only this many training images (stratified, seeded); 0 = all
+    val_fraction: float = 0.0  # held out from training for validation; 0 = train on all, test at the end
+    subset_seed: int = 0
+    max_shift: int = 2  # augmentation: random shifts by up to this many pixels; 0 = off
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNModelConfig:
+    arch: str = choices(*CNN_NAMES, default="fast")
+    channels_last: bool = True  # faster convolutions on CPU (oneDNN) and on GPUs with tensor cores
+    init_from: str = ""  # a cnn run whose trained features start this model (transfer learning)
+    freeze: str = choices("none", "features", default="none")
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNConfig:
+    data: ImageDataConfig = dataclasses.field(default_factory=ImageDataConfig)
+    model: CNNModelConfig = dataclasses.field(default_factory=CNNModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
+        epochs=12, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=5e-4, scheduler="onecycle",
+        label_smoothing=0.1, precision="bf16-mixed"))
+
+
+class ImageClassifier(nn.Module):
+    """Pixel standardisation + a CNN; with frozen features, their BatchNorm statistics stay frozen too."""
+
+    def __init__(self, network: nn.Module, mean: float, std: float, *, freeze_features: bool = False):
+        super().__init__()
+        self.standardize = Standardize(torch.tensor(mean), torch.tensor(std))
+        self.network = network
+        self.freeze_features = freeze_features
+        if freeze_features:
+            self.network.features.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> ImageClassifier:
+        super().train(mode)
+        if self.freeze_features:
+            self.network.features.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(self.standardize(x))  # (B, n_classes)
+
+    def conv_layers(self) -> list[tuple[str, nn.Conv2d]]:
+        return self.network.conv_layers()
+
+
+class CNNTask(ClassifierTask):
+    """A CNN on 28x28 grey images; pixels stay uint8 in memory and become floats per batch."""
+
+    name = "cnn"
+    config_class = CNNConfig
+    options = (
+        Option("--data", "data.source", "mnist-5k (default), mnist, fashion-mnist, synthetic or a folder"),
+        Option("--data-dir", "data.data_dir", "folder holding the MNIST or Fashion-MNIST files"),
+        Option("--model", "model.arch", f"one of {', '.join(CNN_NAMES)} (default fast)"),
+        Option("--init-from", "model.init_from", "start from the features of this trained cnn run"),
+        Option("--freeze", "model.freeze", "none or features: train only the head"),
+    )
+
+    def build(self, *, training: bool) -> None:
+        cfg = self.config
+        data = load_images(cfg.data.source, data_dir=cfg.data.data_dir or None, search_dirs=self.data_dirs,
+                           seed=cfg.data.subset_seed)
+        self.class_names = data.class_names
+        x, y = _subset(data.train_images, data.train_labels, n=cfg.data.n_train, seed=cfg.data.subset_seed)
+        (x, y), val = _hold_out(x, y, fraction=cfg.data.val_fraction, seed=cfg.data.subset_seed)
+        self.train_data = (torch.from_numpy(x), torch.from_numpy(y))
+        self.val_data = (torch.from_numpy(val[0]), torch.from_numpy(val[1])) if val else None
+        self.test_data = (torch.from_numpy(data.test_images), torch.from_numpy(data.test_labels))
+        pixels = x.astype(np.float32) / 255.0
+        network = build_cnn(cfg.model.arch, n_classes=data.n_classes)
+        model = ImageClassifier(network, float(pixels.mean()), float(pixels.std()),
+                                freeze_features=cfg.model.freeze == "features")
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 1, *data.image_shape))  # materialise lazy layers
+        if training and cfg.model.init_from:
+            _load_features(network, cfg.model.init_from, arch=cfg.model.arch)
+        memory_format = torch.channels_last if cfg.model.channels_last else torch.contiguous_format
+        self.models = {"model": model.to(self.device, memory_format=memory_format)}
+        if training:
+            self.optimizers = {"model": make_optimizer(model.parameters(), cfg.train)}
+        self.shifts = torch.Generator().manual_seed(cfg.train.seed)
+
+    def train_step(self, batch: tuple[torch.Tensor, ...], step: Step) -> Metrics:
+        x, y = batch
+        x = random_shift(x, max_shift=self.config.data.max_shift, generator=self.shifts)
+        return super().train_step((x, y), step)
+
+    def logits(self, model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return model(self._pixels(inputs[0]))
+
+    def _pixels(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (B, H, W), uint8 0..255 or float 0..1 -> float (B, 1, H, W), channels-last when configured."""
+        x = x.to(self.device).unsqueeze(1)
+        x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+        return x.contiguous(memory_format=torch.channels_last) if self.config.model.channels_last else x
+
+    def extra_plots(self, run: RunDir, probs: np.ndarray) -> list[Path]:
+        """The 25 test images the network got wrong with the highest confidence."""
+        from nnlab.plots.images import image_grid
+
+        images, labels = (t.numpy() for t in self.test_data)
+        predicted = probs.argmax(1)
+        wrong = np.flatnonzero(predicted != labels)
+        worst = wrong[np.argsort(-probs[wrong, predicted[wrong]])][:25]
+        if len(worst) == 0:
+            return []
+        titles = [f"true {self.class_names[labels[i]]}\npred {self.class_names[predicted[i]]} "
+                  f"({probs[i, predicted[i]]:.2f})" for i in worst]
+        return [image_grid(images[worst], run.plots_dir / "confidently_wrong.png", titles=titles,
+                           suptitle="most confidently wrong test images")]
+
+    def inspect(self, run: RunDir, *, index: int = 0, steps: int = 200) -> list[str]:
+        """First-layer filters, feature maps of test image `index`, and one maximising image per class."""
+        from nnlab.evaluation.inspection import activation_maximisation, feature_maps, first_layer_filters
+        from nnlab.plots.images import image_grid
+
+        if not 0 <= index < len(self.test_data[0]):
+            raise ConfigError(f"--index {index} is outside the {len(self.test_data[0])} test images")
+        model, folder = self.models["model"].eval(), run.plots_dir / "inspect"
+        files = [image_grid(first_layer_filters(model), folder / "filters.png", normalise_each=True,
+                            suptitle="first-layer filters")]
+        image = self._pixels(self.test_data[0][index:index + 1])
+        for name, maps in feature_maps(model, image):
+            files.append(image_grid(maps, folder / f"feature_maps_{name}.png", normalise_each=True,
+                                    suptitle=f"{name}: feature maps of test image {index}"))
+        dreams = np.stack([activation_maximisation(model, target=k, steps=steps, seed=k)
+                           for k in range(len(self.class_names))])
+        files.append(image_grid(dreams, folder / "activation_maximisation.png", titles=list(self.class_names),
+                                suptitle="inputs optimised to maximise each class"))
+        return [f"plot: {path}" for path in files]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"shifts": self.shifts.get_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.shifts.set_state(state["shifts"])
+
+    def predict(self, source: str, *, output_path: Path | None = None) -> list[str]:
+        """Classify the user's images (a picture, a .npy array or a folder), saying what was done to them."""
+        from nnlab.data.image_files import read_user_images
+
+        images = read_user_images(source, size=self.test_data[0].shape[-1])
+        probs = self.probabilities((torch.from_numpy(images.images),))
+        best = probs.argmax(1)
+        lines = [f"note: {note}" for note in images.notes]
+        lines += [f"{name} -> {self.class_names[k]} ({p[k]:.3f})" for name, k, p in zip(images.names, best, probs)]
+        if output_path is not None:
+            header = ",".join(["input", "predicted", *(f"p_{c}" for c in self.class_names)])
+            rows = [",".join([name, self.class_names[k], *(f"{q:.6f}" for q in p)])
+                    for name, k, p in zip(images.names, best, probs)]
+            write_text_atomic(output_path, "\n".join([header, *rows]) + "\n")
+            lines.append(f"wrote {output_path}")
+        return lines
+
+
+def random_shift(x: torch.Tensor, *, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Shift each image (B, H, W) by its own random (dy, dx) in [-max_shift, max_shift], zero-filled.
+
+    One gather over a padded batch: no Python loop over images.
+    """
+    if max_shift <= 0:
+        return x
+    b, h, w = x.shape
+    padded = nn.functional.pad(x, (max_shift,) * 4)  # (B, H + 2s, W + 2s)
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, b), generator=generator).to(x.device)
+    rows = offsets[0, :, None] + torch.arange(h, device=x.device)  # (B, H)
+    cols = offsets[1, :, None] + torch.arange(w, device=x.device)  # (B, W)
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    return padded[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W)
+
+
+def _subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified, seeded subset of n training images (all of them when n is 0 or too large)."""
+    if n <= 0 or n >= len(y):
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    x_small, _, y_small, _ = train_test_split(x, y, train_size=n, stratify=y, random_state=seed)
+    return x_small, y_small
+
+
+def _hold_out(x: np.ndarray, y: np.ndarray, *, fraction: float, seed: int):
+    """Split a stratified validation part off the training images; (train, None) when fraction is 0."""
+    if fraction <= 0:
+        return (x, y), None
+    if fraction >= 1:
+        raise ConfigError(f"data.val_fraction must be below 1, got {fraction}")
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    return (x_train, y_train), (x_val, y_val)
+
+
+def _load_features(network: nn.Module, run_path: str, *, arch: str) -> None:
+    """Copy the trained convolutional features of another cnn run into `network` (its head stays new)."""
+    run = RunDir.open(run_path)
+    other = run.read_config()
+    if other.get("task") != "cnn":
+        raise CheckpointError(f"--init-from {run.path} is a '{other.get('task')}' run, not a cnn run")
+    trained = other.get("model", {}).get("arch")
+    if trained != arch:
+        raise CheckpointError(f"--init-from {run.path} trained model '{trained}', this run uses '{arch}' "
+                              f"(pass --model {trained})")
+    tensors, _ = read_weights(run.weights_path)
+    load_state(network.features, submodule_state(tensors, "model.network.features."), what="features",
+               source=run.weights_path)

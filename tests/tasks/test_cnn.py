@@ -1,0 +1,119 @@
+"""The cnn task through the real entry point, on small synthetic images: every model and verb."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.data.idx import write_idx
+from nnlab.tasks.cnn import random_shift
+from nnlab.training.checkpoint import read_weights
+from tests.conftest import assert_one_line_error
+
+TINY = ("--data", "synthetic", "--epochs", "1", "--batch-size", "32", "--set", "data.n_train=96",
+        "--precision", "32")
+
+
+def train(cli, out: Path, *args: str) -> Path:
+    result = cli("train", "cnn", "--out", out, *TINY, *args)
+    assert result.code == 0, result.err
+    (run,) = [line.split(": ", 1)[1] for line in result.out.splitlines() if line.startswith("run: ")]
+    return Path(run)
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory):
+    from nnlab import api
+
+    overrides = ["data.source=synthetic", "data.n_train=256", "train.epochs=3", "train.batch_size=32"]
+    return api.train("cnn", overrides=overrides, out_dir=tmp_path_factory.mktemp("runs")).run.path
+
+
+@pytest.mark.parametrize("arch", ["lecture", "fast", "resnet", "inception", "vgg"])
+def test_every_model_trains_and_evaluates(cli, tmp_path, arch):
+    run = train(cli, tmp_path, "--model", arch)
+    report = json.loads((run / "report.json").read_text())
+    assert 0.0 <= report["test"]["accuracy"] <= 1.0 and report["test"]["n"] == 500
+    assert (run / "plots" / "confusion_matrix.png").is_file()
+
+
+def test_bf16_and_validation_split(cli, tmp_path):
+    run = train(cli, tmp_path, "--precision", "bf16-mixed", "--set", "data.val_fraction=0.25")
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert "val_acc" in header
+
+
+def test_fast_learns_the_synthetic_shapes(fast_run):
+    assert json.loads((fast_run / "report.json").read_text())["test"]["accuracy"] > 0.5  # chance is 0.1
+
+
+def test_evaluate_predict_and_inspect(cli, fast_run, tmp_path):
+    assert cli("evaluate", fast_run).code == 0
+    images = np.zeros((3, 28, 28), dtype=np.float32)
+    images[:, 8:20, 13:15] = 1.0
+    np.save(tmp_path / "images.npy", images)
+    result = cli("predict", fast_run, "--input", tmp_path / "images.npy", "--output", tmp_path / "p.csv")
+    assert result.code == 0, result.err
+    assert result.out.count("images.npy[") == 3 and len((tmp_path / "p.csv").read_text().splitlines()) == 4
+    result = cli("inspect", fast_run, "--steps", "5")
+    assert result.code == 0, result.err
+    for name in ("filters.png", "activation_maximisation.png"):
+        assert (fast_run / "plots" / "inspect" / name).is_file()
+    assert list((fast_run / "plots" / "inspect").glob("feature_maps_*.png"))
+    assert_one_line_error(cli("inspect", fast_run, "--index", "100000"), "outside the 500 test images")
+    assert_one_line_error(cli("predict", fast_run, "--input", tmp_path / "missing.png"), "missing.png")
+
+
+def test_transfer_learning_keeps_frozen_features(cli, fast_run, tmp_path):
+    run = train(cli, tmp_path, "--init-from", fast_run, "--freeze", "features")
+    source, _ = read_weights(fast_run / "model.safetensors")
+    tuned, _ = read_weights(run / "model.safetensors")
+    features = [k for k in source if k.startswith("model.network.features.")]
+    head = [k for k in source if k.startswith("model.network.head.") and k.endswith("weight")]
+    assert features and head
+    for key in features:
+        assert torch.equal(source[key], tuned[key]), key  # weights and BatchNorm statistics alike
+    assert any(not torch.equal(source[k], tuned[k]) for k in head)
+
+
+def test_init_from_another_model_is_refused(cli, fast_run, tmp_path):
+    result = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "vgg", "--init-from", fast_run)
+    assert_one_line_error(result, "trained model 'fast', this run uses 'vgg'")
+
+
+def test_resume_restores_the_augmentation_stream(cli, tmp_path):
+    straight = train(cli, tmp_path / "a", "--epochs", "2", "--set", "train.scheduler=none")
+    resumed = train(cli, tmp_path / "b", "--epochs", "1", "--set", "train.scheduler=none")
+    train(cli, tmp_path / "b", "--resume", resumed, "--epochs", "2")
+    assert (straight / "metrics.csv").read_bytes() == (resumed / "metrics.csv").read_bytes()
+
+
+def test_random_shift_moves_each_image_by_its_own_offset():
+    x = torch.zeros(64, 5, 5, dtype=torch.uint8)
+    x[:, 2, 2] = 1
+    shifted = random_shift(x, max_shift=2, generator=torch.Generator().manual_seed(0))
+    positions = shifted.flatten(1).argmax(1)
+    assert shifted.sum() == 64  # a centred pixel never falls off a 2-pixel shift
+    assert len(set(positions.tolist())) > 10  # offsets differ between images
+    edge = torch.zeros(1, 5, 5, dtype=torch.uint8)
+    edge[0, 0, 0] = 1
+    moved = [random_shift(edge, max_shift=1, generator=torch.Generator().manual_seed(s)).sum() for s in range(20)]
+    assert min(moved) == 0 and max(moved) == 1  # zero-filled, not wrapped around
+
+
+def test_data_commands(cli, tmp_path):
+    result = cli("data", "list")
+    assert result.code == 0 and "mnist-5k" in result.out
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 20), ("t10k", 10)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    result = cli("data", "check", tmp_path)
+    assert result.code == 0, result.err
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    assert_one_line_error(cli("data", "check", tmp_path), "t10k-labels-idx1-ubyte.gz")
+    assert_one_line_error(cli("train", "cnn", "--data", str(tmp_path / "nothing")), "unknown data set")

@@ -1,0 +1,8 @@
+"""`nnlab tour` (what `make demo` runs), in its quick form."""
+
+
+def test_the_tour_runs_end_to_end(cli, tmp_path):
+    result = cli("tour", "--out", tmp_path, "--quick")
+    assert result.code == 0, result.err
+    assert "== Iris" in result.out and "-> setosa" in result.out and "activation_maximisation.png" in result.out
+    assert (tmp_path / "foundations" / "descent.png").is_file()
