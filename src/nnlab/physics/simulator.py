@@ -246,7 +246,7 @@ def make_settings(particle: str, *, energy_gev: float | tuple[float, float] = (1
 def _progress_bar(total: int, particle: str, *, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="shower", desc=f"simulate {particle}", disable=not enabled)
+    return tqdm(total=total, unit="shower", desc=f"simulate {particle}", disable=None if enabled else True)
 
 
 def simulate(particle: str, n: int, *, energy_gev: float | tuple[float, float] = (1.0, 100.0), seed: int,
