@@ -63,10 +63,12 @@ def activation_maximisation(
 
     `target` is a class index (its logit is maximised) or (conv layer name, channel) (that
     channel's mean activation is maximised). Starting from faint seeded noise, Adam updates
-    the pixels to raise target - l2 * sum(x^2) - tv * total variation; the priors keep the
-    image from filling with high-frequency noise. Pixels are clamped to `value_range`, the
-    range the model was trained on. The model runs in eval mode with its parameters frozen;
-    its modes and requires_grad flags are restored afterwards.
+    the pixels to raise target - l2 * sum(u^2) - tv * total variation(u), with u the image
+    rescaled to 0..1; the priors keep it from filling with high-frequency noise. Pixels are
+    clamped to `value_range`, the range the model was trained on. The penalties are in units
+    of the target: a conv channel before BatchNorm has an arbitrary scale and may need
+    smaller ones. The model runs in eval mode with its parameters frozen; its modes and
+    requires_grad flags are restored afterwards.
     """
     lo, hi = value_range
     device = _device(model)
@@ -74,10 +76,11 @@ def activation_maximisation(
     n_in = model.conv_layers()[0][1].in_channels
     noise = torch.rand(1, n_in, *image_size, generator=generator)  # (1, C, H, W)
     x = (lo + 0.1 * (hi - lo) * noise).to(device).requires_grad_(True)
-    optimizer = torch.optim.Adam([x], lr=lr * (hi - lo))
+    optimizer = torch.optim.Adam([x], lr=lr * (hi - lo))  # `lr` is a fraction of the pixel range per step
     with _frozen(model), _eval_mode(model), _objective(model, target) as objective:
         for _ in range(steps):
-            loss = -objective(x) + l2 * x.pow(2).sum() + tv * total_variation(x)
+            unit = (x - lo) / (hi - lo)  # the penalties do not depend on the input scaling
+            loss = -objective(x) + l2 * unit.pow(2).sum() + tv * total_variation(unit)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -1,0 +1,51 @@
+"""Image grids: titled matplotlib panels and the NumPy tiler, read back as PNG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from nnlab.plots.images import image_grid, tile_images, write_image_grid_png
+
+
+def test_image_grid_writes_a_png_with_titles(tmp_path):
+    images = np.random.default_rng(0).random((5, 28, 28))
+    titles = [f"true {i} / pred {i + 1} (0.9{i})" for i in range(5)]
+    path = image_grid(images, tmp_path / "grid.png", n_cols=3, titles=titles, suptitle="wrong")
+    assert path == tmp_path / "grid.png"
+    assert imread(path).ndim == 3
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_image_grid_normalises_each_panel_and_takes_constant_images(tmp_path):
+    images = np.stack([np.zeros((7, 5)), np.full((7, 5), 3.0), np.arange(35.0).reshape(7, 5)])
+    path = image_grid(images, tmp_path / "maps.png", normalise_each=True, cmap="viridis")
+    assert imread(path).shape[0] > 0
+
+
+def test_image_grid_rejects_mismatched_titles(tmp_path):
+    with pytest.raises(ValueError, match="2 titles for 3 images"):
+        image_grid(np.zeros((3, 4, 4)), tmp_path / "x.png", titles=["a", "b"])
+
+
+def test_numpy_grid_has_the_expected_size_and_pixels(tmp_path):
+    images = np.zeros((10, 28, 28), dtype=np.uint8)
+    images[0] = 255
+    path = write_image_grid_png(images, tmp_path / "samples.png", n_cols=4, padding=2)
+    grid = imread(path)  # (H, W, 4) RGBA in 0..1
+    assert grid.shape[:2] == (3 * 30 + 2, 4 * 30 + 2)
+    assert grid[2, 2, 0] == 1.0 and grid[2, 2 + 30, 0] == 0.0  # first image white, second black
+    assert grid[0, 0, 0] == pytest.approx(0.5, abs=0.01)  # grey padding
+
+
+def test_numpy_grid_maps_a_float_range(tmp_path):
+    images = np.array([[[-1.0, 0.0, 1.0, 3.0]]])  # tanh output, one value out of range
+    path = write_image_grid_png(images, tmp_path / "g.png", n_cols=1, padding=0, value_range=(-1.0, 1.0))
+    np.testing.assert_allclose(imread(path)[0, :, 0], [0.0, 0.5, 1.0, 1.0], atol=0.01)
+
+
+def test_tile_images_fills_a_partial_last_row_with_padding():
+    grid = tile_images(np.ones((3, 2, 2)), n_cols=2, padding=1, pad_value=0.0)
+    assert grid.shape == (2 * 3 + 1, 2 * 3 + 1)
+    assert grid.sum() == 3 * 4
