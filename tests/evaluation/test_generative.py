@@ -1,0 +1,112 @@
+"""Generative metrics: Frechet distance against analytic Gaussians and scipy, k-NN precision/recall, histograms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from nnlab.evaluation import generative
+from nnlab.evaluation.generative import class_histogram, frechet_distance, nearest_neighbours, precision_recall
+
+
+def _exact_gaussian_sample(mean: np.ndarray, cov: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """n points (n, d) whose sample mean and unbiased covariance are exactly `mean` and `cov`."""
+    x = np.random.default_rng(seed).standard_normal((n, len(mean)))
+    x -= x.mean(axis=0)
+    whiten = np.linalg.inv(np.linalg.cholesky(np.cov(x, rowvar=False)))
+    return x @ whiten.T @ np.linalg.cholesky(cov).T + mean
+
+
+def test_a_set_against_itself_is_zero():
+    x = np.random.default_rng(0).standard_normal((500, 16))
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_same_covariance_shifted_by_delta_gives_the_squared_shift():
+    # equal covariances cancel in the trace term: FD = ||delta||^2 (Dowson & Landau 1982)
+    rng = np.random.default_rng(1)
+    root = rng.standard_normal((5, 5))
+    cov, delta = root @ root.T + np.eye(5), np.array([1.0, -2.0, 0.5, 0.0, 3.0])
+    a = _exact_gaussian_sample(np.zeros(5), cov, 400, seed=2)
+    assert frechet_distance(a, a + delta) == pytest.approx(np.sum(delta**2), rel=1e-9)
+
+
+def test_diagonal_covariances_give_the_sum_of_squared_root_differences():
+    mean_a, mean_b = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    a = _exact_gaussian_sample(mean_a, np.diag(var_a), 300, seed=3)
+    b = _exact_gaussian_sample(mean_b, np.diag(var_b), 200, seed=4)
+    expected = np.sum((mean_a - mean_b) ** 2) + np.sum((np.sqrt(var_a) - np.sqrt(var_b)) ** 2)  # 5 + 4 + 1
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_matches_scipy_sqrtm_on_correlated_features():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((300, 8)) @ rng.standard_normal((8, 8))
+    b = rng.standard_normal((250, 8)) @ rng.standard_normal((8, 8)) + 0.3
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(cov_a @ cov_b).real  # the textbook (pytorch-fid) formula
+    expected = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a + cov_b - 2 * root)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-8)
+
+
+def test_grows_monotonically_with_the_shift_and_survives_rank_deficiency():
+    a = np.random.default_rng(6).standard_normal((200, 4))
+    distances = [frechet_distance(a, a + s) for s in (0.0, 0.5, 1.0, 2.0, 4.0)]
+    assert np.all(np.diff(distances) > 0)
+    flat = np.zeros((50, 4))  # zero covariance: every eigenvalue is 0, some round to -1e-17
+    flat[:, 0] = np.linspace(0, 1, 50)
+    assert np.isfinite(frechet_distance(flat, a)) and frechet_distance(flat, flat) == pytest.approx(0, abs=1e-12)
+    with pytest.raises(ValueError, match="one width"):
+        frechet_distance(a, a[:, :3])
+
+
+def _two_modes(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.where(np.arange(n)[:, None] % 2 == 0, -10.0, 10.0) * np.ones(3)  # alternating modes
+    return centres + rng.standard_normal((n, 3))
+
+
+def test_precision_recall_identical_sets_are_perfect():
+    x = np.random.default_rng(7).standard_normal((200, 5))
+    assert precision_recall(x, x) == (1.0, 1.0)
+
+
+def test_precision_recall_one_mode_of_two_is_precise_but_half_recalled():
+    real = _two_modes(400, seed=8)
+    fake = np.random.default_rng(9).standard_normal((200, 3)) + 10.0  # only the +10 mode
+    precision, recall = precision_recall(real, fake, k=3)
+    assert precision > 0.9
+    assert recall == pytest.approx(0.5, abs=0.06)
+
+
+def test_precision_recall_disjoint_sets_score_zero_and_chunking_changes_nothing(monkeypatch):
+    real = np.random.default_rng(10).standard_normal((150, 4))
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+    fake = np.random.default_rng(11).standard_normal((120, 4)) + 0.7
+    whole = precision_recall(real, fake)
+    monkeypatch.setattr(generative, "MAX_CHUNK_ELEMENTS", 700)  # a few rows per chunk
+    assert precision_recall(real, fake) == whole
+    with pytest.raises(ValueError, match="more than k"):
+        precision_recall(real[:3], fake, k=3)
+
+
+def test_class_histogram_counts_fractions_and_rejects_bad_labels():
+    hist = class_histogram(np.array([0, 1, 1, 3, 3, 3]), 5)
+    np.testing.assert_allclose(hist, [1 / 6, 2 / 6, 0, 3 / 6, 0])
+    with pytest.raises(ValueError):
+        class_histogram(np.array([0, 5]), 5)
+
+
+def test_nearest_neighbours_agree_with_brute_force(monkeypatch):
+    rng = np.random.default_rng(12)
+    queries, refs = rng.standard_normal((40, 6)), rng.standard_normal((90, 6))
+    monkeypatch.setattr(generative, "MAX_CHUNK_ELEMENTS", 500)
+    indices, distances = nearest_neighbours(queries, refs, k=2)
+    full = np.linalg.norm(queries[:, None] - refs[None], axis=2)  # (40, 90)
+    np.testing.assert_array_equal(indices, np.argsort(full, axis=1)[:, :2])
+    np.testing.assert_allclose(distances, np.sort(full, axis=1)[:, :2], rtol=1e-10)
+    copies_idx, copies_dist = nearest_neighbours(refs[:5], refs)  # memorised samples sit at distance 0
+    np.testing.assert_array_equal(copies_idx[:, 0], np.arange(5))
+    np.testing.assert_allclose(copies_dist, 0, atol=1e-6)
