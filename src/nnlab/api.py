@@ -36,9 +36,20 @@ class TrainResult:
 
 def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = None,
                    overrides: Mapping[str, Any] | Sequence[str] = (), base: Mapping[str, Any] | None = None) -> Any:
-    """The task's config: defaults < `base` (a saved run) < the YAML file < `--set` overrides."""
-    config = get_task(task_name).config_class()
-    for values, origin in ((base, "run"), (load_yaml(config_path) if config_path else None, str(config_path))):
+    """The task's config: defaults < the task's recipe for the chosen data < `base` (a saved run)
+    < the YAML file < `--set` overrides."""
+    task_cls = get_task(task_name)
+    if not isinstance(overrides, Mapping):
+        overrides = parse_overrides(overrides)
+    layers = [(base, "run"), (load_yaml(config_path) if config_path else None, str(config_path)),
+              (overrides, "")]
+    config = _layered(task_cls.config_class(), layers, task_name)
+    recipe = task_cls.recipe(config) if base is None else {}  # a saved run already holds its recipe
+    return _layered(merge(task_cls.config_class(), recipe), layers, task_name) if recipe else config
+
+
+def _layered(config: Any, layers: Sequence[tuple[Mapping[str, Any] | None, str]], task_name: str) -> Any:
+    for values, origin in layers:
         if values is None:
             continue
         values = dict(values)
@@ -46,9 +57,7 @@ def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = No
         if named != task_name:
             raise ConfigError(f"{origin} is a config for task '{named}', not '{task_name}'")
         config = merge(config, values)
-    if not isinstance(overrides, Mapping):
-        overrides = parse_overrides(overrides)
-    return merge(config, overrides)
+    return config
 
 
 def train(task_name: str, *, config_path: str | os.PathLike | None = None,

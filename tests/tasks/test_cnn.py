@@ -117,3 +117,13 @@ def test_data_commands(cli, tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
     assert_one_line_error(cli("data", "check", tmp_path), "t10k-labels-idx1-ubyte.gz")
     assert_one_line_error(cli("train", "cnn", "--data", str(tmp_path / "nothing")), "unknown data set")
+
+
+def test_data_recipe_sets_epochs_under_the_users_choice():
+    from nnlab.api import resolve_config
+
+    assert resolve_config("cnn").train.epochs == 30
+    assert resolve_config("cnn", overrides=["data.source=fashion-mnist"]).train.epochs == 6
+    assert resolve_config("cnn", overrides=["data.source=fashion-mnist", "train.epochs=2"]).train.epochs == 2
+    saved = {"task": "cnn", "data": {"source": "fashion-mnist"}, "train": {"epochs": 9}}
+    assert resolve_config("cnn", base=saved).train.epochs == 9  # a saved run keeps what it ran with

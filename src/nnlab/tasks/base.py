@@ -53,6 +53,11 @@ class Task:
         self.train_data: tuple[torch.Tensor, ...] = ()
         self.val_data: tuple[torch.Tensor, ...] | None = None
 
+    @classmethod
+    def recipe(cls, config: Any) -> Mapping[str, Any]:
+        """Settings that differ by data set (e.g. epochs), layered under whatever the user set."""
+        return {}
+
     def build(self, *, training: bool) -> None:
         """Load data and create models (and, when `training`, optimisers) on `self.device`."""
         raise NotImplementedError
