@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,10 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert len(lines) == 1, result.err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def untimed_metrics(run: Path) -> list[list[str]]:
+    """A run's metrics.csv without its wall-time column, the one value a seed does not fix."""
+    rows = [line.split(",") for line in (Path(run) / "metrics.csv").read_text().splitlines()]
+    keep = [i for i, name in enumerate(rows[0]) if name != "seconds"]
+    return [[row[i] for i in keep] for row in rows]

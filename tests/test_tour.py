@@ -6,3 +6,4 @@ def test_the_tour_runs_end_to_end(cli, tmp_path):
     assert result.code == 0, result.err
     assert "== Iris" in result.out and "-> setosa" in result.out and "activation_maximisation.png" in result.out
     assert (tmp_path / "foundations" / "descent.png").is_file()
+    assert "== A GAN" in result.out and "FID-CNN" in result.out and "walk_seed1.png" in result.out

@@ -63,7 +63,7 @@ def _layered(config: Any, layers: Sequence[tuple[Mapping[str, Any] | None, str]]
 def train(task_name: str, *, config_path: str | os.PathLike | None = None,
           overrides: Mapping[str, Any] | Sequence[str] = (), out_dir: str | os.PathLike = "runs",
           name: str = "", resume: str | os.PathLike | None = None, launch: Launch = Launch(),
-          data_dirs: Sequence[Path] = ()) -> TrainResult:
+          data_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> TrainResult:
     """Train `task_name` into a new run directory, or continue the run at `resume` where it stopped."""
     task_cls = get_task(task_name)
     run = _open_for_resume(resume, task_name) if resume else None
@@ -78,7 +78,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     config_dict = {"task": task_name, **to_dict(config)}
     with process_group(launch, device):
         seed_everything(config.train.seed)
-        task = task_cls(config, device=device, data_dirs=data_dirs)
+        task = task_cls(config, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
         task.build(training=True)
         seed_everything(config.train.seed + launch.rank)  # each rank its own dropout/augmentation stream
         checkpoint = load_checkpoint(run.last_path, task=task_name) if run else None
@@ -93,8 +93,8 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     return TrainResult(run, history, report, task)
 
 
-def load_run(run_path: str | os.PathLike, *, device: str = "auto",
-             data_dirs: Sequence[Path] = ()) -> tuple[RunDir, Task]:
+def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
+             cache_dir: Path | None = None) -> tuple[RunDir, Task]:
     """Rebuild a run's task and trained models from its directory, without unpickling anything."""
     run = RunDir.open(run_path)
     values = run.read_config()
@@ -102,15 +102,16 @@ def load_run(run_path: str | os.PathLike, *, device: str = "auto",
     if not isinstance(task_name, str):
         raise CheckpointError(f"{run.config_path} does not name its task")
     config = resolve_config(task_name, base=values)
-    task = get_task(task_name)(config, device=resolve_device(device), data_dirs=data_dirs)
+    task = get_task(task_name)(config, device=resolve_device(device), data_dirs=data_dirs, cache_dir=cache_dir)
     task.build(training=False)
     load_weights(run.weights_path, task.models, task=task_name)
     return run, task
 
 
-def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = ()) -> Report:
+def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
+             cache_dir: Path | None = None) -> Report:
     """Score a trained run on its held-out data; writes report.json and plots into the run."""
-    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
     return task.evaluate(run)
 
 
@@ -130,6 +131,29 @@ def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, de
     if not hasattr(task, "inspect"):
         raise ConfigError(f"task '{task.name}' has nothing to inspect; inspect works on cnn runs")
     return task.inspect(run, index=index, steps=steps)
+
+
+def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str | os.PathLike | None = None,
+           device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> list[str]:
+    """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
+    if not hasattr(task, "sample"):
+        raise ConfigError(f"task '{task.name}' has no generator to sample; sample works on gan runs")
+    if n < 1:
+        raise ConfigError(f"-n must be at least 1, got {n}")
+    return task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)
+
+
+def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 0, steps: int = 300,
+            out_dir: str | os.PathLike | None = None, device: str = "auto",
+            data_dirs: Sequence[Path] = ()) -> list[str]:
+    """In-paint or denoise held-out test images with a trained generator; PSNR before and after."""
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
+    if not hasattr(task, "restore"):
+        raise ConfigError(f"task '{task.name}' cannot restore images; restore works on gan runs")
+    if not 1 <= n <= len(task.test_data[0]) or steps < 1:
+        raise ConfigError(f"-n must be between 1 and {len(task.test_data[0])} and --steps at least 1")
+    return task.restore_report(mode, n=n, seed=seed, steps=steps, folder=Path(out_dir or run.plots_dir))
 
 
 def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, config_dict: dict[str, Any], *,

@@ -85,6 +85,27 @@ def build_parser() -> Parser:
     inspect.add_argument("--device", default="auto")
     inspect.set_defaults(handler=_inspect, parser=inspect)
 
+    sample = verbs.add_parser("sample", help="draw samples from a trained generator (a gan run)")
+    sample.add_argument("run", help="run directory")
+    sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="latent seed: the same seed draws the same samples")
+    sample.add_argument("--label", type=int, help="class to draw (conditional GANs)")
+    sample.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+                        help="also write a latent walk of STEPS images between two samples")
+    sample.add_argument("--out", help="folder for the PNG sheet and .npy array (default RUN/samples)")
+    sample.add_argument("--device", default="auto")
+    sample.set_defaults(handler=_sample, parser=sample)
+
+    restore = verbs.add_parser("restore", help="in-paint or denoise held-out images with a trained generator")
+    restore.add_argument("run", help="run directory of a gan run")
+    restore.add_argument("mode", choices=("inpaint", "denoise"))
+    restore.add_argument("-n", type=int, default=16, help="held-out test images to corrupt and restore")
+    restore.add_argument("--seed", type=int, default=0)
+    restore.add_argument("--steps", type=int, default=300, help="Adam steps of the latent search")
+    restore.add_argument("--out", help="folder for the picture (default RUN/plots)")
+    restore.add_argument("--device", default="auto")
+    restore.set_defaults(handler=_restore, parser=restore)
+
     data = verbs.add_parser("data", help="list, check or download data sets")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION", parser_class=Parser)
     listing = data_verbs.add_parser("list", help="which data sets are available and where")
@@ -142,7 +163,10 @@ def _add_train_task(tasks: argparse._SubParsersAction, name: str) -> None:
     for flag, key, kind, text in TRAIN_FLAGS:
         sub.add_argument(flag, dest=key, type=kind, metavar=key.split(".")[-1].upper(), help=text)
     for option in get_task(name).options:
-        sub.add_argument(option.flag, dest=option.key, metavar="VALUE", help=option.help)
+        if option.switch:
+            sub.add_argument(option.flag, dest=option.key, action="store_const", const="true", help=option.help)
+        else:
+            sub.add_argument(option.flag, dest=option.key, metavar="VALUE", help=option.help)
     sub.add_argument("--out", default="runs", help="root folder for run directories (default: ./runs)")
     sub.add_argument("--name", default="", help="suffix for the run directory name")
     sub.add_argument("--resume", metavar="RUN", help="continue this run where it stopped")
@@ -156,7 +180,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     flags = [f"{key}={value}" for key, value in vars(args).items() if "." in key and value is not None]
     launch = Launch.from_environment(os.environ, argv=("nnlab", *argv))
     result = api.train(args.task, config_path=args.config, overrides=[*flags, *args.set], out_dir=args.out,
-                       name=args.name, resume=args.resume, launch=launch, data_dirs=_data_dirs())
+                       name=args.name, resume=args.resume, launch=launch, data_dirs=_data_dirs(),
+                       cache_dir=_cache_dir())
     if result.run is not None:
         for line in result.report.lines:
             print(line)
@@ -169,7 +194,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs())
+    report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir())
     print("\n".join(report.lines))
     for path in report.files:
         print(f"plot: {path}")
@@ -189,6 +214,22 @@ def _inspect(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     print("\n".join(api.inspect(args.run, index=args.index, steps=args.steps, device=args.device,
                                 data_dirs=_data_dirs())))
+    return 0
+
+
+def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab import api
+
+    print("\n".join(api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
+                               data_dirs=_data_dirs(), label=args.label, interpolate=args.interpolate)))
+    return 0
+
+
+def _restore(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab import api
+
+    print("\n".join(api.restore(args.run, args.mode, n=args.n, seed=args.seed, steps=args.steps, out_dir=args.out,
+                                device=args.device, data_dirs=_data_dirs())))
     return 0
 
 
@@ -250,12 +291,17 @@ def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0 if report["passed"] else 1
 
 
-def _data_dirs() -> tuple[Path, ...]:
-    """Where data sets are looked for: $NNLAB_DATA, then the user cache (`nnlab data download`)."""
+def _cache_dir() -> Path:
+    """The user cache ($XDG_CACHE_HOME/nnlab or ~/.cache/nnlab): downloads and the scoring classifiers."""
     from nnlab.data.images import default_cache_dir
 
+    return default_cache_dir(os.environ)
+
+
+def _data_dirs() -> tuple[Path, ...]:
+    """Where data sets are looked for: $NNLAB_DATA, then the user cache (`nnlab data download`)."""
     env = os.environ.get("NNLAB_DATA")
-    return tuple(p for p in (Path(env) if env else None, default_cache_dir(os.environ)) if p)
+    return tuple(p for p in (Path(env) if env else None, _cache_dir()) if p)
 
 
 def _report(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -9,7 +9,7 @@ from nnlab import api
 
 
 def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False) -> None:
-    """Foundations demos; Iris trained and used for a prediction; a CNN on 5,000 real MNIST digits.
+    """Foundations demos; Iris trained and used for a prediction; a CNN and a GAN on 5,000 real MNIST digits.
 
     `quick` trains one short epoch of each network: a smoke test of the whole tour.
     """
@@ -31,6 +31,14 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
     _echo_run(result, echo)
     echo("\n== Inside the CNN (nnlab inspect RUN)")
     for line in api.inspect(result.run.path, steps=5 if quick else 200):
+        echo(line)
+    echo("\n== A GAN on the same digits, scored with that CNN (nnlab train gan --classifier RUN)")
+    tiny = ["score.n_epoch=200", "score.n_eval=500", "score.restore_steps=5", "data.n_train=500"] if quick else []
+    gan = api.train("gan", out_dir=out_dir, overrides=[*short, *tiny, f"score.classifier={result.run.path}",
+                                                       f"train.epochs={1 if quick else 15}", "score.n_restore=16"])
+    _echo_run(gan, echo)
+    echo("\n== Drawing from it (nnlab sample RUN --seed 1 --interpolate 10)")
+    for line in api.sample(gan.run.path, n=64, seed=1, interpolate=10, label=None):
         echo(line)
 
 

@@ -1,4 +1,4 @@
-"""Run under torchrun by test_distributed.py: train Iris with DDP, save this rank's final weights."""
+"""Run under torchrun by the DDP tests: train TASK with DDP, save this rank's final weights of every model."""
 
 import os
 import sys
@@ -9,7 +9,9 @@ import torch
 from nnlab import api
 from nnlab.training.runtime import Launch
 
-out = Path(sys.argv[1])
+out, task = Path(sys.argv[1]), sys.argv[2]
 launch = Launch.from_environment(os.environ, argv=tuple(sys.argv))
-result = api.train("iris", overrides=sys.argv[2:], out_dir=out / "runs", launch=launch)
-torch.save(result.task.models["model"].state_dict(), out / f"rank{launch.rank}.pt")
+result = api.train(task, overrides=sys.argv[3:], out_dir=out / "runs", launch=launch)
+weights = {f"{name}.{key}": value for name, model in result.task.models.items()
+           for key, value in model.state_dict().items()}
+torch.save(weights, out / f"rank{launch.rank}.pt")

@@ -11,16 +11,23 @@ import numpy as np
 from nnlab.plots.figures import new_figure, save_figure
 
 
-def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike) -> Path:
-    """Train/validation curves of every metric in metrics.csv, one panel per metric."""
+def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike, *, extra: Sequence[str] = ()) -> Path:
+    """Train/validation curves of every metric in metrics.csv, one panel per metric, plus `extra` columns."""
     names = sorted({key.split("_", 1)[1] for row in rows for key in row if key.startswith(("train_", "val_"))})
-    fig, axes = new_figure(1, len(names), size=(4.5 * len(names), 3.5), squeeze=False)
+    extra = [name for name in extra if any(name in row for row in rows)]
+    panels = len(names) + len(extra)
+    n_cols = min(panels, 4)
+    fig, axes = new_figure((panels + n_cols - 1) // n_cols, n_cols, size=(4.5 * n_cols, 3.5 * ((panels + 3) // 4)),
+                           squeeze=False)
     epochs = [row["epoch"] for row in rows]
-    for ax, name in zip(axes[0], names):
-        for split, style in (("train", "-"), ("val", "--")):
-            values = [row.get(f"{split}_{name}", np.nan) for row in rows]
+    for ax in axes.flat[panels:]:
+        ax.set_axis_off()
+    for ax, name in zip(axes.flat, names + extra):
+        series = [("train", f"train_{name}", "-"), ("val", f"val_{name}", "--")] if name in names else [(name, name, "-")]
+        for label, key, style in series:
+            values = [row.get(key, np.nan) for row in rows]
             if not np.all(np.isnan(values)):
-                ax.plot(epochs, values, style, label=split)
+                ax.plot(epochs, values, style, label=label)
         ax.set(xlabel="epoch", ylabel=name, title=name)
         ax.legend()
     return save_figure(fig, path)

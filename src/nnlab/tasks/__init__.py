@@ -11,6 +11,7 @@ TASKS = {
     "iris": "nnlab.tasks.iris:IrisTask",
     "cnn": "nnlab.tasks.cnn:CNNTask",
     "calo-classifier": "nnlab.tasks.calo_classifier:CaloClassifierTask",
+    "gan": "nnlab.tasks.gan:GANTask",
 }
 
 

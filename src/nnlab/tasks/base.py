@@ -22,6 +22,7 @@ class Option:
     flag: str
     key: str
     help: str
+    switch: bool = False  # a flag without a value that sets the key to true (e.g. --conditional)
 
 
 @dataclasses.dataclass
@@ -44,10 +45,12 @@ class Task:
     monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
     options: ClassVar[tuple[Option, ...]] = ()
 
-    def __init__(self, config: Any, *, device: torch.device, data_dirs: Sequence[Path] = ()):
+    def __init__(self, config: Any, *, device: torch.device, data_dirs: Sequence[Path] = (),
+                 cache_dir: Path | None = None):
         self.config = config
         self.device = device
         self.data_dirs = tuple(data_dirs)  # where to look for data sets the config names but does not locate
+        self.cache_dir = cache_dir  # where derived things (e.g. a scoring classifier) are kept; None: nowhere
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.train_data: tuple[torch.Tensor, ...] = ()

@@ -1,0 +1,429 @@
+"""A GAN on MNIST-format images (the lecture's third hands-on), scored honestly, and put to use.
+
+The adversarial update is this task's `train_step` (D, then G every `d_steps` batches) inside
+the one Trainer. Latent vectors are drawn from each process's global torch RNG, which the
+Trainer saves and restores per rank, so a resumed run draws the latents it would have drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnlab.config import TrainConfig, choices
+from nnlab.data.images import load_images
+from nnlab.errors import ConfigError
+from nnlab.evaluation.fid_cnn import FeatureSpace, cached_classifier, load_feature_space, memorisation, scores
+from nnlab.files import atomic_path
+from nnlab.models.gan import GAN_ARCHS, build_gan
+from nnlab.tasks.base import Option, Report, Task
+from nnlab.tasks.cnn import _subset
+from nnlab.training import distributed
+from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
+from nnlab.training.rundir import RunDir
+from nnlab.training.runtime import autocast
+from nnlab.training.schedules import make_optimizer
+from nnlab.training.trainer import Metrics, Step, TrainingError
+
+DEFAULT_LATENT = {"mlp": 10, "dcgan": 64}  # the lecture posits 10; DCGAN-style G draws more from 64
+EPOCH_SCORES = ("spread", "fid_cnn", "precision", "recall")  # metrics.csv columns epoch_end adds
+COLLAPSE_CHECK_FROM = 3  # epoch: a freshly initialised G draws near-identical images, which is not collapse
+GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class GANDataConfig:
+    source: str = "mnist-5k"  # mnist-5k, mnist, fashion-mnist, synthetic, or a folder of IDX files
+    data_dir: str = ""
+    n_train: int = 0  # use only this many training images (stratified, seeded); 0 = all
+    subset_seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class GANModelConfig:
+    arch: str = choices(*GAN_ARCHS, default="dcgan")
+    latent_dim: int = 0  # 0: the architecture's default (mlp 10, as in the lecture; dcgan 64)
+    conditional: bool = False  # G and D see the class label; `nnlab sample RUN --label 3`
+    d_dropout: float = 0.0  # dropout in D's hidden layers
+    channels_last: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialConfig:
+    loss: str = choices(*LOSSES, default="nonsaturating")
+    d_steps: int = 1  # D updates per G update (5 is usual for wgan-gp)
+    gp_weight: float = 10.0  # wgan-gp: lambda of Gulrajani et al. 2017
+    d_label_smoothing: float = 0.0  # one-sided: D's real target becomes 1 - this (BCE losses)
+    collapse_threshold: float = 0.05  # stop when the fixed samples' spread falls below this share of the data's
+
+
+@dataclasses.dataclass(frozen=True)
+class GANScoreConfig:
+    classifier: str = ""  # a cnn run for the feature space; empty: the cached default for the data set
+    every: int = 1  # FID-CNN, precision and recall every this many epochs; 0 = only in evaluate
+    n_epoch: int = 2000  # generated images scored per epoch
+    n_eval: int = 10000  # generated images scored by evaluate (capped at the training set's size)
+    n_restore: int = 64  # held-out test images for the in-painting and denoising measurement
+    restore_steps: int = 300  # Adam steps of the latent search
+    hole: int = 10  # side of the square hole in-painting fills
+    noise_sigma: float = 0.3  # Gaussian noise on pixels in [0, 1] that denoising removes
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+    data: GANDataConfig = dataclasses.field(default_factory=GANDataConfig)
+    model: GANModelConfig = dataclasses.field(default_factory=GANModelConfig)
+    gan: AdversarialConfig = dataclasses.field(default_factory=AdversarialConfig)
+    score: GANScoreConfig = dataclasses.field(default_factory=GANScoreConfig)
+    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
+        epochs=40, batch_size=128, lr=2e-4, optimizer="adam", betas=(0.5, 0.999), precision="bf16-mixed"))
+
+
+DATA_RECIPES = {"fashion-mnist": {"train": {"epochs": 15}}, "mnist": {"train": {"epochs": 15}}}
+
+
+class GANTask(Task):
+    """G maps z (and a label) to an image in [-1, 1]; D maps an image (and a label) to a logit."""
+
+    name = "gan"
+    config_class = GANConfig
+    monitor = ("fid_cnn", "min")  # without scores every epoch counts as the best so far
+    options = (
+        Option("--data", "data.source", "mnist-5k (default), mnist, fashion-mnist, synthetic or a folder"),
+        Option("--data-dir", "data.data_dir", "folder holding the MNIST or Fashion-MNIST files"),
+        Option("--model", "model.arch", f"one of {', '.join(GAN_ARCHS)} (default dcgan)"),
+        Option("--loss", "gan.loss", f"one of {', '.join(LOSSES)} (default nonsaturating)"),
+        Option("--classifier", "score.classifier", "cnn run whose features score the samples (FID-CNN)"),
+        Option("--conditional", "model.conditional", "condition G and D on the class label", switch=True),
+    )
+
+    @classmethod
+    def recipe(cls, config: GANConfig) -> Mapping[str, Any]:
+        return DATA_RECIPES.get(config.data.source, {})
+
+    def build(self, *, training: bool) -> None:
+        cfg = self.config
+        if cfg.gan.d_steps < 1:
+            raise ConfigError(f"gan.d_steps must be at least 1, got {cfg.gan.d_steps}")
+        data = load_images(cfg.data.source, data_dir=cfg.data.data_dir or None, search_dirs=self.data_dirs,
+                           seed=cfg.data.subset_seed)
+        self.class_names, self.image_shape = data.class_names, (1, *data.image_shape)
+        x, y = _subset(data.train_images, data.train_labels, n=cfg.data.n_train, seed=cfg.data.subset_seed)
+        self.train_data = (torch.from_numpy(x), torch.from_numpy(y))
+        self.test_data = (torch.from_numpy(data.test_images), torch.from_numpy(data.test_labels))
+        self.latent_dim = cfg.model.latent_dim or DEFAULT_LATENT[cfg.model.arch]
+        n_classes = data.n_classes if cfg.model.conditional else 0
+        init = torch.Generator().manual_seed(cfg.train.seed)
+        G, D = build_gan(cfg.model.arch, latent_dim=self.latent_dim, n_classes=n_classes,
+                         image_shape=self.image_shape, dropout=cfg.model.d_dropout, generator=init)
+        memory_format = torch.channels_last if cfg.model.channels_last else torch.contiguous_format
+        self.models = {"G": G.to(self.device, memory_format=memory_format),
+                       "D": D.to(self.device, memory_format=memory_format)}
+        if training:
+            self.optimizers = {name: make_optimizer(m.parameters(), cfg.train) for name, m in self.models.items()}
+        self._feature_space: FeatureSpace | None = None
+        self._feature_cache: dict[tuple, np.ndarray] = {}
+
+    # -- training -----------------------------------------------------------------------------
+
+    def train_step(self, batch: tuple[torch.Tensor, ...], step: Step) -> Metrics:
+        """One D update on real and fresh fake images; every `d_steps`-th batch also one G update."""
+        cfg = self.config.gan
+        real, labels = self._pixels(batch[0]), self._labels(batch[1])
+        G, D = step.models["G"], step.models["D"]
+        with torch.no_grad(), step.autocast():  # D's step needs no graph through G (nor a DDP sync of G)
+            fake = distributed.unwrap(G)(self._latents(len(real)), labels)  # (B, 1, 28, 28)
+        with step.autocast():
+            logits = D(torch.cat([real, fake.detach()]), _twice(labels))  # one pass: DDP syncs once
+            real_logits, fake_logits = logits.float().chunk(2)
+            d_loss = discriminator_loss(cfg.loss, real_logits, fake_logits, label_smoothing=cfg.d_label_smoothing)
+            if cfg.loss == "wgan-gp":
+                d_loss = d_loss + cfg.gp_weight * gradient_penalty(distributed.unwrap(D), real, fake, labels=labels,
+                                                                   generator=torch.default_generator)
+        step.update(d_loss, "D")
+        metrics = {"d_loss": d_loss.detach(), "d_real_acc": (real_logits > 0).float().mean(),
+                   "d_fake_acc": (fake_logits < 0).float().mean()}
+        if step.global_step % cfg.d_steps == cfg.d_steps - 1:
+            metrics["g_loss"] = self._generator_update(step, len(real), labels)
+        return metrics
+
+    def _generator_update(self, step: Step, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        """G's step through a frozen, unwrapped D: no gradients for D's weights, nothing for DDP to sync."""
+        D = distributed.unwrap(step.models["D"])
+        D.requires_grad_(False)
+        try:
+            with step.autocast():
+                g_loss = generator_loss(self.config.gan.loss, D(step.models["G"](self._latents(n), labels), labels))
+            step.update(g_loss, "G")
+        finally:
+            D.requires_grad_(True)
+        return g_loss.detach()
+
+    def eval_step(self, batch, models):
+        raise NotImplementedError("a GAN has no validation loss; it is scored in epoch_end")
+
+    def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:
+        """The fixed-latent sample sheet, the samples' spread, and (when due) FID-CNN, precision and recall."""
+        images = self.generate(GRID, seed=self.config.train.seed, labels=self._grid_labels())
+        _write_sheet(images, run.plots_dir / "samples" / f"epoch_{epoch + 1:03d}.png")
+        row = {"spread": self._spread(images)}
+        threshold = self.config.gan.collapse_threshold
+        if row["spread"] < threshold and epoch + 1 >= COLLAPSE_CHECK_FROM:
+            raise TrainingError(f"the generator collapsed in epoch {epoch + 1}: its samples' spread is "
+                                f"{row['spread']:.3f} of the data's (threshold {threshold}); the last good "
+                                f"checkpoint is kept in {run.path} (try --lr, --loss wgan-gp or more d_steps)")
+        every = self.config.score.every
+        if every and (epoch + 1) % every == 0:  # against training images: the test set stays out of model choice
+            space = self._space()
+            generated = self.generate(self.config.score.n_epoch, seed=10_000 + epoch)
+            found = scores(space, generated, self._features("train"), n_classes=len(self.class_names))
+            row.update({k: found[k] for k in ("fid_cnn", "precision", "recall")})
+        return row
+
+    def _spread(self, images: np.ndarray) -> float:
+        """Mean pairwise distance of generated images over that of as many training images (1 = as varied)."""
+        real = self.train_data[0][:len(images)].float().div(255.0).flatten(1)
+        fake = torch.from_numpy(images).flatten(1)
+        return float(torch.pdist(fake).mean() / torch.pdist(real).mean().clamp_min(1e-12))
+
+    # -- using the generator --------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, n: int, *, seed: int, labels: torch.Tensor | None = None,
+                 batch_size: int = 1000) -> np.ndarray:
+        """n images (n, H, W) float32 in [0, 1] from latents seeded by `seed` (same seed, same images)."""
+        G = self.models["G"]
+        was_training = G.training
+        G.eval()
+        z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
+        labels = self._labels(labels if labels is not None else self._cycling_labels(n))
+        parts = []
+        for i in range(0, n, batch_size):
+            chunk = None if labels is None else labels[i:i + batch_size]
+            with autocast(self.device, self.config.train.precision):
+                parts.append(G(z[i:i + batch_size].to(self.device), chunk).float().cpu())
+        G.train(was_training)
+        return torch.cat(parts).squeeze(1).add(1.0).div(2.0).clamp(0.0, 1.0).numpy()
+
+    def sample(self, n: int, *, seed: int, label: int | None, out_dir: Path, interpolate: int = 0) -> list[str]:
+        """Write n samples as a PNG sheet and a .npy array (uint8, like MNIST); optionally a latent walk."""
+        labels = None
+        if label is not None:
+            if not self.config.model.conditional:
+                raise ConfigError("--label needs a conditional GAN (train it with --conditional)")
+            if not 0 <= label < len(self.class_names):
+                raise ConfigError(f"--label {label} is not a class (0..{len(self.class_names) - 1})")
+            labels = torch.full((n,), label)
+        images = self.generate(n, seed=seed, labels=labels)
+        stem = f"samples_seed{seed}" + (f"_label{label}" if label is not None else "")
+        files = [_write_sheet(images, out_dir / f"{stem}.png"), _save_npy(images, out_dir / f"{stem}.npy")]
+        if interpolate:
+            files.append(self._walk(interpolate, seed=seed, label=label, path=out_dir / f"walk_seed{seed}.png"))
+        return [f"wrote {path}" for path in files]
+
+    def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
+        from nnlab.evaluation.latent_search import interpolate
+
+        if n_steps < 2:
+            raise ConfigError(f"--interpolate needs at least 2 steps, got {n_steps}")
+        z = torch.randn(2, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+        label = label if label is not None else (0 if self.config.model.conditional else None)
+        images = interpolate(self.models["G"], z[0], z[1], n_steps=n_steps, labels=label)
+        return _write_sheet(images.float().cpu().squeeze(1).add(1).div(2).clamp(0, 1).numpy(), path, n_cols=n_steps)
+
+    def restore(self, mode: str, *, n: int, seed: int, steps: int) -> tuple[dict[str, float], np.ndarray]:
+        """In-paint a square hole in, or denoise, n held-out test images; PSNR (dB) before and after.
+
+        Returns the PSNRs and a (3n, H, W) stack (clean, corrupted, restored) for a picture. A
+        conditional G is given the test images' true labels.
+        """
+        from nnlab.evaluation.latent_search import psnr
+
+        images, labels = self.test_data[0][:n], self.test_data[1][:n]
+        clean = self._pixels(images).float()  # (n, 1, H, W) in [-1, 1]
+        rng = torch.Generator().manual_seed(seed)
+        labels = self._labels(labels)
+        with autocast(self.device, self.config.train.precision):  # bf16: the latent search is 2-3x faster
+            corrupted, restored = self._corrupt_and_restore(mode, clean, labels, rng, seed=seed, steps=steps)
+        before, after = psnr(corrupted, clean).mean().item(), psnr(restored.float(), clean).mean().item()
+        stack = torch.cat([clean, corrupted, restored.float()]).squeeze(1).add(1).div(2).clamp(0, 1)
+        return {"psnr_input": before, "psnr_output": after, "psnr_gain": after - before}, stack.cpu().numpy()
+
+    def _corrupt_and_restore(self, mode: str, clean: torch.Tensor, labels: torch.Tensor | None,
+                             rng: torch.Generator, *, seed: int, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from nnlab.evaluation.latent_search import denoise, inpaint
+
+        cfg = self.config.score
+        if mode == "inpaint":
+            mask = _hole_masks(len(clean), clean.shape[-2:], cfg.hole, rng).to(self.device)
+            corrupted = torch.where(mask.bool(), clean, torch.full_like(clean, -1.0))  # a black square
+            restored = inpaint(self.models["G"], corrupted, mask, labels=labels, steps=steps, seed=seed)
+        elif mode == "denoise":
+            noise = torch.randn(clean.shape, generator=rng).to(self.device) * (2 * cfg.noise_sigma)  # [0,1] sigma
+            corrupted = (clean + noise).clamp(-1.0, 1.0)
+            restored = denoise(self.models["G"], corrupted, labels=labels, steps=steps, seed=seed)
+        else:
+            raise ConfigError(f"unknown restoration '{mode}' (choose inpaint or denoise)")
+        return corrupted, restored
+
+    def restore_report(self, mode: str, *, n: int, seed: int, steps: int, folder: Path) -> list[str]:
+        """`restore`, plus a picture (rows: clean, corrupted, restored) and lines for the terminal."""
+        psnrs, stack = self.restore(mode, n=n, seed=seed, steps=steps)
+        path = _write_sheet(stack, folder / f"{mode}_seed{seed}.png", n_cols=n)
+        return [f"{mode}: mean PSNR {psnrs['psnr_input']:.2f} dB (corrupted) -> {psnrs['psnr_output']:.2f} dB "
+                f"(restored), {psnrs['psnr_gain']:+.2f} dB over {n} held-out test images",
+                f"wrote {path} (rows: clean, corrupted, restored)"]
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def evaluate(self, run: RunDir) -> Report:
+        """FID-CNN against its floor, precision/recall, mode coverage, memorisation, in-painting and denoising."""
+        cfg = self.config.score
+        space, test = self._space(), self._features("test")
+        n = min(cfg.n_eval, len(self.train_data[0]))
+        generated = self.generate(n, seed=1)
+        fresh = self._features("train", n=n, seed=1)  # n real images the generator must match
+        found = scores(space, generated, test, n_classes=len(self.class_names), floor=fresh)
+        nearest, ratio = memorisation(space, generated[:2000], self._features("train"), test)
+        found["memorisation_ratio"] = ratio
+        plots = run.plots_dir
+        files = [_write_sheet(generated[:GRID], plots / "samples.png"),
+                 self._neighbour_sheet(generated[:16], nearest[:16], plots / "nearest_training_images.png"),
+                 _plot_histogram(found["class_histogram"], self.class_names, plots / "class_histogram.png"),
+                 self._walk(10, seed=1, label=None, path=plots / "interpolation.png")]
+        for mode in ("inpaint", "denoise"):
+            found[mode], stack = self.restore(mode, n=cfg.n_restore, seed=2, steps=cfg.restore_steps)
+            k = min(8, cfg.n_restore)
+            rows = np.concatenate([stack[i * cfg.n_restore:i * cfg.n_restore + k] for i in range(3)])
+            files.append(_write_sheet(rows, plots / f"{mode}.png", n_cols=k))
+        history = run.read_metrics()
+        if history:
+            from nnlab.plots.training import plot_history
+
+            files.append(plot_history(history, plots / "history.png", extra=EPOCH_SCORES))
+        report = Report({"scores": found, "classifier": space.source}, _report_lines(found, space.source), files)
+        report.save(run)
+        return report
+
+    def _features(self, split: str, *, n: int = 0, seed: int = 0) -> np.ndarray:
+        """Classifier features of the train or test images (all, or n drawn with `seed`), computed once."""
+        key = (split, n, seed)
+        if key not in self._feature_cache:
+            images = (self.train_data if split == "train" else self.test_data)[0]
+            if n:
+                images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
+            self._feature_cache[key] = self._space().embed(_unit(images))[0]
+        return self._feature_cache[key]
+
+    def _space(self) -> FeatureSpace:
+        """The scoring classifier: the configured cnn run, else the cached default for this data set."""
+        if self._feature_space is None:
+            path = self.config.score.classifier
+            if path:
+                self._feature_space = load_feature_space(path, device=self.device, data_dirs=self.data_dirs)
+            elif self.cache_dir is not None:
+                self._feature_space = cached_classifier(self.config.data.source, cache_dir=self.cache_dir,
+                                                        device=self.device, data_dirs=self.data_dirs)
+            else:
+                raise ConfigError("scoring needs a classifier: pass --classifier RUN (a cnn run on the same data)")
+        return self._feature_space
+
+    def _neighbour_sheet(self, generated: np.ndarray, nearest: np.ndarray, path: Path) -> Path:
+        """Top row: generated images; bottom row: the training image nearest to each in feature space."""
+        neighbours = _unit(self.train_data[0][torch.from_numpy(nearest.astype(np.int64))])
+        return _write_sheet(np.concatenate([generated, neighbours]), path, n_cols=len(generated))
+
+    # -- pixels, labels, latents ----------------------------------------------------------------
+
+    def _pixels(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 images (B, H, W) -> float (B, 1, H, W) in [-1, 1], the range of G's tanh."""
+        x = x.to(self.device).unsqueeze(1).float().div_(127.5).sub_(1.0)
+        return x.contiguous(memory_format=torch.channels_last) if self.config.model.channels_last else x
+
+    def _labels(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        return labels.to(self.device) if self.config.model.conditional and labels is not None else None
+
+    def _latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim).to(self.device)  # the global RNG: saved and resumed per rank
+
+    def _cycling_labels(self, n: int) -> torch.Tensor | None:
+        return torch.arange(n) % len(self.class_names) if self.config.model.conditional else None
+
+    def _grid_labels(self) -> torch.Tensor | None:
+        """Conditional sheets: one class per row of 8 (rows 0..7), so a row is one class throughout."""
+        return torch.arange(GRID) // 8 % len(self.class_names) if self.config.model.conditional else None
+
+
+def _twice(labels: torch.Tensor | None) -> torch.Tensor | None:
+    return None if labels is None else torch.cat([labels, labels])
+
+
+def _unit(images: torch.Tensor) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1], the classifier's input."""
+    return images.float().div(255.0).numpy()
+
+
+def _hole_masks(n: int, size: torch.Size, hole: int, rng: torch.Generator) -> torch.Tensor:
+    """Masks (n, 1, H, W), 1 where observed, 0 in a hole x hole square placed at random inside the centre 20x20."""
+    h, w = size
+    if not 0 < hole <= min(h, w):
+        raise ConfigError(f"score.hole must be between 1 and {min(h, w)}, got {hole}")
+    low, high_r, high_c = 4, max(4, h - 4 - hole), max(4, w - 4 - hole)
+    top = torch.randint(low, high_r + 1, (n,), generator=rng)
+    left = torch.randint(low, high_c + 1, (n,), generator=rng)
+    rows, cols = torch.arange(h), torch.arange(w)
+    in_rows = (rows >= top[:, None]) & (rows < top[:, None] + hole)  # (n, H)
+    in_cols = (cols >= left[:, None]) & (cols < left[:, None] + hole)  # (n, W)
+    return (~(in_rows[:, :, None] & in_cols[:, None, :])).float().unsqueeze(1)
+
+
+def _write_sheet(images: np.ndarray, path: Path, *, n_cols: int = 8) -> Path:
+    from nnlab.plots.images import write_image_grid_png
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_image_grid_png(images, path, n_cols=n_cols)
+
+
+def _save_npy(images: np.ndarray, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.round(images * 255.0).astype(np.uint8))
+    return path
+
+
+def _plot_histogram(fractions: list[float], class_names: tuple[str, ...], path: Path) -> Path:
+    from nnlab.plots.figures import new_figure, save_figure
+
+    fig, ax = new_figure(size=(6, 3))
+    ax.bar(range(len(fractions)), fractions)
+    ax.axhline(1 / len(fractions), color="k", ls="--", lw=1, label="uniform")
+    ax.set_xticks(range(len(fractions)), class_names, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("fraction of samples")
+    ax.set_title("generated samples by predicted class (mode coverage)")
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def _report_lines(found: Mapping[str, Any], classifier: str) -> list[str]:
+    histogram = np.asarray(found["class_histogram"])
+    lines = [
+        f"FID-CNN {found['fid_cnn']:.2f} (real-vs-real floor {found['fid_cnn_floor']:.2f}, "
+        f"ratio {found['fid_cnn'] / max(found['fid_cnn_floor'], 1e-12):.1f}x; {found['n_samples']} samples)",
+        f"precision {found['precision']:.3f}  recall {found['recall']:.3f}",
+        f"mode coverage: rarest class {histogram.min():.3f}, commonest {histogram.max():.3f} "
+        f"(uniform {1 / len(histogram):.3f})",
+        f"memorisation ratio {found['memorisation_ratio']:.2f} (1 = as far from the training set as test images)",
+    ]
+    for mode in ("inpaint", "denoise"):
+        r = found[mode]
+        lines.append(f"{mode}: PSNR {r['psnr_input']:.2f} dB -> {r['psnr_output']:.2f} dB "
+                     f"({r['psnr_gain']:+.2f} dB) on held-out test images")
+    lines.append(f"features: penultimate layer of the cnn classifier {classifier} "
+                 f"(FID-CNN; not comparable with Inception FID)")
+    return lines

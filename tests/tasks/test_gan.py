@@ -1,0 +1,187 @@
+"""The gan task through the real entry point, on small synthetic images: every model, loss and verb."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab import api
+from nnlab.tasks.gan import _hole_masks
+from nnlab.training.checkpoint import load_checkpoint
+from tests.conftest import assert_one_line_error
+
+TINY = ("--data", "synthetic", "--epochs", "1", "--batch-size", "32", "--precision", "32",
+        "--set", "data.n_train=96", "--set", "score.n_epoch=64", "--set", "score.n_eval=96",
+        "--set", "score.n_restore=2", "--set", "score.restore_steps=3")
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory) -> Path:
+    """A tiny cnn run on the same synthetic images: the feature space of the scores."""
+    overrides = ["data.source=synthetic", "data.n_train=200", "train.epochs=1", "train.batch_size=50"]
+    return api.train("cnn", overrides=overrides, out_dir=tmp_path_factory.mktemp("cnn")).run.path
+
+
+def train(cli, out: Path, classifier: Path, *args: str) -> Path:
+    result = cli("train", "gan", "--out", out, *TINY, "--classifier", classifier, *args)
+    assert result.code == 0, result.err
+    (run,) = [line.split(": ", 1)[1] for line in result.out.splitlines() if line.startswith("run: ")]
+    return Path(run)
+
+
+@pytest.mark.parametrize("arch,loss,extra", [
+    ("mlp", "nonsaturating", ()),
+    ("dcgan", "minimax", ("--set", "gan.d_label_smoothing=0.1")),
+    ("dcgan", "wgan-gp", ("--set", "gan.d_steps=2")),
+    ("mlp", "hinge", ("--conditional",)),
+])
+def test_every_model_and_loss_trains_scores_and_reports(cli, tmp_path, classifier, arch, loss, extra):
+    run = train(cli, tmp_path, classifier, "--model", arch, "--loss", loss, *extra)
+    rows = (run / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    for column in ("train_d_loss", "train_g_loss", "train_d_real_acc", "train_d_fake_acc", "spread", "fid_cnn",
+                   "precision", "recall"):
+        assert column in header
+    assert (run / "plots" / "samples" / "epoch_001.png").is_file()
+    scores = json.loads((run / "report.json").read_text())["scores"]
+    assert scores["fid_cnn"] >= 0 and scores["fid_cnn_floor"] >= 0
+    assert 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
+    assert sum(scores["class_histogram"]) == pytest.approx(1.0)
+    for mode in ("inpaint", "denoise"):
+        assert set(scores[mode]) == {"psnr_input", "psnr_output", "psnr_gain"}
+    for name in ("samples", "nearest_training_images", "class_histogram", "interpolation", "inpaint", "denoise",
+                 "history"):
+        assert (run / "plots" / f"{name}.png").is_file()
+
+
+def test_the_lecture_mlp_has_a_ten_dimensional_latent_space(tmp_path, classifier):
+    result = api.train("gan", out_dir=tmp_path, overrides=["data.source=synthetic", "data.n_train=64",
+                                                            "model.arch=mlp", "train.epochs=1", "score.every=0",
+                                                            f"score.classifier={classifier}", "score.n_restore=1",
+                                                            "score.restore_steps=1", "score.n_eval=64"])
+    assert result.task.latent_dim == 10
+    assert result.task.models["G"](torch.randn(3, 10)).shape == (3, 1, 28, 28)
+
+
+def test_sample_writes_a_sheet_and_the_raw_array_deterministically(cli, tmp_path, classifier):
+    run = train(cli, tmp_path, classifier, "--conditional", "--set", "score.every=0")
+    first = cli("sample", run, "-n", "12", "--seed", "3", "--label", "7", "--interpolate", "5", "--out", tmp_path / "a")
+    again = cli("sample", run, "-n", "12", "--seed", "3", "--label", "7", "--out", tmp_path / "b")
+    other = cli("sample", run, "-n", "12", "--seed", "4", "--out", tmp_path / "c")
+    assert first.code == again.code == other.code == 0, first.err
+    a = np.load(tmp_path / "a" / "samples_seed3_label7.npy")
+    assert a.shape == (12, 28, 28) and a.dtype == np.uint8
+    assert np.array_equal(a, np.load(tmp_path / "b" / "samples_seed3_label7.npy"))
+    assert not np.array_equal(a, np.load(tmp_path / "c" / "samples_seed4.npy"))
+    assert (tmp_path / "a" / "samples_seed3_label7.png").is_file() and (tmp_path / "a" / "walk_seed3.png").is_file()
+
+
+def test_generated_images_have_the_data_shape_and_range(tmp_path, classifier):
+    run = api.train("gan", out_dir=tmp_path, overrides=[*_overrides(classifier), "score.every=0"]).run
+    _, task = api.load_run(run.path)
+    images = task.generate(10, seed=0)
+    assert images.shape == (10, 28, 28) and images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    raw = task.models["G"](torch.randn(4, task.latent_dim))
+    assert raw.min() >= -1.0 and raw.max() <= 1.0  # tanh
+
+
+def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, classifier):
+    run = train(cli, tmp_path, classifier, "--set", "score.every=0")
+    assert_one_line_error(cli("sample", run, "--label", "3"), "--conditional")
+    assert_one_line_error(cli("sample", run, "-n", "0"), "-n")
+    assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")
+    assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")
+    assert_one_line_error(cli("train", "gan", "--loss", "lsgan", "--data", "synthetic"), "gan.loss")
+    iris = cli("train", "iris", "--epochs", "1", "--out", tmp_path)
+    iris_run = [line.split(": ", 1)[1] for line in iris.out.splitlines() if line.startswith("run: ")][0]
+    assert_one_line_error(cli("sample", iris_run), "gan")
+    assert_one_line_error(cli("train", "gan", "--resume", iris_run), "iris")
+
+
+def test_restore_reports_psnr_and_inpainting_keeps_the_observed_pixels(cli, tmp_path, classifier):
+    run = train(cli, tmp_path, classifier, "--set", "score.every=0")
+    result = cli("restore", run, "inpaint", "-n", "3", "--steps", "4")
+    assert result.code == 0, result.err
+    assert "PSNR" in result.out and (run / "plots" / "inpaint_seed0.png").is_file()
+    _, task = api.load_run(run)
+    psnrs, stack = task.restore("inpaint", n=3, seed=0, steps=4)
+    clean, corrupted, restored = stack[:3], stack[3:6], stack[6:]
+    observed = corrupted != 0.0  # the hole is black (0 after mapping back to [0, 1])
+    assert np.array_equal(restored[observed], clean[observed])
+    assert psnrs["psnr_input"] == pytest.approx(_psnr(corrupted, clean), abs=1e-3)
+
+
+def test_hole_masks_cut_one_square_of_the_requested_size():
+    masks = _hole_masks(50, torch.Size([28, 28]), 10, torch.Generator().manual_seed(0))
+    assert masks.shape == (50, 1, 28, 28)
+    assert ((1 - masks).flatten(1).sum(1) == 100).all()
+
+
+def test_resume_continues_both_networks_both_optimisers_and_the_latent_stream(tmp_path, classifier):
+    settings = [*_overrides(classifier), "score.every=0", "train.checkpoint_every_s=0"]
+    straight = api.train("gan", out_dir=tmp_path / "a", overrides=[*settings, "train.epochs=3"]).run
+    first = api.train("gan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"]).run
+    api.train("gan", resume=first.path, overrides=["train.epochs=3"])
+    a, b = (load_checkpoint(run.last_path, task="gan") for run in (straight, first))
+    for part in ("models", "optimizers"):
+        for name in ("G", "D"):
+            _assert_same(a[part][name], b[part][name])
+    assert torch.equal(a["rng"], b["rng"])
+
+
+def test_a_collapsed_generator_stops_the_run_and_keeps_the_last_good_checkpoint(cli, tmp_path, classifier):
+    result = cli("train", "gan", "--out", tmp_path, *TINY, "--classifier", classifier, "--epochs", "4",
+                 "--set", "gan.collapse_threshold=10", "--set", "score.every=0")
+    assert result.code == 2  # after the epoch lines, the reason in one line
+    assert "collapsed in epoch 3" in result.err.splitlines()[-1] and "Traceback" not in result.err
+    (run,) = (tmp_path / "gan").iterdir()
+    kept = load_checkpoint(run / "checkpoints" / "last.pt", task="gan")
+    assert len(json.loads(kept["history_json"])) == 2
+
+
+def test_evaluate_trains_the_default_classifier_once_and_caches_it(cli, tmp_path, classifier, monkeypatch):
+    import nnlab.tasks.cnn as cnn
+
+    monkeypatch.setitem(cnn.DATA_RECIPES, "synthetic", {"train": {"epochs": 1}, "data": {"n_train": 100}})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run = train(cli, tmp_path, classifier, "--set", "score.every=0")
+    shutil.copy(run / "config.yaml", run / "config.orig")
+    config = (run / "config.yaml").read_text().replace(f"classifier: {classifier}", "classifier: ''")
+    (run / "config.yaml").write_text(config)
+    first = cli("evaluate", run)
+    assert first.code == 0, first.err
+    assert "training nnlab's default cnn" in first.err
+    assert (tmp_path / "cache" / "nnlab" / "classifiers" / "synthetic" / "model.safetensors").is_file()
+    second = cli("evaluate", run)
+    assert second.code == 0 and "training" not in second.err
+    assert "FID-CNN" in second.out and "floor" in second.out
+
+
+def _overrides(classifier: Path) -> list[str]:
+    return ["data.source=synthetic", "data.n_train=96", "train.batch_size=32", "train.precision=32", "train.epochs=1",
+            f"score.classifier={classifier}", "score.n_eval=96", "score.n_restore=2", "score.restore_steps=2"]
+
+
+def _assert_same(a, b) -> None:
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y)
+    else:
+        assert a == b
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = ((a.astype(np.float64) - b) ** 2).reshape(len(a), -1).mean(1) * 4  # [0, 1] -> [-1, 1] scale
+    return float(np.mean(10 * np.log10(4 / mse)))
