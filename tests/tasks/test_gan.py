@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -185,3 +186,26 @@ def _assert_same(a, b) -> None:
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = ((a.astype(np.float64) - b) ** 2).reshape(len(a), -1).mean(1) * 4  # [0, 1] -> [-1, 1] scale
     return float(np.mean(10 * np.log10(4 / mse)))
+
+
+def test_the_latent_search_converges_in_a_bf16_run(tmp_path, classifier):
+    """One autocast region around the search would reuse its first bf16 copy of z at every step."""
+    overrides = [*_overrides(classifier), "score.every=0", "train.precision=bf16-mixed"]
+    _, task = api.load_run(api.train("gan", out_dir=tmp_path, overrides=overrides).run.path)
+    task.models["G"] = _LinearGenerator(task.latent_dim)  # z matters, and the best z is reachable
+    target = task.models["G"](torch.randn(4, task.latent_dim, generator=torch.Generator().manual_seed(5)))
+    task.test_data = (target.detach().squeeze(1).add(1).mul(127.5).round().to(torch.uint8), torch.zeros(4).long())
+    task.config = dataclasses.replace(task.config, score=dataclasses.replace(task.config.score, noise_sigma=0.0))
+    errors = [float(np.abs(stack[8:] - stack[:4]).mean()) for stack in
+              (task.restore("denoise", n=4, seed=0, steps=steps)[1] for steps in (1, 200))]
+    assert errors[1] < 0.3 * errors[0]
+
+
+class _LinearGenerator(torch.nn.Module):
+    def __init__(self, latent_dim: int):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.linear = torch.nn.Linear(latent_dim, 784)
+
+    def forward(self, z, labels=None):
+        return torch.tanh(self.linear(z)).view(-1, 1, 28, 28)
