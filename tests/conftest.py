@@ -45,3 +45,14 @@ def untimed_metrics(run: Path) -> list[list[str]]:
     rows = [line.split(",") for line in (Path(run) / "metrics.csv").read_text().splitlines()]
     keep = [i for i, name in enumerate(rows[0]) if name != "seconds"]
     return [[row[i] for i in keep] for row in rows]
+
+
+@pytest.fixture
+def one_thread():
+    """Many small steps on tiny tensors: thread hand-offs cost more than they save (50-100x on 2 busy cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

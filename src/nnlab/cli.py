@@ -85,14 +85,17 @@ def build_parser() -> Parser:
     inspect.add_argument("--device", default="auto")
     inspect.set_defaults(handler=_inspect, parser=inspect)
 
-    sample = verbs.add_parser("sample", help="draw samples from a trained generator (a gan run)")
+    sample = verbs.add_parser("sample", help="draw samples from a trained generator (a gan or calogan run)")
     sample.add_argument("run", help="run directory")
     sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="latent seed: the same seed draws the same samples")
     sample.add_argument("--label", type=int, help="class to draw (conditional GANs)")
     sample.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
                         help="also write a latent walk of STEPS images between two samples")
-    sample.add_argument("--out", help="folder for the PNG sheet and .npy array (default RUN/samples)")
+    sample.add_argument("--particle", help="calogan: the particle to simulate (default: the run's first)")
+    sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
+    sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
+    sample.add_argument("--out", help="folder for what sample writes (default RUN/samples)")
     sample.add_argument("--device", default="auto")
     sample.set_defaults(handler=_sample, parser=sample)
 
@@ -221,7 +224,8 @@ def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
     print("\n".join(api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
-                               data_dirs=_data_dirs(), label=args.label, interpolate=args.interpolate)))
+                               data_dirs=_data_dirs(), label=args.label, interpolate=args.interpolate,
+                               particle=args.particle, energy=args.energy, output=args.output)))
     return 0
 
 

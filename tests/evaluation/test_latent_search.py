@@ -15,13 +15,7 @@ LATENT_DIM = 4
 FAST = {"steps": 150, "lr": 0.05, "n_restarts": 3}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Hundreds of Adam steps on tiny tensors: thread hand-offs cost more than they save (50x on 2 busy cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than they save
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_three_classes_from_files(cli, tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (("--particles", "gamma,proton"), "unknown particle 'proton'"),
-    (("--particles", "gamma"), "at least two different particles"),
+    (("--particles", "gamma"), "at least 2 different particles"),
     (("--data", "only-one.h5"), "one file per particle (2), got 1"),
     (("--data", "a.h5,b.h5"), "a.h5"),
 ])

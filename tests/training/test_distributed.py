@@ -84,3 +84,15 @@ def test_a_gan_trains_under_ddp_with_identical_networks_on_both_ranks(tmp_path):
         assert torch.equal(rank0[key], rank1[key]), key
     (run,) = (tmp_path / "runs" / "gan").iterdir()
     assert json.loads((run / "report.json").read_text())["scores"]["fid_cnn"] >= 0
+
+
+def test_calogan_trains_under_ddp_with_identical_networks_on_both_ranks(tmp_path):
+    settings = ["data.n_per_particle=128", "train.epochs=1", "train.batch_size=32", "gan.d_steps=2",
+                "score.n_epoch=64", "score.classifier_epochs=1"]
+    worker = Path(__file__).with_name("ddp_worker.py")
+    done = torchrun(str(worker), str(tmp_path), "calogan", *settings, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key

@@ -12,6 +12,7 @@ TASKS = {
     "cnn": "nnlab.tasks.cnn:CNNTask",
     "calo-classifier": "nnlab.tasks.calo_classifier:CaloClassifierTask",
     "gan": "nnlab.tasks.gan:GANTask",
+    "calogan": "nnlab.tasks.calogan:CaloGANTask",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from nnlab.errors import ConfigError
 from nnlab.training.batches import Batch
 from nnlab.training.rundir import RunDir
 from nnlab.training.trainer import Metrics, Step
@@ -85,3 +86,10 @@ class Task:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         pass
+
+
+def reject_options(given: Mapping[str, Any], task: str) -> None:
+    """A one-line error for a command-line option that the run's task has no use for (e.g. --label on calogan)."""
+    used = [name for name, value in given.items() if value not in (None, 0, False)]
+    if used:
+        raise ConfigError(f"--{used[0]} does not apply to {task} runs")

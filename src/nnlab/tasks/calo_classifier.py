@@ -56,13 +56,13 @@ class CaloClassifierConfig:
         epochs=8, batch_size=256, lr=2e-3, optimizer="adamw", scheduler="cosine", weight_decay=1e-4))
 
 
-def load_showers(cfg: CaloDataConfig) -> tuple[list[dict[str, np.ndarray]], str]:
+def load_showers(cfg: CaloDataConfig, *, min_particles: int = 2) -> tuple[list[dict[str, np.ndarray]], str]:
     """One dict of CaloGAN arrays per particle: read from `files`, or simulated with a fixed seed."""
     for particle in cfg.particles:
         if particle not in PARTICLES:
             raise ConfigError(f"data.particles: unknown particle '{particle}' (choose from {', '.join(PARTICLES)})")
-    if len(set(cfg.particles)) != len(cfg.particles) or len(cfg.particles) < 2:
-        raise ConfigError("data.particles needs at least two different particles, e.g. gamma,piplus")
+    if len(set(cfg.particles)) != len(cfg.particles) or len(cfg.particles) < min_particles:
+        raise ConfigError(f"data.particles needs at least {min_particles} different particles (e.g. gamma,piplus)")
     if cfg.files:
         if len(cfg.files) != len(cfg.particles):
             raise ConfigError(f"data.files: give one file per particle ({len(cfg.particles)}), got {len(cfg.files)}")

@@ -22,7 +22,7 @@ from nnlab.errors import ConfigError
 from nnlab.evaluation.fid_cnn import FeatureSpace, cached_classifier, load_feature_space, memorisation, scores
 from nnlab.files import atomic_path
 from nnlab.models.gan import GAN_ARCHS, build_gan
-from nnlab.tasks.base import Option, Report, Task
+from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.cnn import _subset
 from nnlab.training import distributed
 from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
@@ -213,8 +213,10 @@ class GANTask(Task):
         G.train(was_training)
         return torch.cat(parts).squeeze(1).add(1.0).div(2.0).clamp(0.0, 1.0).numpy()
 
-    def sample(self, n: int, *, seed: int, label: int | None, out_dir: Path, interpolate: int = 0) -> list[str]:
+    def sample(self, n: int, *, seed: int, out_dir: Path, label: int | None = None, interpolate: int = 0,
+               **unsupported: Any) -> list[str]:
         """Write n samples as a PNG sheet and a .npy array (uint8, like MNIST); optionally a latent walk."""
+        reject_options(unsupported, self.name)
         labels = None
         if label is not None:
             if not self.config.model.conditional:

@@ -73,7 +73,9 @@ class Step:
             params = [p for group in opt.param_groups for p in group["params"]]
             torch.nn.utils.clip_grad_norm_(params, self._trainer.cfg.grad_clip)
         opt.step()
-        self._trainer.schedulers[optimizer].step()
+        scheduler = self._trainer.schedulers.get(optimizer)
+        if scheduler is not None:  # no scheduler object at all for a constant rate: one call less per step
+            scheduler.step()
 
 
 class Trainer:
@@ -143,20 +145,19 @@ class Trainer:
         factor = lr_factor(self.cfg.scheduler, steps_per_epoch=steps_per_epoch,
                            total_steps=steps_per_epoch * self.cfg.epochs, gamma=self.cfg.step_gamma)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor)
-                           for name, opt in self.optimizers.items()}
+                           for name, opt in self.optimizers.items() if self.cfg.scheduler != "none"}
 
     def _train_epoch(self, task: Trainable, step: Step) -> dict[str, float]:
         for model in task.models.values():
             model.train()
-        totals: dict[str, torch.Tensor] = {}
+        records: list[tuple[Metrics, int]] = []
         batches = train_batches(task.train_data, batch_size=self.per_rank_batch, seed=self.cfg.seed,
                                 epoch=step.epoch, rank=self.launch.rank, world_size=self.launch.world_size)
         for batch in self._progress(batches, step.epoch):
             batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
-            metrics = task.train_step(batch, step)
+            records.append((task.train_step(batch, step), len(batch[0])))
             step.global_step += 1
-            _accumulate(totals, metrics, len(batch[0]))
-        return _reduce(totals, prefix="train_")
+        return _reduce(records, prefix="train_")
 
     @torch.no_grad()
     def _evaluate(self, task: Trainable) -> dict[str, float]:
@@ -164,14 +165,13 @@ class Trainer:
             return {}
         for model in task.models.values():
             model.eval()
-        totals: dict[str, torch.Tensor] = {}
+        records: list[tuple[Metrics, int]] = []
         for batch in eval_batches(task.val_data, batch_size=max(self.per_rank_batch, 256),
                                   rank=self.launch.rank, world_size=self.launch.world_size):
             batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
             with autocast(self.device, self.cfg.precision):
-                metrics = task.eval_step(batch, task.models)
-            _accumulate(totals, metrics, len(batch[0]))
-        return _reduce(totals, prefix="val_")
+                records.append((task.eval_step(batch, task.models), len(batch[0])))
+        return _reduce(records, prefix="val_")
 
     def _after_epoch(self, task: Trainable, row: dict[str, float], *, seconds: float) -> bool:
         """Track the best epoch, snapshot the state, save when due, log; return True to stop early."""
@@ -236,7 +236,7 @@ class Trainer:
         for name, opt in self.optimizers.items():
             load_state(opt, checkpoint["optimizers"][name], what=f"'{name}' optimiser state", source=source)
         for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(checkpoint["schedulers"][name])
+            scheduler.load_state_dict(checkpoint["schedulers"].get(name, {}))
         rng = checkpoint["rng"]
         torch.set_rng_state(rng[self.launch.rank % len(rng)])
         task.load_state_dict(checkpoint["task_state"])
@@ -282,25 +282,24 @@ def _for_disk(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     return {**payload, "history_json": json.dumps(snapshot["history"])}
 
 
-def _accumulate(totals: dict[str, torch.Tensor], metrics: Metrics, n: int) -> None:
-    """Add batch-mean metrics, weighted by the batch size, to running (sum, count) pairs.
+def _reduce(records: list[tuple[Metrics, int]], *, prefix: str) -> dict[str, float]:
+    """Batch-size-weighted means of each metric over every rank's batches that reported it.
 
-    Counts are kept per metric, so a metric that only some steps report (a GAN's G loss when
-    D trains several times per G step) is averaged over the steps that reported it.
+    The batches' metrics are only collected during the epoch and summed here, a few tensor ops
+    per metric instead of several per batch; counts are per metric, so a metric that only
+    some steps report (a GAN's G loss when D trains several times per G step) is averaged
+    over those steps. Sums and counts are all-reduced across ranks before dividing.
     """
-    for key, value in metrics.items():
-        value = value.detach().to(torch.float64)
-        pair = torch.stack([value * n, torch.full_like(value, n)])  # stays on the device: no sync per step
-        totals[key] = totals[key] + pair if key in totals else pair
-
-
-def _reduce(totals: dict[str, torch.Tensor], *, prefix: str) -> dict[str, float]:
-    """Means over every rank's samples: sums and counts are all-reduced before dividing."""
-    if not totals:
+    keys = sorted({key for metrics, _ in records for key in metrics})
+    if not keys:
         return {}
-    keys = sorted(totals)
-    stacked = distributed.all_reduce_sum(torch.stack([totals[k].cpu() for k in keys]))  # (K, 2)
-    return {prefix + k: float(stacked[i, 0] / stacked[i, 1]) for i, k in enumerate(keys)}
+    rows = []
+    for key in keys:
+        values = torch.stack([m[key].detach().float().reshape(()) for m, _ in records if key in m]).cpu().double()
+        weights = torch.tensor([n for m, n in records if key in m], dtype=torch.float64)
+        rows.append(torch.stack([(values * weights).sum(), weights.sum()]))
+    totals = distributed.all_reduce_sum(torch.stack(rows))  # (K, 2)
+    return {prefix + key: float(totals[i, 0] / totals[i, 1]) for i, key in enumerate(keys)}
 
 
 def _summary(row: Mapping[str, float], epochs: int, seconds: float) -> str:

@@ -1,0 +1,333 @@
+"""Validation of generated calorimeter showers against a reference: separation powers, plots, classifier AUC.
+
+Source: PHYSICS.md section 6 (CaloGAN `analysis/` observables) and the CaloChallenge metrics
+(arXiv:2410.21611): histogram separation power per observable, and the AUC of a classifier
+trained to tell generated from reference showers (0.5 = indistinguishable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlab.data.calo import check_calogan_layout
+from nnlab.errors import ConfigError
+from nnlab.evaluation import calo_observables as obs
+from nnlab.files import write_text_atomic
+from nnlab.plots.figures import new_figure, save_figure
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "energies": ("E_0", "E_1", "E_2", "E_tot", "E_tot/E_inc"),
+    "fractions": ("f_0", "f_1", "f_2"),
+    "depth": ("depth", "l_d", "s_d", "sigma_sd"),
+    "lateral_width": ("lateral_width_0", "lateral_width_1", "lateral_width_2"),
+    "sparsity": ("sparsity_0", "sparsity_1", "sparsity_2"),
+    "E_ratio": ("E_ratio_0", "E_ratio_1", "E_ratio_2"),
+    "cell_spectrum": ("cells_0", "cells_1", "cells_2"),
+}
+# Energies in MeV span decades: binned (and plotted) logarithmically, as in the CaloGAN figures.
+LOG_SCALED = frozenset({"E_0", "E_1", "E_2", "E_tot", "l_d", "cells_0", "cells_1", "cells_2"})
+UNITS = {"E_0": "MeV", "E_1": "MeV", "E_2": "MeV", "E_tot": "MeV", "l_d": "MeV", "cells_0": "MeV",
+         "cells_1": "MeV", "cells_2": "MeV", "lateral_width_0": "mm", "lateral_width_1": "mm",
+         "lateral_width_2": "mm"}
+DEFAULT_ENERGY_BINS_GEV = (1.0, 10.0, 50.0, 100.0)
+N_BINS = 50
+MIN_SHOWERS_PER_BIN = 10  # fewer showers make a histogram comparison noise
+CLASSIFIER_SPLIT = (0.6, 0.2)  # train and validation fractions; the rest is the held-out test set
+MIN_CLASSIFIER_SHOWERS = 5  # per side: the fewest that put both classes in all three splits
+
+
+def _checked(showers: Mapping[str, np.ndarray], source: str) -> int:
+    return check_calogan_layout({key: np.shape(value) for key, value in showers.items()}, source=source)
+
+
+def gan_observables(showers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-shower observables: calo_observables.shower_observables plus E_tot / E_inc (cells only)."""
+    values = obs.shower_observables(showers)
+    incident_mev = np.asarray(showers["energy"], dtype=float)[:, 0] * 1e3
+    values["E_tot/E_inc"] = values["E_tot"] / incident_mev
+    return values
+
+
+def _sample(name: str, values: Mapping[str, np.ndarray], showers: Mapping[str, np.ndarray],
+            mask: np.ndarray | slice) -> np.ndarray:
+    """The sample histogrammed for `name`: per-shower values, or every non-empty cell for cells_k."""
+    if name.startswith("cells_"):
+        return obs.cell_energy_spectrum(np.asarray(showers[f"layer_{name[-1]}"])[mask])
+    return values[name][mask]
+
+
+def common_edges(p: np.ndarray, q: np.ndarray, *, log: bool, n_bins: int = N_BINS) -> np.ndarray:
+    """Bin edges spanning both samples; geometric when `log`, with a first bin [0, min) holding the zeros."""
+    both = np.concatenate([np.ravel(p), np.ravel(q)])
+    both = both[np.isfinite(both)]
+    positive = both[both > 0]
+    if not log or len(positive) == 0:
+        return np.histogram_bin_edges(both, bins=n_bins)
+    low, high = positive.min(), positive.max()
+    edges = np.geomspace(low, max(high, low * 1.001) * (1 + 1e-9), n_bins + 1)
+    return np.concatenate([[0.0], edges]) if np.any(both <= 0) else edges
+
+
+def _separation(p: np.ndarray, q: np.ndarray, name: str) -> float | None:
+    if len(p) == 0 or len(q) == 0:
+        return None
+    return obs.separation_power(p, q, bins=common_edges(p, q, log=name in LOG_SCALED))
+
+
+def _energy_masks(energy_gev: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
+    """One mask per bin [low, high), the last bin closed, so E = 100 GeV counts."""
+    masks = [(energy_gev >= low) & (energy_gev < high) for low, high in zip(edges[:-1], edges[1:])]
+    masks[-1] |= energy_gev == edges[-1]
+    return masks
+
+
+def _check_energy_bins(energy_bins: Sequence[float] | None) -> np.ndarray:
+    edges = np.asarray(DEFAULT_ENERGY_BINS_GEV if energy_bins is None else energy_bins, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.diff(edges) > 0):
+        raise ConfigError(f"energy_bins must be at least two increasing edges in GeV, got {list(edges)}")
+    return edges
+
+
+def compare_observables(reference: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray], *,
+                        energy_bins: Sequence[float] | None = None) -> list[dict[str, Any]]:
+    """Separation power of every observable, overall and per incident-energy bin (edges in GeV).
+
+    One dict per observable: name, family, whether it is log-binned, `separation_power` and
+    `by_energy` (low_gev, high_gev, showers on each side, separation power, None below
+    MIN_SHOWERS_PER_BIN). Both samples share the binning, so S is 0 for identical samples.
+    """
+    _checked(reference, "reference"), _checked(generated, "generated")
+    edges = _check_energy_bins(energy_bins)
+    values = {"ref": gan_observables(reference), "gen": gan_observables(generated)}
+    masks = [_energy_masks(np.asarray(showers["energy"])[:, 0], edges) for showers in (reference, generated)]
+
+    def separation(name: str, ref_mask: np.ndarray | slice, gen_mask: np.ndarray | slice) -> float | None:
+        return _separation(_sample(name, values["ref"], reference, ref_mask),
+                           _sample(name, values["gen"], generated, gen_mask), name)
+
+    rows = []
+    for family, names in FAMILIES.items():
+        for name in names:
+            by_energy = []
+            for low, high, ref_mask, gen_mask in zip(edges[:-1], edges[1:], *masks):
+                enough = min(ref_mask.sum(), gen_mask.sum()) >= MIN_SHOWERS_PER_BIN
+                by_energy.append({"low_gev": float(low), "high_gev": float(high), "n_reference": int(ref_mask.sum()),
+                                  "n_generated": int(gen_mask.sum()),
+                                  "separation_power": separation(name, ref_mask, gen_mask) if enough else None})
+            rows.append({"observable": name, "family": family, "log": name in LOG_SCALED,
+                         "separation_power": separation(name, slice(None), slice(None)), "by_energy": by_energy})
+    return rows
+
+
+def _fractions(sample: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    counts = np.histogram(sample, edges)[0].astype(float)
+    return counts / max(counts.sum(), 1.0)
+
+
+def _plot_one(ax, ax_ratio, name: str, ref: np.ndarray, gen: np.ndarray, labels: Sequence[str]) -> None:
+    """Reference filled, generated as a line, as fractions per bin; generated / reference below."""
+    log = name in LOG_SCALED and bool(np.any(ref > 0) or np.any(gen > 0))
+    edges = common_edges(ref, gen, log=log)
+    if log and edges[0] == 0:
+        edges = edges[1:]  # zeros have no place on a log axis; S still counts them
+    p, q = _fractions(ref, edges), _fractions(gen, edges)
+    ax.stairs(p, edges, fill=True, alpha=0.35, label=labels[0])
+    ax.stairs(q, edges, color="black", label=labels[1])
+    ax.set_title(f"{name}: S = {_format(_separation(ref, gen, name))}")
+    ax.set_ylabel("fraction per bin")
+    ratio = np.divide(q, p, out=np.full_like(q, np.nan), where=p > 0)
+    ax_ratio.stairs(ratio, edges, color="black")
+    ax_ratio.axhline(1.0, color="grey", lw=0.8)
+    ax_ratio.set_ylim(0.0, 2.0)
+    ax_ratio.set_ylabel("gen / ref")
+    ax_ratio.set_xlabel(name + (f" ({UNITS[name]})" if name in UNITS else ""))
+    if log:
+        ax.set_xscale("log")
+    if name.startswith("cells_"):
+        ax.set_yscale("log")
+
+
+def plot_observable_grid(reference: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray],
+                         out_dir: str | os.PathLike, *, families: Sequence[str] | None = None,
+                         labels: Sequence[str] = ("reference", "generated"),
+                         prefix: str = "observables") -> list[Path]:
+    """One PNG per observable family (all 7 by default): normalised histograms, a ratio panel under each.
+
+    Each file costs ~0.5 s of matplotlib layout and drawing, hence `families` to pick some.
+    """
+    families = list(FAMILIES) if families is None else list(families)
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"unknown observable family {unknown[0]!r}: choose from {', '.join(FAMILIES)}")
+    _checked(reference, "reference"), _checked(generated, "generated")
+    values = {"ref": gan_observables(reference), "gen": gan_observables(generated)}
+    paths = []
+    for family in families:
+        names = FAMILIES[family]
+        fig, axes = new_figure(2, len(names), size=(3.6 * len(names), 4.6), squeeze=False, sharex="col",
+                               gridspec_kw={"height_ratios": [3, 1]})
+        for column, name in enumerate(names):
+            ref = _sample(name, values["ref"], reference, slice(None))
+            gen = _sample(name, values["gen"], generated, slice(None))
+            _plot_one(axes[0, column], axes[1, column], name, ref, gen, labels)
+        axes[0, 0].legend()
+        paths.append(save_figure(fig, Path(out_dir) / f"{prefix}_{family}.png"))
+    return paths
+
+
+def plot_average_images(reference: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray],
+                        path: str | os.PathLike, *, labels: Sequence[str] = ("reference", "generated")) -> Path:
+    """Mean image per layer, reference above generated, on one log colour scale per layer."""
+    from matplotlib.colors import LogNorm
+
+    fig, axes = new_figure(2, 3, size=(13.0, 6.4), squeeze=False)
+    for k in range(obs.N_LAYERS):
+        means = [obs.average_image(np.asarray(showers[f"layer_{k}"])) for showers in (reference, generated)]
+        positive = np.concatenate([m[m > 0] for m in means])
+        norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
+        for row, (mean, label) in enumerate(zip(means, labels)):
+            ax = axes[row, k]
+            artist = ax.imshow(np.ma.masked_less_equal(mean, 0.0), aspect="auto", origin="lower", norm=norm,
+                               cmap="viridis")
+            if norm is not None:
+                fig.colorbar(artist, ax=ax, label="mean energy (MeV)")
+            ax.set_title(f"{label}: layer {k}")
+            ax.set_xlabel("second axis cell")
+            ax.set_ylabel("first axis cell")
+    return save_figure(fig, path)
+
+
+def classifier_features(showers: Mapping[str, np.ndarray], features: str) -> np.ndarray:
+    """The classifier's inputs: high-level observables (MeV ones as log1p) or log1p of all 504 cells.
+
+    Both carry log(E_inc), so the classifier judges each shower given its requested energy.
+    """
+    log_incident = np.log(np.asarray(showers["energy"], dtype=float)[:, :1])  # (N, 1)
+    if features == "observables":
+        values = gan_observables(showers)
+        columns = [np.log1p(values[n]) if n in LOG_SCALED else values[n] for n in sorted(values)]
+        return np.column_stack([*columns, log_incident])
+    if features == "cells":
+        cells = np.concatenate([np.asarray(showers[f"layer_{k}"], float).reshape(len(log_incident), -1)
+                                for k in range(obs.N_LAYERS)], axis=1)
+        return np.concatenate([np.log1p(cells), log_incident], axis=1)
+    raise ConfigError(f"unknown classifier features {features!r}: choose 'observables' or 'cells'")
+
+
+def _split(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train/validation/test indices, stratified so that every split holds both classes."""
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for label in (0, 1):
+        index = rng.permutation(np.flatnonzero(y == label))
+        n_train, n_val = int(CLASSIFIER_SPLIT[0] * len(index)), int(CLASSIFIER_SPLIT[1] * len(index))
+        for part, chunk in zip(parts, np.split(index, [n_train, n_train + n_val])):
+            part.append(chunk)
+    train, val, test = (np.concatenate(part) for part in parts)
+    return train, val, test
+
+
+def classifier_test(reference: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray], *,
+                    features: str = "observables", seed: int = 0, epochs: int = 20, hidden_dim: int = 64,
+                    batch_size: int = 256, lr: float = 1e-3) -> float:
+    """Test AUC of a fresh MLP trained to tell generated (1) from reference (0) showers.
+
+    CaloChallenge protocol, scaled down: 60/20/20 train/validation/test split per class, inputs
+    standardised on the training split, the epoch with the lowest validation loss kept, AUC
+    on the held-out test split. 0.5 means the classifier cannot tell them apart.
+    """
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    _checked(reference, "reference"), _checked(generated, "generated")
+    x = np.concatenate([classifier_features(reference, features), classifier_features(generated, features)])
+    y = np.concatenate([np.zeros(len(reference["energy"])), np.ones(len(generated["energy"]))])
+    if min(len(reference["energy"]), len(generated["energy"])) < MIN_CLASSIFIER_SHOWERS:
+        raise ConfigError(f"classifier_test needs at least {MIN_CLASSIFIER_SHOWERS} showers on each side")
+    if epochs < 1:
+        raise ConfigError(f"classifier_test needs epochs >= 1, got {epochs}")
+    train, val, test = _split(y, np.random.default_rng(seed))
+    mean, std = x[train].mean(axis=0), x[train].std(axis=0)
+    x = (x - mean) / np.where(std > 0, std, 1.0)
+
+    def as_tensor(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.as_tensor(x[idx], dtype=torch.float32), torch.as_tensor(y[idx], dtype=torch.float32)
+
+    model = _fit_classifier(as_tensor(train), as_tensor(val), seed=seed, epochs=epochs, hidden_dim=hidden_dim,
+                            batch_size=batch_size, lr=lr)
+    x_test, y_test = as_tensor(test)
+    with torch.no_grad():
+        scores = model(x_test).squeeze(1).numpy()
+    return float(roc_auc_score(y_test.numpy(), scores))
+
+
+def _fit_classifier(train, val, *, seed: int, epochs: int, hidden_dim: int, batch_size: int, lr: float):
+    """Adam on BCE; returns the model at its best validation epoch (a held-out guard against overfitting)."""
+    import torch
+    from torch import nn
+
+    with torch.random.fork_rng(devices=[]):  # seeded default init without touching the caller's RNG
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(train[0].shape[1], hidden_dim), nn.ReLU(),
+                              nn.Linear(hidden_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
+    loss_fn = nn.BCEWithLogitsLoss()
+    shuffle = torch.Generator().manual_seed(seed)
+    best_loss, best_state = float("inf"), None
+    for _ in range(epochs):
+        for idx in torch.randperm(len(train[1]), generator=shuffle).split(batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(train[0][idx]).squeeze(1), train[1][idx]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            val_loss = float(loss_fn(model(val[0]).squeeze(1), val[1]))
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return model.eval()
+
+
+def _format(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _separation_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    bins = [f"{b['low_gev']:g}-{b['high_gev']:g} GeV" for b in rows[0]["by_energy"]]
+    lines = ["| observable | family | S (all) | " + " | ".join(bins) + " |",
+             "|---|---|---|" + "---|" * len(bins)]
+    for row in rows:
+        cells = [_format(b["separation_power"]) for b in row["by_energy"]]
+        lines.append(f"| {row['observable']} | {row['family']} | {_format(row['separation_power'])} | "
+                     + " | ".join(cells) + " |")
+    return lines
+
+
+def write_report(path_md: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
+    """A Markdown page: counts, classifier AUCs, the separation-power table and the plots.
+
+    `summary` keys, all optional: `title`, `separation` (compare_observables' rows),
+    `classifier_auc` (name -> AUC), `images` (paths, linked relative to the page), `notes`
+    (Markdown lines) and `n_reference` / `n_generated`.
+    """
+    path_md = Path(path_md)
+    lines = [f"# {summary.get('title', 'Generated showers against the reference')}", ""]
+    if "n_reference" in summary or "n_generated" in summary:
+        lines += [f"{summary.get('n_reference', '?')} reference and {summary.get('n_generated', '?')} "
+                  "generated showers.", ""]
+    lines += list(summary.get("notes", ()))
+    aucs = summary.get("classifier_auc", {})
+    if aucs:
+        lines += ["## Classifier test (AUC; 0.5 = indistinguishable)", "", "| features | AUC |", "|---|---|"]
+        lines += [f"| {name} | {_format(auc)} |" for name, auc in aucs.items()] + [""]
+    rows = summary.get("separation", ())
+    if rows:
+        lines += ["## Separation power (0 = identical, 1 = disjoint)", "", *_separation_table(rows), ""]
+    images = summary.get("images", ())
+    if images:
+        lines += ["## Plots", ""]
+        lines += [f"![{Path(p).stem}]({Path(os.path.relpath(p, path_md.parent)).as_posix()})" for p in images]
+    return write_text_atomic(path_md, "\n".join(lines) + "\n")

@@ -1,0 +1,269 @@
+"""CaloGAN: a conditional GAN for the three-layer calorimeter showers (PHYSICS.md section 7).
+
+After Paganini, de Oliveira and Nachman (arXiv:1705.02355, 1712.10321), scaled down: the
+layers are generated in sequence, each from the latent, the requested energy (and particle)
+and an encoding of the layers before it; every layer is an energy-scaled, normalised shape
+ending in a ReLU, so empty cells are exact zeros. The discriminator sees log cells, layer
+energies and the requested energy, with no BatchNorm (it must work under DDP and WGAN-GP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nnlab.errors import ConfigError
+
+LAYER_SHAPES: tuple[tuple[int, int], ...] = ((3, 96), (12, 12), (12, 6))
+N_CELLS = tuple(h * w for h, w in LAYER_SHAPES)  # (288, 144, 72)
+N_OVERFLOW = len(LAYER_SHAPES)
+ENERGY_PIVOT_GEV = 10.0  # log(E / 10 GeV) puts the 1-100 GeV range at [-2.3, 2.3]
+LOG_CELL_SCALE = 10.0  # log1p of the hottest cells (~20 GeV in MeV) is ~10: inputs of order 1
+MIN_LOG_SHARE = 50.0  # cells below e^-50 of a layer's hottest are floored (denormal guard)
+N_SHOWER_FEATURES = 2 * len(N_CELLS) + 2  # D's log layer energies and fractions, log total, response
+MEMORY_DIM = 32  # width of the encoding one layer hands to the layers after it
+LEAKY_SLOPE = 0.2
+
+
+def encode_condition(energy_gev: torch.Tensor, particle_index: torch.Tensor | None, n_particles: int) -> torch.Tensor:
+    """(B, 1 + n_particles): log(E / 10 GeV) and the particle one-hot (a constant column for one particle)."""
+    energy_gev = energy_gev.reshape(-1)
+    if particle_index is None:
+        if n_particles > 1:
+            raise ValueError(f"this model is conditioned on {n_particles} particles: pass particle_index")
+        particle_index = torch.zeros(len(energy_gev), dtype=torch.long, device=energy_gev.device)
+    one_hot = F.one_hot(particle_index.reshape(-1).long(), n_particles).to(energy_gev.dtype)  # (B, P)
+    return torch.cat([torch.log(energy_gev / ENERGY_PIVOT_GEV)[:, None], one_hot], dim=1)
+
+
+def flatten_layers(layers: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The three layer images as one (B, 504) tensor: D's input, and what the gradient penalty perturbs."""
+    return torch.cat([image.flatten(1) for image in layers], dim=1)
+
+
+def split_cells(cells: torch.Tensor) -> list[torch.Tensor]:
+    """Inverse of `flatten_layers`: (B, 504) -> [(B, 3, 96), (B, 12, 12), (B, 12, 6)]."""
+    chunks = torch.split(cells, N_CELLS, dim=1)
+    return [chunk.reshape(len(cells), *shape) for chunk, shape in zip(chunks, LAYER_SHAPES)]
+
+
+def _mlp(in_dim: int, width: int, n_hidden: int = 2) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for fan_in in [in_dim] + [width] * (n_hidden - 1):
+        layers += [nn.Linear(fan_in, width), nn.LeakyReLU(LEAKY_SLOPE)]
+    return nn.Sequential(*layers)
+
+
+def _normalised_shape(logits: torch.Tensor) -> torch.Tensor:
+    """Cell fractions summing to 1 (or all 0: an empty layer), with exact zeros from a ReLU.
+
+    relu(exp(a) - 1), computed as relu(exp(a - m) - exp(-m)) with m = max a, which the
+    normalisation cancels: it spans decades like a softmax yet sets cells with a < 0 to
+    exactly 0. Measured against a linear relu(a) head (same nets, 1,350 non-saturating
+    steps on 20k e+): mean separation power 0.37 against 0.59.
+    """
+    a = logits.float()  # (B, n_cells); exp and sums in float32 even under bf16 autocast
+    m = a.amax(dim=1, keepdim=True).detach()
+    # floor the exponents (e^-50 of the hottest cell is far below any deposit) so that no
+    # denormal floats appear, which are ~100x slower on CPUs; the floor is monotone, so a < 0 stays 0
+    v = F.relu(torch.exp((a - m).clamp_min(-MIN_LOG_SHARE)) - torch.exp((-m).clamp_min(-MIN_LOG_SHARE)))
+    return v / v.sum(dim=1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny)
+
+
+class LayerGenerator(nn.Module):
+    """One layer's stream: [z, condition, memory] -> normalised cell shape and `n_energy_logits` energy logits."""
+
+    def __init__(self, in_dim: int, n_cells: int, width: int, n_energy_logits: int):
+        super().__init__()
+        self.body = _mlp(in_dim, width)
+        self.cells = nn.Linear(width, n_cells)
+        self.energy = nn.Linear(width, n_energy_logits) if n_energy_logits else None
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.body(h)  # (B, width)
+        logits = None if self.energy is None else self.energy(h).float()  # (B, n_energy_logits)
+        return _normalised_shape(self.cells(h)), logits
+
+
+class CaloGenerator(nn.Module):
+    """z (B, latent_dim), energy (B,) GeV and optional particle index (B,) -> three layer images in MeV.
+
+    Layer k's stream reads an encoding of log1p(layers < k), so the layers come out in
+    sequence like the shower (CaloGAN passes them on by attention; an embedding is simpler).
+    Energy-scaled outputs (CaloGAN's trick) keep the network's numbers of order 1 while cells
+    span 1e-3 to 1e4 MeV: layer k = E_k * shape_k, with the energies split stick by stick:
+    stream 0 draws the response r = E_tot / E in (0, 1) and layer 0's share of it, stream 1
+    splits the rest between layers 1 and 2. So E_tot <= E, as in a real calorimeter, and the
+    response and fractions that physicists check first are single outputs. Measured against
+    three independent per-layer shares (WGAN-GP, 3,000 critic steps): e+ fractions f_0
+    separation power 0.02 against 0.20, pi+ response 0.15 against 0.27; mean over all
+    observables 0.18 against 0.17 (e+) and 0.38 against 0.32 (pi+), within seed noise.
+    """
+
+    N_ENERGY_LOGITS = (2, 1, 0)  # stream 0: response and layer 0's share; stream 1: layer 1's share
+
+    def __init__(self, latent_dim: int = 64, n_particles: int = 1, width: int = 256):
+        super().__init__()
+        if latent_dim < 1 or n_particles < 1 or width < 1:
+            raise ConfigError(f"CaloGenerator needs latent_dim, n_particles and width >= 1, "
+                              f"got {latent_dim}, {n_particles}, {width}")
+        self.latent_dim, self.n_particles = latent_dim, n_particles
+        in_dim = latent_dim + 1 + n_particles
+        self.streams = nn.ModuleList(LayerGenerator(in_dim + k * MEMORY_DIM, n, width, n_logits)
+                                     for k, (n, n_logits) in enumerate(zip(N_CELLS, self.N_ENERGY_LOGITS)))
+        self.encoders = nn.ModuleList(nn.Sequential(nn.Linear(n, MEMORY_DIM), nn.LeakyReLU(LEAKY_SLOPE))
+                                      for n in N_CELLS[:-1])
+
+    def forward(self, z: torch.Tensor, energy_gev: torch.Tensor,
+                particle_index: torch.Tensor | None = None) -> list[torch.Tensor]:
+        h = torch.cat([z, encode_condition(energy_gev, particle_index, self.n_particles).to(z.dtype)], dim=1)
+        remaining = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV not yet given to a layer
+        layers = []
+        for k, stream in enumerate(self.streams):
+            shape, logits = stream(h)  # (B, n_cells_k), (B, n_logits_k)
+            if k == 0:
+                remaining = remaining * torch.sigmoid(logits[:, 1:])  # r E: the deposited energy
+            if logits is None:  # the last layer takes what is left
+                energy = remaining
+            else:
+                t = logits[:, :1]  # (B, 1): logit of this layer's share of what is left
+                energy, remaining = remaining * torch.sigmoid(t), remaining * torch.sigmoid(-t)
+            cells = shape * energy  # (B, n_cells_k) MeV
+            layers.append(cells.reshape(len(z), *LAYER_SHAPES[k]))
+            if k < len(self.encoders):
+                memory = self.encoders[k](torch.log1p(cells) / LOG_CELL_SCALE)  # (B, MEMORY_DIM)
+                h = torch.cat([h, memory.to(h.dtype)], dim=1)
+        return layers
+
+    def sample_latent(self, n: int, *, generator: torch.Generator) -> torch.Tensor:
+        """n draws of z ~ N(0, I), shape (n, latent_dim), on the torch.Generator's device."""
+        return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
+
+
+def _shower_features(cells: torch.Tensor, energy_gev: torch.Tensor) -> torch.Tensor:
+    """Per-layer log energies and fractions, log total and response E_tot / E: what physicists look at first."""
+    energies = torch.stack([c.sum(dim=1) for c in torch.split(cells, N_CELLS, dim=1)], dim=1)  # (B, 3) MeV
+    total = energies.sum(dim=1, keepdim=True)  # (B, 1)
+    fractions = energies / total.clamp_min(1e-6)
+    response = total / (energy_gev.reshape(-1, 1) * 1e3)
+    return torch.cat([torch.log1p(energies) / LOG_CELL_SCALE, torch.log1p(total) / LOG_CELL_SCALE,
+                      fractions, response], dim=1)  # (B, N_SHOWER_FEATURES)
+
+
+class CaloDiscriminator(nn.Module):
+    """Cells (B, 504) MeV (or the three layer images), energy (B,) GeV, particle (B,) -> raw logits (B,).
+
+    One MLP stream per layer on log1p(cells) / 10, then a head that also sees the layer
+    energies, fractions, response E_tot / E and the condition (CaloGAN's D compares E_tot
+    with the requested energy the same way). LayerNorm in the head only; nothing couples the
+    samples of a batch. For WGAN-GP call nnlab.training.gan_losses.gradient_penalty with
+    `functools.partial(D, particle_index=p)`, flat cells and `labels=energy_gev`.
+    """
+
+    def __init__(self, n_particles: int = 1, width: int = 128):
+        super().__init__()
+        if n_particles < 1 or width < 1:
+            raise ConfigError(f"CaloDiscriminator needs n_particles and width >= 1, got {n_particles}, {width}")
+        self.n_particles = n_particles
+        self.streams = nn.ModuleList(_mlp(n, width) for n in N_CELLS)
+        head_in = len(N_CELLS) * width + N_SHOWER_FEATURES + 1 + n_particles  # streams, features, condition
+        self.head = nn.Sequential(nn.Linear(head_in, width), nn.LayerNorm(width), nn.LeakyReLU(LEAKY_SLOPE),
+                                  nn.Linear(width, 1))
+
+    def forward(self, cells: torch.Tensor | Sequence[torch.Tensor], energy_gev: torch.Tensor,
+                particle_index: torch.Tensor | None = None) -> torch.Tensor:
+        if not isinstance(cells, torch.Tensor):
+            cells = flatten_layers(cells)  # (B, 504)
+        cells = cells.float()
+        x = torch.log1p(cells) / LOG_CELL_SCALE
+        features = [stream(part) for stream, part in zip(self.streams, torch.split(x, N_CELLS, dim=1))]
+        condition = encode_condition(energy_gev.float(), particle_index, self.n_particles)
+        h = torch.cat([*features, _shower_features(cells, energy_gev.float()), condition], dim=1)
+        return self.head(h).squeeze(1)  # (B,)
+
+
+def energy_consistency(layers: Sequence[torch.Tensor], energy_gev: torch.Tensor,
+                       target_response: float | torch.Tensor | None = None, *,
+                       particle_index: torch.Tensor | None = None) -> torch.Tensor:
+    """CaloGAN's auxiliary loss: the relative gap between the cells' sum and the requested energy.
+
+    Without a target, mean |E_tot / E - 1| per shower (CaloGAN's |sum - E|, relative so every
+    energy weighs the same). With a target response (a float, or one per particle indexed by
+    `particle_index`), only the batch mean of E_tot / E is pulled to it, per particle: a pion
+    leaves 0.28 +- 0.25 of its energy in the cells of this 1.3-lambda stack, and a per-shower
+    pull would collapse that spread. Even e+ leave only 0.995 +- 0.0015 (leakage and
+    overflow), so pass the training file's mean cell response for them too.
+    """
+    total_mev = sum(image.float().flatten(1).sum(dim=1) for image in layers)  # (B,)
+    response = total_mev / (energy_gev.reshape(-1).float() * 1e3)
+    if target_response is None:
+        return (response - 1.0).abs().mean()
+    target = torch.as_tensor(target_response, dtype=response.dtype, device=response.device)
+    if target.ndim == 0:
+        return (response.mean() - target).abs()
+    if particle_index is None:
+        raise ValueError("a per-particle target_response needs particle_index")
+    index = particle_index.reshape(-1).long()
+    gap = torch.zeros_like(target).index_add(0, index, response - target[index])  # (P,) summed gaps
+    count = torch.zeros_like(target).index_add(0, index, torch.ones_like(response))
+    present = count > 0
+    return (gap[present] / count[present]).abs().mean()
+
+
+def _check_request(energy_gev: np.ndarray, particle_index: np.ndarray | None, n_particles: int) -> None:
+    if energy_gev.ndim != 1 or not np.all(np.isfinite(energy_gev)) or np.any(energy_gev <= 0):
+        raise ConfigError("generate needs a 1-D array of finite, positive incident energies in GeV")
+    if particle_index is not None and (particle_index.shape != energy_gev.shape or particle_index.min(initial=0) < 0
+                                       or particle_index.max(initial=0) >= n_particles):
+        raise ConfigError(f"particle_index must hold one index in [0, {n_particles}) per energy")
+    if particle_index is None and n_particles > 1:
+        raise ConfigError(f"the generator knows {n_particles} particles: pass particle_index")
+
+
+def generate(generator: CaloGenerator, energy_gev: np.ndarray, *, particle_index: np.ndarray | None = None,
+             batch_size: int = 4096, seed: int, autocast_dtype: torch.dtype | None = None) -> dict[str, np.ndarray]:
+    """One shower per requested energy, in the CaloGAN layout (energy GeV, layer_0/1/2 and overflow MeV).
+
+    All latents are drawn up front from `seed`, so the showers depend on the seed only, not on
+    `batch_size`. Runs in eval mode under no_grad on the model's device (optionally under
+    bf16 autocast) and restores the mode. Overflow is zero: the model has no overflow head.
+    """
+    energy_gev = np.asarray(energy_gev, dtype=np.float64).reshape(-1)
+    particle = None if particle_index is None else np.asarray(particle_index, dtype=np.int64).reshape(-1)
+    _check_request(energy_gev, particle, generator.n_particles)
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    device = next(generator.parameters()).device
+    z_all = generator.sample_latent(len(energy_gev), generator=torch.Generator().manual_seed(seed))
+    chunks: list[list[np.ndarray]] = []
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.no_grad(), torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
+                                             enabled=autocast_dtype is not None):
+            for start in range(0, len(energy_gev), batch_size):
+                stop = start + batch_size
+                energy = torch.as_tensor(energy_gev[start:stop], dtype=torch.float32, device=device)
+                index = None if particle is None else torch.as_tensor(particle[start:stop], device=device)
+                layers = generator(z_all[start:stop].to(device), energy, index)
+                chunks.append([image.float().cpu().numpy() for image in layers])
+    finally:
+        generator.train(was_training)
+    return _assemble(energy_gev, chunks)
+
+
+def _assemble(energy_gev: np.ndarray, chunks: list[list[np.ndarray]]) -> dict[str, np.ndarray]:
+    out = {"energy": energy_gev[:, None].copy(), "overflow": np.zeros((len(energy_gev), N_OVERFLOW), np.float32)}
+    for k, shape in enumerate(LAYER_SHAPES):
+        parts = [chunk[k] for chunk in chunks] or [np.zeros((0, *shape), np.float32)]
+        out[f"layer_{k}"] = np.concatenate(parts).astype(np.float32, copy=False)
+    return out
+
+
+def n_parameters(model: nn.Module) -> int:
+    """Trainable parameter count (CaloGAN had ~30 M; the defaults here: 0.42 M in G, 0.17 M in D)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,126 @@
+"""Validation of generated showers on simulated samples: separation powers, classifier AUC, plots and report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.errors import ConfigError, DataError
+from nnlab.evaluation import calo_gan_validation as val
+from nnlab.physics.simulator import simulate
+
+N = 2000
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than they save
+
+
+@pytest.fixture(scope="module")
+def samples() -> dict[str, dict[str, np.ndarray]]:
+    """Two independent e+ samples and one pi+ sample, 1-100 GeV (0.3 s each)."""
+    return {"eplus": simulate("eplus", N, seed=1, profile=False),
+            "eplus_2": simulate("eplus", N, seed=2, profile=False),
+            "piplus": simulate("piplus", N, seed=3, profile=False)}
+
+
+def _halves(showers: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    return ({k: v[: N // 2] for k, v in showers.items()}, {k: v[N // 2:] for k, v in showers.items()})
+
+
+def _by_name(rows: list[dict]) -> dict[str, float]:
+    return {row["observable"]: row["separation_power"] for row in rows}
+
+
+def test_every_observable_is_compared_and_a_sample_against_itself_scores_zero(samples):
+    rows = val.compare_observables(samples["eplus"], samples["eplus"])
+    assert [row["observable"] for row in rows] == [n for names in val.FAMILIES.values() for n in names]
+    assert all(row["separation_power"] == 0.0 for row in rows)
+    assert all(b["separation_power"] == 0.0 for row in rows for b in row["by_energy"])
+
+
+def test_independent_samples_score_near_zero_and_eplus_against_piplus_far_from_it(samples):
+    same = _by_name(val.compare_observables(samples["eplus"], samples["eplus_2"]))
+    assert max(same.values()) < 0.05  # statistical noise of 2000 showers in 50 bins
+    different = _by_name(val.compare_observables(samples["eplus"], samples["piplus"]))
+    assert np.mean(list(different.values())) > 0.3
+    assert different["E_tot/E_inc"] > 0.9  # 0.995 +- 0.001 against 0.29 +- 0.25: disjoint
+
+
+def test_energy_bins_count_showers_and_skip_the_sparse_ones(samples):
+    rows = val.compare_observables(samples["eplus"], samples["piplus"], energy_bins=(1.0, 1.1, 50.0, 100.0))
+    bins = rows[0]["by_energy"]
+    assert [(b["low_gev"], b["high_gev"]) for b in bins] == [(1.0, 1.1), (1.1, 50.0), (50.0, 100.0)]
+    assert sum(b["n_reference"] for b in bins) == N  # the last bin is closed: E = 100 GeV counts
+    assert bins[0]["n_reference"] < val.MIN_SHOWERS_PER_BIN and bins[0]["separation_power"] is None
+    assert bins[2]["separation_power"] > 0.3
+
+
+def test_log_edges_keep_a_bin_for_zeros_and_disjoint_samples_score_one():
+    edges = val.common_edges(np.array([0.0, 1.0]), np.array([100.0]), log=True, n_bins=2)
+    np.testing.assert_allclose(edges, [0.0, 1.0, 10.0, 100.0], rtol=1e-6)
+    assert val.obs.separation_power(np.zeros(10), np.ones(10), bins=edges) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("bins", [(10.0,), (10.0, 5.0)])
+def test_bad_energy_bins_are_a_config_error(samples, bins):
+    with pytest.raises(ConfigError, match="energy_bins"):
+        val.compare_observables(samples["eplus"], samples["eplus"], energy_bins=bins)
+
+
+def test_a_broken_layout_is_a_data_error(samples):
+    broken = {k: v for k, v in samples["eplus"].items() if k != "layer_2"}
+    with pytest.raises(DataError, match="generated: missing dataset 'layer_2'"):
+        val.compare_observables(samples["eplus"], broken)
+
+
+@pytest.mark.parametrize("features", ["observables", "cells"])
+def test_classifier_cannot_tell_halves_of_one_sample_apart(samples, features):
+    first, second = _halves(samples["eplus"])
+    assert val.classifier_test(first, second, features=features, seed=0) == pytest.approx(0.5, abs=0.1)
+
+
+@pytest.mark.parametrize("features", ["observables", "cells"])
+def test_classifier_tells_eplus_from_piplus(samples, features):
+    auc = val.classifier_test(samples["eplus"], samples["piplus"], features=features, seed=0, epochs=5)
+    assert auc > 0.9
+    assert val.classifier_test(samples["eplus"], samples["piplus"], features=features, seed=0, epochs=5) == auc
+
+
+def test_observable_plots_are_written_per_family(samples, tmp_path):
+    paths = val.plot_observable_grid(samples["eplus"], samples["piplus"], tmp_path, families=("fractions",))
+    assert [p.name for p in paths] == ["observables_fractions.png"] and paths[0].stat().st_size > 10_000
+
+
+def test_average_images_are_written(samples, tmp_path):
+    path = val.plot_average_images(samples["eplus"], samples["piplus"], tmp_path / "plots" / "average_images.png")
+    assert path.stat().st_size > 10_000
+
+
+def test_report_holds_the_tables_and_links_the_images_relative_to_itself(samples, tmp_path):
+    rows = val.compare_observables(samples["eplus"], samples["piplus"])
+    images = [tmp_path / "plots" / "average_images.png"]
+    path = val.write_report(tmp_path / "report.md", {"separation": rows, "images": images, "n_reference": N,
+                                                     "n_generated": N, "classifier_auc": {"observables": 0.987}})
+    text = path.read_text()
+    assert "| observable | family | S (all) | 1-10 GeV | 10-50 GeV | 50-100 GeV |" in text
+    assert "| observables | 0.987 |" in text and "| E_tot/E_inc | energies | 1.000 |" in text
+    assert "![average_images](plots/average_images.png)" in text
+
+
+def test_unknown_plot_family_is_a_config_error(samples, tmp_path):
+    with pytest.raises(ConfigError, match="family"):
+        val.plot_observable_grid(samples["eplus"], samples["eplus"], tmp_path, families=("widths",))
+
+
+@pytest.mark.parametrize("kwargs, match", [({"features": "pixels"}, "features"), ({"epochs": 0}, "epochs")])
+def test_bad_classifier_settings_are_config_errors(samples, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        val.classifier_test(samples["eplus"], samples["piplus"], **kwargs)
+
+
+def test_classifier_needs_a_few_showers_on_each_side(samples):
+    few = {k: v[:4] for k, v in samples["piplus"].items()}
+    with pytest.raises(ConfigError, match="at least 5 showers"):
+        val.classifier_test(samples["eplus"], few)
+    assert 0.0 <= val.classifier_test(samples["eplus"], {k: v[:5] for k, v in samples["piplus"].items()}) <= 1.0

@@ -1,0 +1,171 @@
+"""CaloGAN generator and discriminator: layout, exact zeros, energy scaling and training, generate, losses."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nnlab.data.calo import read_calogan, write_calogan
+from nnlab.errors import ConfigError
+from nnlab.models.calogan import (
+    LAYER_SHAPES,
+    CaloDiscriminator,
+    CaloGenerator,
+    energy_consistency,
+    flatten_layers,
+    generate,
+    split_cells,
+)
+from nnlab.physics.simulator import simulate
+from nnlab.training.gan_losses import discriminator_loss, generator_loss, gradient_penalty
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than they save
+
+
+def _tiny(seed: int = 0, **kwargs) -> CaloGenerator:
+    torch.manual_seed(seed)
+    return CaloGenerator(latent_dim=8, width=32, **kwargs)
+
+
+def _total_mev(layers) -> torch.Tensor:
+    return flatten_layers(layers).sum(dim=1)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_layer_shapes_dtype_non_negative_with_exact_zeros(train):
+    G = _tiny().train(train)
+    layers = G(torch.randn(16, 8), torch.linspace(1.0, 100.0, 16))
+    assert [tuple(image.shape[1:]) for image in layers] == list(LAYER_SHAPES)
+    assert all(image.shape[0] == 16 and image.dtype == torch.float32 for image in layers)
+    cells = flatten_layers(layers)
+    assert cells.min() >= 0
+    assert (cells == 0).any() and (cells > 0).any()  # the ReLU leaves exact zeros beside hot cells
+
+
+def test_total_scales_with_the_requested_energy_and_never_exceeds_it():
+    G = _tiny().eval()
+    z = torch.randn(32, 8).repeat(2, 1)  # the same latents at both energies
+    energy = torch.cat([torch.full((32,), 10.0), torch.full((32,), 90.0)])
+    with torch.no_grad():
+        total = _total_mev(G(z, energy))
+    assert torch.all(total <= energy * 1e3 * (1 + 1e-5))  # response r = sigmoid(.) <= 1 by construction
+    ratio = total[32:] / total[:32]
+    assert torch.all(ratio > 3.0) and torch.all(ratio < 27.0)  # ~9 from the energy scaling alone
+
+
+def test_split_cells_inverts_flatten_layers():
+    layers = [torch.rand(4, *shape) for shape in LAYER_SHAPES]
+    cells = flatten_layers(layers)
+    assert cells.shape == (4, 504)
+    assert all(torch.equal(a, b) for a, b in zip(split_cells(cells), layers))
+
+
+def test_energy_consistency_golden_values():
+    layers = split_cells(torch.zeros(2, 504))
+    layers[1][0, 5, 5], layers[1][1, 6, 6] = 900.0, 200.0  # responses 0.9 at 1 GeV and 0.1 at 2 GeV
+    energy = torch.tensor([1.0, 2.0])
+    assert energy_consistency(layers, energy).item() == pytest.approx((0.1 + 0.9) / 2)
+    assert energy_consistency(layers, energy, 0.5).item() == pytest.approx(0.0)  # batch mean (0.9 + 0.1) / 2
+    # per particle: particle 0 has 0.9 against 0.8, particle 1 has 0.1 against 0.4 -> (0.1 + 0.3) / 2
+    per_particle = energy_consistency(layers, energy, torch.tensor([0.8, 0.4]), particle_index=torch.tensor([0, 1]))
+    assert per_particle.item() == pytest.approx(0.2)
+
+
+def test_energy_training_moves_the_response_to_the_target_of_a_simulated_file():
+    showers = simulate("piplus", 256, seed=0, profile=False)
+    energy = torch.as_tensor(showers["energy"][:, 0], dtype=torch.float32)
+    cells = sum(showers[f"layer_{k}"].sum(axis=(1, 2)) for k in range(3))
+    target = float(np.mean(cells / (showers["energy"][:, 0] * 1e3)))  # ~0.29: pions leak most of their energy
+    G = _tiny()
+    optimizer = torch.optim.Adam(G.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(40):
+        loss = energy_consistency(G(G.sample_latent(256, generator=generator), energy), energy, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        response = _total_mev(G(G.sample_latent(256, generator=generator), energy)) / (energy * 1e3)
+    assert abs(response.mean().item() - target) < 0.03
+    assert abs(0.5 - target) > 0.15  # an untrained G gives r ~ sigmoid(0) = 0.5: the test means something
+
+
+def test_a_wgan_gp_step_reaches_every_parameter():
+    """DDP needs every parameter in the graph; the gradient penalty takes D through functools.partial."""
+    G, D = _tiny(n_particles=2), CaloDiscriminator(n_particles=2, width=16)
+    showers = simulate("eplus", 32, seed=1, profile=False)
+    real = torch.as_tensor(np.concatenate([showers[f"layer_{k}"].reshape(32, -1) for k in range(3)], axis=1),
+                           dtype=torch.float32)
+    energy = torch.as_tensor(showers["energy"][:, 0], dtype=torch.float32)
+    particle, generator = torch.arange(32) % 2, torch.Generator().manual_seed(0)
+    fake = flatten_layers(G(G.sample_latent(32, generator=generator), energy, particle))
+    d_loss = discriminator_loss("wgan-gp", D(real, energy, particle), D(fake.detach(), energy, particle))
+    d_loss = d_loss + 10 * gradient_penalty(functools.partial(D, particle_index=particle), real, fake,
+                                            labels=energy, generator=generator)
+    d_loss.backward()
+    g_loss = generator_loss("wgan-gp", D(fake, energy, particle)) + energy_consistency(split_cells(fake), energy)
+    g_loss.backward()
+    for model in (G, D):
+        for name, p in model.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_discriminator_treats_samples_independently_and_takes_layers_or_cells():
+    D = CaloDiscriminator(width=16).eval()
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+    layers = [torch.rand(6, *shape) * 100 for shape in LAYER_SHAPES]
+    energy = torch.linspace(5.0, 50.0, 6)
+    logits = D(layers, energy)
+    assert logits.shape == (6,)
+    torch.testing.assert_close(D(flatten_layers(layers), energy), logits)
+    torch.testing.assert_close(D([image[:2] for image in layers], energy[:2]), logits[:2])
+
+
+def test_particle_conditioning_is_required_and_changes_the_showers():
+    G = _tiny(n_particles=2).eval()
+    z, energy = torch.randn(4, 8), torch.full((4,), 20.0)
+    with pytest.raises(ValueError, match="particle_index"):
+        G(z, energy)
+    with torch.no_grad():
+        first, second = G(z, energy, torch.zeros(4, dtype=torch.long)), G(z, energy, torch.ones(4, dtype=torch.long))
+    assert not torch.equal(flatten_layers(first), flatten_layers(second))
+
+
+def test_generate_is_seeded_batch_size_free_and_writes_a_valid_file(tmp_path):
+    G = _tiny()
+    energy = np.linspace(1.0, 100.0, 50)
+    showers = generate(G, energy, seed=3, batch_size=7)
+    assert G.training  # the mode is restored
+    for key, value in generate(G, energy, seed=3, batch_size=64).items():
+        np.testing.assert_allclose(value, showers[key], rtol=1e-4, atol=1e-3)  # batched matmuls round apart
+    assert not np.array_equal(generate(G, energy, seed=4)["layer_1"], showers["layer_1"])
+    assert showers["layer_0"].dtype == np.float32 and showers["layer_2"].shape == (50, 12, 6)
+    np.testing.assert_array_equal(showers["energy"][:, 0], energy)
+    assert not showers["overflow"].any()
+    written = read_calogan(write_calogan(tmp_path / "generated.h5", showers))  # layout, values and units pass
+    np.testing.assert_allclose(written["layer_1"], showers["layer_1"])
+
+
+def test_generate_under_bf16_autocast_stays_close_in_total_energy():
+    G = _tiny()
+    energy = np.full(64, 30.0)
+    total = lambda s: sum(s[f"layer_{k}"].sum(axis=(1, 2)) for k in range(3))  # noqa: E731
+    fp32, bf16 = generate(G, energy, seed=0), generate(G, energy, seed=0, autocast_dtype=torch.bfloat16)
+    assert bf16["layer_1"].dtype == np.float32
+    np.testing.assert_allclose(total(bf16), total(fp32), rtol=0.05)
+
+
+@pytest.mark.parametrize("energy, particle, match", [
+    (np.array([10.0, -1.0]), None, "positive"),
+    (np.array([10.0, np.nan]), None, "finite"),
+    (np.array([10.0, 20.0]), np.array([0, 2]), "particle_index"),
+    (np.array([10.0, 20.0]), None, "pass particle_index"),
+])
+def test_generate_rejects_bad_requests_in_one_line(energy, particle, match):
+    with pytest.raises(ConfigError, match=match):
+        generate(_tiny(n_particles=2), energy, particle_index=particle, seed=0)

@@ -1,0 +1,88 @@
+"""The calogan task through the real entry point, on a small simulated CaloGAN file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab import api
+from nnlab.data.calo import read_calogan
+from nnlab.models.calogan import generate
+from nnlab.physics.simulator import simulate_to_file
+from nnlab.training.checkpoint import load_checkpoint
+from tests.conftest import assert_one_line_error
+
+TINY = ("--epochs", "1", "--batch-size", "64", "--set", "data.n_per_particle=400", "--set", "score.n_epoch=100",
+        "--set", "score.classifier_epochs=1", "--set", "gan.d_steps=2")
+
+
+@pytest.fixture(scope="module")
+def showers(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("calo") / "eplus.h5"
+    return simulate_to_file(path, "eplus", 400, energy_gev=(1.0, 100.0), seed=3, chunk_size=400)
+
+
+def train(cli, out: Path, *args: str) -> Path:
+    result = cli("train", "calogan", "--out", out, *TINY, *args)
+    assert result.code == 0, result.err
+    (run,) = [line.split(": ", 1)[1] for line in result.out.splitlines() if line.startswith("run: ")]
+    return Path(run)
+
+
+def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers):
+    run = train(cli, tmp_path, "--data", str(showers))
+    _, task = api.load_run(run)
+    fake = generate(task.models["G"], np.array([10.0, 10.0, 90.0, 90.0]), seed=0)
+    assert fake["layer_0"].shape == (4, 3, 96) and fake["layer_1"].shape == (4, 12, 12)
+    assert fake["layer_2"].shape == (4, 12, 6) and fake["overflow"].shape == (4, 3)
+    cells = np.concatenate([fake[f"layer_{k}"].reshape(4, -1) for k in range(3)], axis=1)
+    assert (cells >= 0).all() and (cells == 0).any()  # ReLU-like output: exact zeros where cells are empty
+    totals = cells.sum(1)
+    assert totals[2:].min() > 3 * totals[:2].max()  # same z order, 9x the energy: far more deposited
+    assert totals.max() <= 90_000 * (1 + 1e-5)  # never more than the incident energy (MeV)
+    report = json.loads((run / "report.json").read_text())["eplus"]
+    assert 0.0 <= report["classifier_auc"]["observables"] <= 1.0
+    assert {row["observable"] for row in report["separation"]} >= {"E_tot/E_inc", "f_0", "s_d", "sparsity_1"}
+    assert (run / "plots" / "eplus" / "report.md").is_file()
+    assert (run / "plots" / "eplus" / "average_images.png").is_file()
+
+
+def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
+    run = train(cli, tmp_path, "--particle", "gamma,piplus", "--set", "data.n_per_particle=200")
+    result = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "fake.h5")
+    assert result.code == 0, result.err
+    fake = read_calogan(tmp_path / "fake.h5")
+    assert fake["layer_0"].shape == (30, 3, 96) and np.allclose(fake["energy"], 50.0)
+    again = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "again.h5")
+    assert again.code == 0 and np.array_equal(read_calogan(tmp_path / "again.h5")["layer_1"], fake["layer_1"])
+    ranged = cli("sample", run, "--energy", "5:20", "-n", "50", "--seed", "2", "-o", tmp_path / "ranged.h5")
+    energies = read_calogan(tmp_path / "ranged.h5")["energy"]
+    assert ranged.code == 0 and energies.min() >= 5 and energies.max() <= 20 and energies.std() > 1
+
+
+def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
+    run = train(cli, tmp_path, "--data", str(showers))
+    assert_one_line_error(cli("sample", run, "--particle", "gamma"), "eplus")
+    assert_one_line_error(cli("sample", run, "--energy", "fifty"), "--energy")
+    assert_one_line_error(cli("sample", run, "--label", "3"), "--label")
+    assert_one_line_error(cli("train", "calogan", "--particle", "muon"), "muon")
+    assert_one_line_error(cli("train", "calogan", "--data", f"{showers},{showers}"), "one file per particle")
+    assert_one_line_error(cli("train", "calogan", "--data", str(tmp_path / "missing.h5")), "missing.h5")
+    assert_one_line_error(cli("train", "calogan", "--loss", "l2"), "gan.loss")
+
+
+def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers):
+    settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
+                "score.n_epoch=100", "score.classifier_epochs=1", "train.checkpoint_every_s=0"]
+    straight = api.train("calogan", out_dir=tmp_path / "a", overrides=[*settings, "train.epochs=3"]).run
+    first = api.train("calogan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"]).run
+    api.train("calogan", resume=first.path, overrides=["train.epochs=3"])
+    a, b = (load_checkpoint(run.last_path, task="calogan") for run in (straight, first))
+    for name in ("G", "D"):
+        for key, value in a["models"][name].items():
+            assert torch.equal(value, b["models"][name][key]), (name, key)
+    assert torch.equal(a["rng"], b["rng"])
