@@ -1,0 +1,63 @@
+"""CaloGAN generator throughput on this machine, beside the simulator's and CaloGAN's published figure.
+
+Showers per second of `nnlab.models.calogan.generate` (the default generator, untrained: speed
+does not depend on the weights) at batch 1, 128, 1,024 and 10,000 in fp32 and bf16 autocast,
+and of the simulator for e+ at 1-100 GeV. CaloGAN (Paganini et al. 2018, table 2) needs
+2.0 ms per shower on a CPU at batch 1,024, i.e. 500 showers per second.
+Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from nnlab.models.calogan import CaloGenerator, generate
+from nnlab.physics.simulator import iter_showers
+
+BATCHES = (1, 128, 1024, 10_000)
+CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024
+
+
+def generator_rate(G: CaloGenerator, batch: int, dtype: torch.dtype | None, *, min_seconds: float = 2.0) -> float:
+    """Showers per second of `generate` in batches of `batch` (repeated for at least `min_seconds`)."""
+    energies = np.random.default_rng(0).uniform(1, 100, batch)
+    generate(G, energies, batch_size=batch, seed=0, autocast_dtype=dtype)  # warm-up
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds:
+        generate(G, energies, batch_size=batch, seed=count, autocast_dtype=dtype)
+        count += batch
+    return count / (time.perf_counter() - started)
+
+
+def simulator_rate(n: int = 20_000) -> float:
+    started = time.perf_counter()
+    for _ in iter_showers("eplus", n, seed=0, chunk_size=10_000):
+        pass
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    G = CaloGenerator().to(args.device)
+    simulated = simulator_rate()
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; "
+          f"G has {sum(p.numel() for p in G.parameters()):,} parameters")
+    print(f"simulator (e+, 1-100 GeV): {simulated:,.0f} showers/s; CaloGAN on CPU (published): "
+          f"{CALOGAN_CPU_SHOWERS_PER_S:,.0f} showers/s at batch 1,024")
+    print(f"{'batch':>7} {'fp32 showers/s':>15} {'bf16 showers/s':>15} {'bf16 / simulator':>17}")
+    for batch in BATCHES:
+        fp32 = generator_rate(G, batch, None)
+        bf16 = generator_rate(G, batch, torch.bfloat16)
+        print(f"{batch:>7} {fp32:15,.0f} {bf16:15,.0f} {bf16 / simulated:16.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
