@@ -12,8 +12,6 @@ import argparse
 import logging
 import os
 import tempfile
-import time
-from pathlib import Path
 
 from nnlab import api
 from nnlab.data.images import default_cache_dir
@@ -34,33 +32,22 @@ def main() -> None:
             epochs = [f"train.epochs={args.epochs[i]}"] if i < len(args.epochs) else []
             for model in args.models:
                 overrides = [f"data.source={data}", f"model.arch={model}", "score.every=0", *epochs, *args.set]
-                started = time.perf_counter()
                 result = api.train("gan", overrides=overrides, out_dir=out, cache_dir=cache)
-                total = time.perf_counter() - started
-                rows.append((data, model, result, total))
-                _print_row(*rows[-1])
+                rows.append(_row(data, model, result))
+                print(rows[-1], flush=True)
     print(f"\n{'data':<14} {'model':<6} {'epochs':>6} {'s/epoch':>8} {'train s':>8} {'FID-CNN':>8} {'floor':>6} "
           f"{'ratio':>6} {'prec':>5} {'recall':>6} {'inpaint dB':>11} {'denoise dB':>11}")
-    for row in rows:
-        _print_row(*row)
+    print("\n".join(rows))
 
 
-def _print_row(data: str, model: str, result: api.TrainResult, total: float) -> None:
+def _row(data: str, model: str, result: api.TrainResult) -> str:
+    """One table row; training time is the sum of the epochs' wall times in the run's history."""
     scores = result.report.values["scores"]
-    seconds = _epoch_seconds(result.run.path)
+    seconds = sum(row["seconds"] for row in result.history)
     ratio = scores["fid_cnn"] / scores["fid_cnn_floor"]
-    print(f"{data:<14} {model:<6} {len(result.history):>6} {seconds / len(result.history):8.2f} {seconds:8.1f} "
-          f"{scores['fid_cnn']:8.2f} {scores['fid_cnn_floor']:6.2f} {ratio:6.1f} {scores['precision']:5.2f} "
-          f"{scores['recall']:6.2f} {scores['inpaint']['psnr_gain']:+11.2f} {scores['denoise']['psnr_gain']:+11.2f}",
-          flush=True)
-
-
-def _epoch_seconds(run: Path) -> float:
-    """Training wall time: the sum of the per-epoch times the run recorded in metrics.csv."""
-    import csv
-
-    with (run / "metrics.csv").open() as handle:
-        return sum(float(row["seconds"]) for row in csv.DictReader(handle))
+    return (f"{data:<14} {model:<6} {len(result.history):>6} {seconds / len(result.history):8.2f} {seconds:8.1f} "
+            f"{scores['fid_cnn']:8.2f} {scores['fid_cnn_floor']:6.2f} {ratio:6.1f} {scores['precision']:5.2f} "
+            f"{scores['recall']:6.2f} {scores['inpaint']['psnr_gain']:+11.2f} {scores['denoise']['psnr_gain']:+11.2f}")
 
 
 if __name__ == "__main__":

@@ -7,3 +7,4 @@ def test_the_tour_runs_end_to_end(cli, tmp_path):
     assert "== Iris" in result.out and "-> setosa" in result.out and "activation_maximisation.png" in result.out
     assert (tmp_path / "foundations" / "descent.png").is_file()
     assert "== A GAN" in result.out and "FID-CNN" in result.out and "walk_seed1.png" in result.out
+    assert "rejection" in result.out and "separation power" in result.out and "eplus_50GeV.h5" in result.out

@@ -63,8 +63,11 @@ def _layered(config: Any, layers: Sequence[tuple[Mapping[str, Any] | None, str]]
 def train(task_name: str, *, config_path: str | os.PathLike | None = None,
           overrides: Mapping[str, Any] | Sequence[str] = (), out_dir: str | os.PathLike = "runs",
           name: str = "", resume: str | os.PathLike | None = None, launch: Launch = Launch(),
-          data_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> TrainResult:
-    """Train `task_name` into a new run directory, or continue the run at `resume` where it stopped."""
+          data_dirs: Sequence[Path] = (), cache_dir: Path | None = None, evaluate: bool = True) -> TrainResult:
+    """Train `task_name` into a new run directory, or continue the run at `resume` where it stopped.
+
+    Unless `evaluate` is False, the best epoch is then scored as `nnlab evaluate` would.
+    """
     task_cls = get_task(task_name)
     run = _open_for_resume(resume, task_name) if resume else None
     config = resolve_config(task_name, config_path=config_path, overrides=overrides,
@@ -87,7 +90,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
         run = _prepare_run(run, out_dir, name, config_dict, launch=launch, device=device) if launch.is_main else None
         history = trainer.fit(run)
     report = None
-    if run is not None:
+    if run is not None and evaluate:
         load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch
         report = task.evaluate(run)
     return TrainResult(run, history, report, task)

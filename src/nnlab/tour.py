@@ -9,7 +9,7 @@ from nnlab import api
 
 
 def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False) -> None:
-    """Foundations demos; Iris trained and used for a prediction; a CNN and a GAN on 5,000 real MNIST digits.
+    """Foundations demos; Iris; a CNN and a GAN on 5,000 real MNIST digits; the calorimeter and CaloGAN.
 
     `quick` trains one short epoch of each network: a smoke test of the whole tour.
     """
@@ -39,6 +39,25 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
     _echo_run(gan, echo)
     echo("\n== Drawing from it (nnlab sample RUN --seed 1 --interpolate 10)")
     for line in api.sample(gan.run.path, n=64, seed=1, interpolate=10, label=None):
+        echo(line)
+    _calorimeter(out_dir, echo, quick=quick)
+
+
+def _calorimeter(out_dir: Path, echo: Callable[[str], None], *, quick: bool) -> None:
+    """Photon or hadron from simulated showers, then a small CaloGAN and showers drawn from it."""
+    n = 300 if quick else 3000
+    echo("\n== Photon or hadron? Showers from nnlab's simulator (nnlab train calo-classifier)")
+    classifier = api.train("calo-classifier", out_dir=out_dir, overrides=[
+        f"data.n_per_particle={n}", f"train.epochs={1 if quick else 4}"])
+    _echo_run(classifier, echo)
+    echo("\n== CaloGAN: a shower generator for e+ (nnlab train calogan --particle eplus)")
+    calogan = api.train("calogan", out_dir=out_dir, overrides=[
+        f"data.n_per_particle={n}", f"train.epochs={1 if quick else 10}", "score.n_epoch=300",
+        f"score.classifier_epochs={2 if quick else 20}"])
+    _echo_run(calogan, echo)
+    echo("\n== Drawing showers from it (nnlab sample RUN --energy 50 -n 1000 -o fake.h5)")
+    for line in api.sample(calogan.run.path, n=1000, seed=1, energy="50",
+                           output=str(calogan.run.path / "samples" / "eplus_50GeV.h5")):
         echo(line)
 
 

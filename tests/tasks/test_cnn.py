@@ -123,7 +123,7 @@ def test_data_recipe_sets_epochs_under_the_users_choice():
     from nnlab.api import resolve_config
 
     assert resolve_config("cnn").train.epochs == 30
-    assert resolve_config("cnn", overrides=["data.source=fashion-mnist"]).train.epochs == 6
+    assert resolve_config("cnn", overrides=["data.source=fashion-mnist"]).train.epochs == 5
     assert resolve_config("cnn", overrides=["data.source=fashion-mnist", "train.epochs=2"]).train.epochs == 2
     saved = {"task": "cnn", "data": {"source": "fashion-mnist"}, "train": {"epochs": 9}}
     assert resolve_config("cnn", base=saved).train.epochs == 9  # a saved run keeps what it ran with

@@ -168,3 +168,15 @@ def test_checkpoints_are_never_unpickled_blindly(tmp_path):
     torch.save({"format_version": 1, "task": "boring", "x": Evil()}, path)
     with pytest.raises(CheckpointError, match="not a readable nnlab checkpoint"):
         load_checkpoint(path, task="boring")
+
+
+def test_one_process_shuffles_exactly_as_distributed_sampler_with_one_replica():
+    from torch.utils.data import DistributedSampler
+
+    from nnlab.training.batches import train_batches
+
+    data = torch.arange(50)
+    ours = torch.cat([b[0] for b in train_batches((data,), batch_size=7, seed=3, epoch=4)])
+    sampler = DistributedSampler(range(50), num_replicas=1, rank=0, shuffle=True, seed=3)
+    sampler.set_epoch(4)
+    assert ours.tolist() == list(sampler)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ from nnlab.training.runtime import Launch, autocast
 from nnlab.training.schedules import lr_factor
 
 log = logging.getLogger("nnlab")
+
+SNAPSHOT_EVERY_S = 1.0  # tiny epochs: refresh the in-memory snapshot at most this often (0.5 ms each on Iris)
 
 Metrics = dict[str, torch.Tensor]
 
@@ -94,8 +97,9 @@ class Trainer:
         self.best: dict[str, float] | None = None
         self.bad_epochs = 0
         self._pending: dict[str, Any] | None = None  # the latest end-of-epoch state, not yet on disk
-        self._pending_best: dict[str, Any] | None = None
+        self._pending_best: dict[str, Any] | None = None  # the best epoch's weights, not yet on disk
         self._saved_at = 0.0
+        self._snapshot_at: float | None = None
 
     @property
     def per_rank_batch(self) -> int:
@@ -115,7 +119,7 @@ class Trainer:
 
     def fit(self, run: RunDir | None) -> list[dict[str, float]]:
         """Train the set-up task up to the configured epochs, saving into `run` (rank 0); return the history."""
-        self.run, self._saved_at = run, time.monotonic()
+        self.run, self._saved_at, self._snapshot_at = run, time.monotonic(), None
         try:
             for epoch in range(len(self.history), self.cfg.epochs):
                 if self._run_epoch(epoch):
@@ -183,23 +187,34 @@ class Trainer:
                     or (value < self.best["value"] if mode == "min" else value > self.best["value"]))
         if improved:
             self.best, self.bad_epochs = {"value": value, "epoch": row["epoch"]}, 0
+            self._remember_best(task)
         else:
             self.bad_epochs += 1
-        self._snapshot(task, improved)
         patience = self.cfg.early_stopping
         stop = bool(patience) and self.bad_epochs >= patience
-        if stop or row["epoch"] == self.cfg.epochs or time.monotonic() - self._saved_at >= self.cfg.checkpoint_every_s:
+        flush_due = (stop or row["epoch"] == self.cfg.epochs
+                     or time.monotonic() - self._saved_at >= self.cfg.checkpoint_every_s)
+        if flush_due or self._snapshot_due():
+            self._snapshot(task)
+        if flush_due:
             self._flush()
-        if self.launch.is_main:
+        if self.launch.is_main and log.isEnabledFor(logging.INFO):
             log.info(_summary(row, self.cfg.epochs, seconds))
             if stop:
                 log.info(f"early stopping: {metric} has not improved for {patience} epochs "
                          f"(best {self.best['value']:.4g} at epoch {self.best['epoch']})")
         return stop
 
-    def _snapshot(self, task: Trainable, improved: bool) -> None:
+    def _snapshot_due(self) -> bool:
+        """Snapshot after the first epoch, then at most every SNAPSHOT_EVERY_S (every epoch under DDP,
+        where all ranks must take part and a clock would not agree)."""
+        return (self.launch.distributed or self._snapshot_at is None
+                or time.monotonic() - self._snapshot_at >= SNAPSHOT_EVERY_S)
+
+    def _snapshot(self, task: Trainable) -> None:
         """Copy the end-of-epoch state into memory; `_flush` writes it (also on Ctrl-C or an error)."""
         rng = torch.stack(distributed.all_gather(torch.get_rng_state()))  # every rank's dropout stream
+        self._snapshot_at = time.monotonic()
         if not self.launch.is_main or self.run is None:
             return
         self._pending = {
@@ -212,19 +227,25 @@ class Trainer:
                 "task_state": task.state_dict(),
             }),
         }
-        if improved:
-            self._pending_best = self._pending
+
+    def _remember_best(self, task: Trainable) -> None:
+        """Copy the weights of a new best epoch (weights only: cheap enough for every improving epoch)."""
+        if not self.launch.is_main or self.run is None:
+            return
+        self._pending_best = {
+            "task": self.task_name, "config": self.config, "history": list(self.history), "best": dict(self.best),
+            "models": _copied({n: distributed.unwrap(m).state_dict() for n, m in task.models.items()}),
+        }
 
     def _flush(self) -> None:
-        """Write the latest snapshot: last.pt, and best.pt plus model.safetensors when the best changed."""
-        if self._pending is None:
-            return
-        save_checkpoint(self.run.last_path, _for_disk(self._pending))
+        """Write the latest snapshot (last.pt, metrics.csv) and a new best (best.pt, model.safetensors)."""
+        if self._pending is not None:
+            save_checkpoint(self.run.last_path, _for_disk(self._pending))
+            self.run.write_metrics(self._pending["history"])
         if self._pending_best is not None:
             save_checkpoint(self.run.best_path, _for_disk(self._pending_best))
             save_weights_state(self.run.weights_path, self._pending_best["models"],
                                metadata=config_metadata(self.task_name, self.config))
-        self.run.write_metrics(self._pending["history"])
         self._pending = self._pending_best = None
         self._saved_at = time.monotonic()
 
@@ -244,6 +265,8 @@ class Trainer:
         self.best, self.bad_epochs = checkpoint["best"], checkpoint["bad_epochs"]
 
     def _progress(self, batches: Iterator[Batch], epoch: int) -> Iterator[Batch]:
+        if not self.launch.is_main or not sys.stderr.isatty():
+            return batches  # no bar to draw: skip tqdm's set-up, a real cost in a 5 ms epoch
         from tqdm.auto import tqdm
 
         return tqdm(batches, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False, unit="batch",
@@ -285,21 +308,26 @@ def _for_disk(snapshot: Mapping[str, Any]) -> dict[str, Any]:
 def _reduce(records: list[tuple[Metrics, int]], *, prefix: str) -> dict[str, float]:
     """Batch-size-weighted means of each metric over every rank's batches that reported it.
 
-    The batches' metrics are only collected during the epoch and summed here, a few tensor ops
-    per metric instead of several per batch; counts are per metric, so a metric that only
-    some steps report (a GAN's G loss when D trains several times per G step) is averaged
-    over those steps. Sums and counts are all-reduced across ranks before dividing.
+    The batches' metrics are collected during the epoch and summed here in one tensor op and
+    plain Python; counts are per metric, so a metric that only some steps report (a GAN's G
+    loss when D trains several times per G step) is averaged over those steps. Sums and
+    counts are all-reduced across ranks before dividing.
     """
     keys = sorted({key for metrics, _ in records for key in metrics})
     if not keys:
         return {}
-    rows = []
-    for key in keys:
-        values = torch.stack([m[key].detach().float().reshape(()) for m, _ in records if key in m]).cpu().double()
-        weights = torch.tensor([n for m, n in records if key in m], dtype=torch.float64)
-        rows.append(torch.stack([(values * weights).sum(), weights.sum()]))
-    totals = distributed.all_reduce_sum(torch.stack(rows))  # (K, 2)
-    return {prefix + key: float(totals[i, 0] / totals[i, 1]) for i, key in enumerate(keys)}
+    flat = [(key, metrics[key], n) for metrics, n in records for key in keys if key in metrics]
+    scalars = [value if value.dim() == 0 else value.reshape(()) for _, value, _ in flat]
+    values = torch.stack(scalars).detach().double().tolist()  # one op and one sync for the whole epoch
+    sums = dict.fromkeys(keys, 0.0)
+    counts = dict.fromkeys(keys, 0.0)
+    for (key, _, n), value in zip(flat, values):
+        sums[key] += value * n
+        counts[key] += n
+    if distributed.is_active():
+        totals = distributed.all_reduce_sum(torch.tensor([[sums[k], counts[k]] for k in keys], dtype=torch.float64))
+        sums, counts = dict(zip(keys, totals[:, 0].tolist())), dict(zip(keys, totals[:, 1].tolist()))
+    return {prefix + key: sums[key] / counts[key] for key in keys}
 
 
 def _summary(row: Mapping[str, float], epochs: int, seconds: float) -> str:
