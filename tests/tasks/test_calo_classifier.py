@@ -55,3 +55,10 @@ def test_three_classes_from_files(cli, tmp_path):
 ])
 def test_bad_calo_settings_are_one_line_errors(cli, tmp_path, args, fragment):
     assert_one_line_error(cli("train", "calo-classifier", "--out", tmp_path, *TINY, *args), fragment)
+
+
+def test_a_rejection_without_passing_background_is_reported_as_a_bound():
+    from nnlab.tasks.calo_classifier import _rejection_text
+
+    assert _rejection_text(float("inf"), 4000) == "> 4000"
+    assert _rejection_text(200.0, 4000) == "200.0"

@@ -29,6 +29,7 @@ def pairwise_roc(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[st
         results.append({"signal": class_names[i], "background": class_names[j],
                         "auc": float(roc_auc_score(labels[keep] == i, score)),
                         "background_efficiency_at_90": background, "rejection_at_90": _rejection(background),
+                        "n_background": int((labels == j).sum()),
                         "tpr": grid.tolist(), "fpr": np.interp(grid, tpr, fpr).tolist()})
     return results
 
