@@ -23,7 +23,8 @@ def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike, *
     for ax in axes.flat[panels:]:
         ax.set_axis_off()
     for ax, name in zip(axes.flat, names + extra):
-        series = [("train", f"train_{name}", "-"), ("val", f"val_{name}", "--")] if name in names else [(name, name, "-")]
+        split = name in names  # a train_/val_ pair, or one extra column
+        series = [("train", f"train_{name}", "-"), ("val", f"val_{name}", "--")] if split else [(name, name, "-")]
         for label, key, style in series:
             values = [row.get(key, np.nan) for row in rows]
             if not np.all(np.isnan(values)):

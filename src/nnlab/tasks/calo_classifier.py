@@ -155,9 +155,11 @@ def _take(tensors: tuple[torch.Tensor, ...], index: np.ndarray) -> tuple[torch.T
 
 def _format_pairs(pairs: list[dict], baseline: dict, bins: list[dict]) -> list[str]:
     lines = ["pair (signal vs background)      AUC     bkg eff @90% sig   rejection"]
-    lines += [f"{p['signal']:>8} vs {p['background']:<8}           {p['auc']:.4f}  {p['background_efficiency_at_90']:12.4f}"
+    lines += [f"{p['signal']:>8} vs {p['background']:<8}           {p['auc']:.4f}  "
+              f"{p['background_efficiency_at_90']:12.4f}"
               f"   {_rejection_text(p['rejection_at_90'], p['n_background']):>9}" for p in pairs]
-    lines.append(f"cut baseline ({' < '.join(baseline['variables'])} cuts): signal eff {baseline['signal_efficiency']:.3f}, "
+    lines.append(f"cut baseline ({' < '.join(baseline['variables'])} cuts): "
+                 f"signal eff {baseline['signal_efficiency']:.3f}, "
                  f"bkg eff {baseline['background_efficiency']:.4f}, rejection {baseline['rejection']:.1f}")
     lines += [f"E {b['low_gev']:.0f}-{b['high_gev']:.0f} GeV: n {b['n']}, accuracy {b['accuracy']:.4f}"
               + (f", AUC {b['auc']:.4f}" if b.get("auc") is not None else "") for b in bins]

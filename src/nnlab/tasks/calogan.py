@@ -163,7 +163,8 @@ class CaloGANTask(Task):
         reference = _first(self.reference["train"], self.config.score.n_epoch)
         generated = self.generate_like(reference, seed=epoch)
         rows = validation.compare_observables(reference, generated)
-        watched = [r["separation_power"] for r in rows if r["observable"] in WATCHED and r["separation_power"] is not None]
+        watched = [r["separation_power"] for r in rows
+                   if r["observable"] in WATCHED and r["separation_power"] is not None]
         return {"sep_watched": float(np.mean(watched))}
 
     # -- using and judging the generator ------------------------------------------------------
@@ -207,7 +208,9 @@ class CaloGANTask(Task):
         report.save(run)
         return report
 
-    def _judge(self, particle: str, reference: dict, generated: dict, folder: Path) -> tuple[dict, list[str], list[Path]]:
+    def _judge(self, particle: str, reference: dict, generated: dict,
+               folder: Path) -> tuple[dict, list[str], list[Path]]:
+        """Separation powers, classifier AUCs, plots and a Markdown page for one particle."""
         rows = validation.compare_observables(reference, generated)
         aucs = {features: validation.classifier_test(reference, generated, features=features,
                                                      epochs=self.config.score.classifier_epochs)

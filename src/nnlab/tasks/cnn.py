@@ -107,7 +107,7 @@ class CNNTask(ClassifierTask):
         data = load_images(cfg.data.source, data_dir=cfg.data.data_dir or None, search_dirs=self.data_dirs,
                            seed=cfg.data.subset_seed)
         self.class_names = data.class_names
-        x, y = _subset(data.train_images, data.train_labels, n=cfg.data.n_train, seed=cfg.data.subset_seed)
+        x, y = stratified_subset(data.train_images, data.train_labels, n=cfg.data.n_train, seed=cfg.data.subset_seed)
         (x, y), val = _hold_out(x, y, fraction=cfg.data.val_fraction, seed=cfg.data.subset_seed)
         self.train_data = (torch.from_numpy(x), torch.from_numpy(y))
         self.val_data = (torch.from_numpy(val[0]), torch.from_numpy(val[1])) if val else None
@@ -215,7 +215,7 @@ def random_shift(x: torch.Tensor, *, max_shift: int, generator: torch.Generator)
     return padded[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W)
 
 
-def _subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A stratified, seeded subset of n training images (all of them when n is 0 or too large)."""
     if n <= 0 or n >= len(y):
         return x, y
