@@ -86,8 +86,8 @@ class GANConfig:
 
 
 # mnist-5k: 60 epochs of 63 steps (batch 64 and D dropout 0.3 took FID-CNN from 25.8 to 14.6
-# there). The full sets: an epoch takes about 88 s on 2 cores at batch 64 (and 87 s at 128),
-# so 6 epochs fit the 10-minute budget (docs/benchmarks.md).
+# there). The full sets: an epoch takes 88-97 s on 2 cores at batch 64 (87 s at 128), so 6
+# epochs fit the 10-minute budget: 581 s measured (docs/benchmarks.md).
 DATA_RECIPES = {name: {"train": {"epochs": 6}} for name in ("fashion-mnist", "mnist")}
 
 
