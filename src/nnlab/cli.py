@@ -263,25 +263,14 @@ def _data_download(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _simulate(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.physics.simulator import simulate_to_file
+    from nnlab.physics.simulator import parse_energy_gev, simulate_to_file
 
     if args.n < 1 or args.chunk_size < 1:
         raise ConfigError("-n and --chunk-size must be at least 1")
-    path = simulate_to_file(args.output, args.particle, args.n, energy_gev=_energy_range(args.energy),
+    path = simulate_to_file(args.output, args.particle, args.n, energy_gev=parse_energy_gev(args.energy),
                             seed=args.seed, chunk_size=args.chunk_size, visible=args.visible, progress=True)
     print(f"wrote {args.n} {args.particle} showers to {path}")
     return 0
-
-
-def _energy_range(text: str) -> float | tuple[float, float]:
-    """"1:100" -> (1.0, 100.0); "50" -> 50.0; anything else is a one-line error."""
-    try:
-        parts = [float(part) for part in text.split(":")]
-    except ValueError:
-        parts = []
-    if len(parts) not in (1, 2):
-        raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH (e.g. 1:100) or one value (e.g. 50)")
-    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 
 def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:

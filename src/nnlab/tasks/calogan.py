@@ -22,7 +22,7 @@ from nnlab.data.calo import CALOGAN_KEYS, write_calogan
 from nnlab.errors import ConfigError
 from nnlab.evaluation import calo_gan_validation as validation
 from nnlab.models.calogan import CaloDiscriminator, CaloGenerator, energy_consistency, flatten_layers, generate
-from nnlab.physics.simulator import PARTICLES
+from nnlab.physics.simulator import PARTICLES, parse_energy_gev
 from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.calo_classifier import load_showers
 from nnlab.training import distributed
@@ -138,9 +138,7 @@ class CaloGANTask(Task):
         return metrics
 
     def _generator_update(self, step: Step, energy: torch.Tensor, particle: torch.Tensor) -> Metrics:
-        D = distributed.unwrap(step.models["D"])
-        D.requires_grad_(False)  # G's step: no gradients for D, nothing for DDP to sync
-        try:
+        with step.frozen("D") as D:
             with step.autocast():
                 layers = step.models["G"](self._latents(len(energy)), energy, particle)
                 adversarial = generator_loss(self.config.gan.loss, D(layers, energy, particle).float())
@@ -148,15 +146,10 @@ class CaloGANTask(Task):
                                                  particle_index=particle)
                 g_loss = adversarial + self.config.gan.energy_weight * consistency
             step.update(g_loss, "G")
-        finally:
-            D.requires_grad_(True)
         return {"g_loss": g_loss.detach(), "energy_gap": consistency.detach()}
 
     def _latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.model.latent_dim).to(self.device)  # the global RNG, resumed per rank
-
-    def eval_step(self, batch, models):
-        raise NotImplementedError("a GAN has no validation loss; it is scored in epoch_end")
 
     def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:
         """Mean separation power of a few key observables, generated vs training showers (no test data)."""
@@ -185,7 +178,6 @@ class CaloGANTask(Task):
         showers = generate(self.models["G"], energy_gev, particle_index=np.full(n, self.particles.index(particle)),
                            seed=seed)
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
         return [f"wrote {n} generated {particle} showers to {path}"]
 
@@ -254,12 +246,9 @@ def _first(showers: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
 
 def _energies(text: str, n: int, *, seed: int) -> np.ndarray:
     """--energy "50" -> n times 50 GeV; "1:100" -> n energies uniform in [1, 100] GeV, seeded."""
-    try:
-        parts = [float(part) for part in text.split(":")]
-    except ValueError:
-        parts = []
-    if len(parts) not in (1, 2) or min(parts, default=0) <= 0:
+    energy = parse_energy_gev(text)
+    if min(np.atleast_1d(energy)) <= 0:
         raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH (e.g. 1:100) or one value (e.g. 50)")
-    if len(parts) == 1:
-        return np.full(n, parts[0])
-    return np.random.default_rng(seed).uniform(parts[0], parts[1], n)
+    if np.ndim(energy) == 0:
+        return np.full(n, energy)
+    return np.random.default_rng(seed).uniform(energy[0], energy[1], n)

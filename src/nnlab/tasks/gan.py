@@ -158,18 +158,11 @@ class GANTask(Task):
 
     def _generator_update(self, step: Step, n: int, labels: torch.Tensor | None) -> torch.Tensor:
         """G's step through a frozen, unwrapped D: no gradients for D's weights, nothing for DDP to sync."""
-        D = distributed.unwrap(step.models["D"])
-        D.requires_grad_(False)
-        try:
+        with step.frozen("D") as D:
             with step.autocast():
                 g_loss = generator_loss(self.config.gan.loss, D(step.models["G"](self._latents(n), labels), labels))
             step.update(g_loss, "G")
-        finally:
-            D.requires_grad_(True)
         return g_loss.detach()
-
-    def eval_step(self, batch, models):
-        raise NotImplementedError("a GAN has no validation loss; it is scored in epoch_end")
 
     def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:
         """The fixed-latent sample sheet, the samples' spread, and (when due) FID-CNN, precision and recall."""
@@ -392,12 +385,10 @@ def _hole_masks(n: int, size: torch.Size, hole: int, rng: torch.Generator) -> to
 def _write_sheet(images: np.ndarray, path: Path, *, n_cols: int = 8) -> Path:
     from nnlab.plots.images import write_image_grid_png
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     return write_image_grid_png(images, path, n_cols=n_cols)
 
 
 def _save_npy(images: np.ndarray, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, np.round(images * 255.0).astype(np.uint8))
     return path

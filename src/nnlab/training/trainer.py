@@ -6,6 +6,7 @@ functions; a supervised step and a GAN step (D then G) differ only inside `train
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -66,6 +67,17 @@ class Step:
     def autocast(self):
         """Wrap forward passes and losses (not backward) in this for `--precision bf16-mixed`."""
         return autocast(self.device, self._trainer.cfg.precision)
+
+    @contextlib.contextmanager
+    def frozen(self, name: str) -> Iterator[nn.Module]:
+        """The plain (unwrapped) model `name` with its weights frozen, e.g. a GAN's D during G's step:
+        no gradients are computed for it, and DDP has nothing to synchronise."""
+        model = distributed.unwrap(self.models[name])
+        model.requires_grad_(False)
+        try:
+            yield model
+        finally:
+            model.requires_grad_(True)
 
     def update(self, loss: torch.Tensor, optimizer: str = "model") -> None:
         """Zero the gradients, backpropagate `loss`, clip, step the optimiser and its schedule."""
