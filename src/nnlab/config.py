@@ -41,6 +41,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     scheduler: str = choices("none", "cosine", "onecycle", "step", default="none")
     step_gamma: float = 0.7  # "step": lr factor applied once per epoch (PyTorch MNIST example)
+    warmup: float = 0.25  # "onecycle": fraction of the steps spent rising to the peak lr
     grad_clip: float = 0.0  # max gradient norm; 0 turns clipping off
     label_smoothing: float = 0.0  # classification cross-entropy only
     early_stopping: int = 0  # patience in epochs without improvement; 0 turns it off

@@ -122,8 +122,10 @@ def test_data_commands(cli, tmp_path):
 def test_data_recipe_sets_epochs_under_the_users_choice():
     from nnlab.api import resolve_config
 
-    assert resolve_config("cnn").train.epochs == 30
-    assert resolve_config("cnn", overrides=["data.source=fashion-mnist"]).train.epochs == 5
+    default = resolve_config("cnn")
+    assert (default.train.epochs, default.train.warmup, default.data.max_shift) == (30, 0.25, 2)
+    fashion = resolve_config("cnn", overrides=["data.source=fashion-mnist"])
+    assert (fashion.train.epochs, fashion.train.warmup, fashion.data.max_shift) == (3, 0.1, 0)
     assert resolve_config("cnn", overrides=["data.source=fashion-mnist", "train.epochs=2"]).train.epochs == 2
     saved = {"task": "cnn", "data": {"source": "fashion-mnist"}, "train": {"epochs": 9}}
     assert resolve_config("cnn", base=saved).train.epochs == 9  # a saved run keeps what it ran with

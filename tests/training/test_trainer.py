@@ -15,7 +15,7 @@ from nnlab.errors import CheckpointError
 from nnlab.training.checkpoint import load_checkpoint, save_checkpoint
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import Launch, seed_everything
-from nnlab.training.schedules import make_optimizer
+from nnlab.training.schedules import lr_factor, make_optimizer
 from nnlab.training.trainer import Trainer, TrainingError
 
 
@@ -180,3 +180,14 @@ def test_one_process_shuffles_exactly_as_distributed_sampler_with_one_replica():
     sampler = DistributedSampler(range(50), num_replicas=1, rank=0, shuffle=True, seed=3)
     sampler.set_epoch(4)
     assert ours.tolist() == list(sampler)
+
+
+@pytest.mark.parametrize("warmup", [0.25, 0.1])
+def test_one_cycle_rises_over_the_warmup_then_anneals_to_zero(warmup):
+    factor = lr_factor("onecycle", steps_per_epoch=10, total_steps=100, warmup=warmup)
+    peak = round(warmup * 100)
+    assert factor(0) == pytest.approx(0.04)
+    assert factor(peak // 2) == pytest.approx(0.04 + 0.96 * (peak // 2) / peak)  # linear rise
+    assert factor(peak) == pytest.approx(1.0)
+    assert factor(peak + (100 - peak) // 2) == pytest.approx(0.5, abs=0.02)  # half-way down the cosine
+    assert factor(100) == pytest.approx(0.0, abs=1e-12)

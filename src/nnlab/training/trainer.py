@@ -159,7 +159,8 @@ class Trainer:
         shard = math.ceil(n_train / self.launch.world_size)
         steps_per_epoch = max(1, math.ceil(shard / self.per_rank_batch))
         factor = lr_factor(self.cfg.scheduler, steps_per_epoch=steps_per_epoch,
-                           total_steps=steps_per_epoch * self.cfg.epochs, gamma=self.cfg.step_gamma)
+                           total_steps=steps_per_epoch * self.cfg.epochs, gamma=self.cfg.step_gamma,
+                           warmup=self.cfg.warmup)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor)
                            for name, opt in self.optimizers.items() if self.cfg.scheduler != "none"}
 
