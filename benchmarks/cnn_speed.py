@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 LECTURE = ["model.arch=lecture", "train.optimizer=adadelta", "train.lr=1.0", "train.scheduler=step",
            "train.step_gamma=0.7", "train.batch_size=64", "train.precision=32", "train.label_smoothing=0",
-           "train.weight_decay=0", "data.max_shift=0", "model.channels_last=false"]
+           "train.weight_decay=0", "data.max_shift=0", "data.max_rotation=0", "data.max_zoom=0",
+           "model.channels_last=false"]
 RECIPES = {"lecture": LECTURE, "fast": []}
 TARGETS = {"mnist-5k": 0.99, "fashion-mnist": 0.91}
 

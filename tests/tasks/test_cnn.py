@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nnlab.data.idx import write_idx
-from nnlab.tasks.cnn import random_shift
+from nnlab.tasks.cnn import random_affine, random_shift
 from nnlab.training.checkpoint import read_weights
 from tests.conftest import assert_one_line_error, untimed_metrics
 
@@ -105,6 +105,23 @@ def test_random_shift_moves_each_image_by_its_own_offset():
     assert min(moved) == 0 and max(moved) == 1  # zero-filled, not wrapped around
 
 
+def test_random_affine_is_the_identity_at_zero_and_moves_each_image_its_own_way():
+    x = torch.randint(0, 256, (8, 28, 28), dtype=torch.uint8)
+    same = random_affine(x, max_shift=0, max_rotation=0, max_zoom=0, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same, x.float() / 255)  # bilinear samples at the pixel centres themselves
+    blob = torch.zeros(64, 28, 28)
+    blob[:, 12:16, 12:16] = 1.0
+    moved = random_affine(blob, max_shift=2, max_rotation=15, max_zoom=0.1,
+                          generator=torch.Generator().manual_seed(0))
+    again = random_affine(blob, max_shift=2, max_rotation=15, max_zoom=0.1,
+                          generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(moved, again)  # seeded
+    mass = moved.sum(dim=(1, 2))
+    assert torch.all((mass > 16 * 0.8**2) & (mass < 16 * 1.2**2))  # area scales with zoom squared, nothing lost
+    assert len({tuple(m.flatten().round(decimals=3).tolist()) for m in moved}) == 64  # each image its own transform
+    assert moved.min() >= 0 and moved.max() <= 1
+
+
 def test_data_commands(cli, tmp_path):
     result = cli("data", "list")
     assert result.code == 0 and "mnist-5k" in result.out
@@ -125,7 +142,9 @@ def test_data_recipe_sets_epochs_under_the_users_choice():
     default = resolve_config("cnn")
     assert (default.train.epochs, default.train.warmup, default.data.max_shift) == (30, 0.25, 2)
     fashion = resolve_config("cnn", overrides=["data.source=fashion-mnist"])
-    assert (fashion.train.epochs, fashion.train.warmup, fashion.data.max_shift) == (3, 0.1, 0)
+    assert (fashion.train.epochs, fashion.train.warmup, fashion.data.max_shift, fashion.data.max_rotation) == (3, 0.1, 0, 0)
+    subset = resolve_config("cnn", overrides=["data.source=fashion-mnist", "data.n_train=1000"])
+    assert (subset.train.epochs, subset.data.max_rotation) == (30, 10.0)  # small data keeps the defaults
     assert resolve_config("cnn", overrides=["data.source=fashion-mnist", "train.epochs=2"]).train.epochs == 2
     saved = {"task": "cnn", "data": {"source": "fashion-mnist"}, "train": {"epochs": 9}}
     assert resolve_config("cnn", base=saved).train.epochs == 9  # a saved run keeps what it ran with
