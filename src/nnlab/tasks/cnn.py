@@ -147,8 +147,7 @@ class CNNTask(ClassifierTask):
 
     def _pixels(self, x: torch.Tensor) -> torch.Tensor:
         """Images (B, H, W), uint8 0..255 or float 0..1 -> float (B, 1, H, W), channels-last when configured."""
-        x = x.to(self.device).unsqueeze(1)
-        x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+        x = unit_pixels(x.to(self.device).unsqueeze(1))
         return x.contiguous(memory_format=torch.channels_last) if self.config.model.channels_last else x
 
     def extra_plots(self, run: RunDir, probs: np.ndarray) -> list[Path]:
@@ -241,9 +240,13 @@ def random_affine(x: torch.Tensor, *, max_shift: float, max_rotation: float, max
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # output -> input: the inverse map
     shift_x, shift_y = -u[2] * max_shift * 2 / w, -u[3] * max_shift * 2 / h  # pixels in grid units
     theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)  # (B, 2, 3)
-    images = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
     grid = nn.functional.affine_grid(theta, [b, 1, h, w], align_corners=False)
-    return nn.functional.grid_sample(images[:, None], grid, align_corners=False)[:, 0]  # (B, H, W)
+    return nn.functional.grid_sample(unit_pixels(x)[:, None], grid, align_corners=False)[:, 0]  # (B, H, W)
+
+
+def unit_pixels(x: torch.Tensor) -> torch.Tensor:
+    """Images as float in 0..1, whether they come as uint8 0..255 or already as float 0..1."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # float() copied a uint8 tensor
 
 
 def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
