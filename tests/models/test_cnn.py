@@ -101,6 +101,26 @@ def test_unknown_name_lists_the_choices():
         build_cnn("alexnet", n_classes=10)
 
 
+@pytest.mark.parametrize("name,widths,last", [("fast", (16, 64, 160), "features.conv4"),
+                                               ("resnet", (8, 16), "features.block2.conv2"),
+                                               ("vgg", (8, 16, 24, 32), "features.conv8")])
+def test_stage_widths_set_the_channels(name, widths, last):
+    model = _model(name, widths=widths)
+    convs = dict(model.conv_layers())
+    assert convs[last].out_channels == widths[-1]
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name,widths,message", [("lecture", (8, 8, 8), "fixed widths"),
+                                                 ("inception", (8,), "fixed widths"),
+                                                 ("fast", (16, 64), "takes 3 positive"),
+                                                 ("vgg", (8, 8, 8, 8, 8), "1 to 4"),
+                                                 ("resnet", (8, 0), "positive")])
+def test_widths_that_do_not_fit_are_refused(name, widths, message):
+    with pytest.raises(ValueError, match=message):
+        build_cnn(name, n_classes=10, widths=widths)
+
+
 def test_fast_overfits_64_images():
     images, labels = make_shapes(64, seed=0)
     x = torch.from_numpy(images).float().div(255).unsqueeze(1)  # (64, 1, 28, 28)

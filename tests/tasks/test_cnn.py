@@ -83,6 +83,13 @@ def test_transfer_learning_keeps_frozen_features(cli, fast_run, tmp_path):
 def test_init_from_another_model_is_refused(cli, fast_run, tmp_path):
     result = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "vgg", "--init-from", fast_run)
     assert_one_line_error(result, "trained model 'fast', this run uses 'vgg'")
+    narrow = cli("train", "cnn", "--out", tmp_path, *TINY, "--init-from", fast_run, "--set", "model.widths=8,16,24")
+    assert_one_line_error(narrow, "widths default, this run uses 8,16,24")
+
+
+def test_widths_the_model_cannot_take_are_a_one_line_error(cli, tmp_path):
+    result = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "lecture", "--set", "model.widths=8,8,8")
+    assert_one_line_error(result, "model.widths: the lecture network has fixed widths")
 
 
 def test_resume_restores_the_augmentation_stream(cli, tmp_path):
@@ -143,8 +150,12 @@ def test_data_recipe_sets_epochs_under_the_users_choice():
     assert (default.train.epochs, default.train.warmup, default.data.max_shift) == (30, 0.25, 2)
     fashion = resolve_config("cnn", overrides=["data.source=fashion-mnist"])
     assert (fashion.train.epochs, fashion.train.warmup, fashion.data.max_shift, fashion.data.max_rotation) == (3, 0.1, 0, 0)
+    assert (default.model.widths, fashion.model.widths) == ((), (16, 64, 160))
+    resnet = resolve_config("cnn", overrides=["data.source=fashion-mnist", "model.arch=resnet"])
+    assert (resnet.model.widths, resnet.train.epochs) == ((), 3)  # the narrower trunk is fast's only
     subset = resolve_config("cnn", overrides=["data.source=fashion-mnist", "data.n_train=1000"])
     assert (subset.train.epochs, subset.data.max_rotation) == (30, 10.0)  # small data keeps the defaults
+    assert subset.model.widths == ()
     assert resolve_config("cnn", overrides=["data.source=fashion-mnist", "train.epochs=2"]).train.epochs == 2
     saved = {"task": "cnn", "data": {"source": "fashion-mnist"}, "train": {"epochs": 9}}
     assert resolve_config("cnn", base=saved).train.epochs == 9  # a saved run keeps what it ran with

@@ -97,24 +97,37 @@ def cached_classifier(source: str, *, cache_dir: Path, device: torch.device, dat
                       echo: Callable[[str], None] = log.info) -> FeatureSpace:
     """The default cnn classifier for data set `source`: trained once, kept in `cache_dir`, reused after.
 
-    It is trained into a scratch folder and moved into place only when complete, so an
-    interrupted training leaves no half-made classifier behind.
+    A cached classifier that no longer fits nnlab's `fast` network (made by an older version)
+    is trained again rather than refused: the cache holds nothing the user made.
     """
-    from nnlab import api
-
     folder = cache_dir / "classifiers" / _slug(source)
     if not (folder / "model.safetensors").is_file():
         echo(f"note: no classifier for '{source}' yet: training nnlab's default cnn on it once "
              f"(cached in {folder})")
-        scratch = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(scratch, ignore_errors=True)
-        result = api.train("cnn", overrides=[f"data.source={source}", f"train.device={device}"], out_dir=scratch,
-                           data_dirs=data_dirs)
-        shutil.rmtree(folder, ignore_errors=True)
-        result.run.path.rename(folder)
-        shutil.rmtree(scratch, ignore_errors=True)
-        echo(f"note: classifier for '{source}' trained: {result.report.lines[0]}")
+    else:
+        try:
+            return load_feature_space(folder, device=device, data_dirs=data_dirs)
+        except CheckpointError as error:
+            echo(f"note: the cached classifier for '{source}' does not fit this version's cnn ({error}); "
+                 f"training it again (cached in {folder})")
+    _train_classifier(source, folder, device=device, data_dirs=data_dirs, echo=echo)
     return load_feature_space(folder, device=device, data_dirs=data_dirs)
+
+
+def _train_classifier(source: str, folder: Path, *, device: torch.device, data_dirs: Sequence[Path],
+                      echo: Callable[[str], None]) -> None:
+    """Train the default cnn into a scratch folder and move it into place only when complete,
+    so an interrupted training leaves no half-made classifier behind."""
+    from nnlab import api
+
+    scratch = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    result = api.train("cnn", overrides=[f"data.source={source}", f"train.device={device}"], out_dir=scratch,
+                       data_dirs=data_dirs)
+    shutil.rmtree(folder, ignore_errors=True)
+    result.run.path.rename(folder)
+    shutil.rmtree(scratch, ignore_errors=True)
+    echo(f"note: classifier for '{source}' trained: {result.report.lines[0]}")
 
 
 def _slug(source: str) -> str:
