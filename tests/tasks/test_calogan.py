@@ -83,7 +83,7 @@ def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers
     first = api.train("calogan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"], evaluate=False).run
     api.train("calogan", resume=first.path, overrides=["train.epochs=3"], evaluate=False)
     a, b = (load_checkpoint(run.last_path, task="calogan") for run in (straight, first))
-    for name in ("G", "D"):
+    for name in ("G", "D", "G_average"):
         for key, value in a["models"][name].items():
             assert torch.equal(value, b["models"][name][key]), (name, key)
     assert torch.equal(a["rng"], b["rng"])

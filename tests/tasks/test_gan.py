@@ -92,6 +92,16 @@ def test_generated_images_have_the_data_shape_and_range(tmp_path, classifier):
     assert raw.min() >= -1.0 and raw.max() <= 1.0  # tanh
 
 
+def test_samples_come_from_the_moving_average_of_g_unless_it_is_turned_off(tmp_path, classifier):
+    settings = [*_overrides(classifier), "score.every=0", "score.n_restore=1", "score.restore_steps=1"]
+    _, task = api.load_run(api.train("gan", out_dir=tmp_path / "a", overrides=settings).run.path)
+    G, average = task.models["G"], task.models["G_average"]
+    assert task.sampler is average.module and int(average.n_averaged) == 3  # 96 images, batch 32: 3 G steps
+    assert any(not torch.equal(p, q) for p, q in zip(G.parameters(), average.module.parameters()))
+    _, plain = api.load_run(api.train("gan", out_dir=tmp_path / "b", overrides=[*settings, "gan.g_average=0"]).run.path)
+    assert "G_average" not in plain.models and plain.sampler is plain.models["G"]
+
+
 def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, classifier):
     run = train(cli, tmp_path, classifier, "--set", "score.every=0")
     assert_one_line_error(cli("sample", run, "--label", "3"), "--conditional")
@@ -118,6 +128,14 @@ def test_restore_reports_psnr_and_inpainting_keeps_the_observed_pixels(cli, tmp_
     assert psnrs["psnr_input"] == pytest.approx(_psnr(corrupted, clean), abs=1e-3)
 
 
+def test_the_full_data_sets_train_longer_without_dropout_in_d():
+    default = api.resolve_config("gan")
+    full = api.resolve_config("gan", overrides=["data.source=fashion-mnist"])
+    assert (default.train.epochs, default.model.d_dropout) == (60, 0.3)
+    assert (full.train.epochs, full.model.d_dropout) == (13, 0.0)
+    assert api.resolve_config("gan", overrides=["data.source=mnist", "model.d_dropout=0.1"]).model.d_dropout == 0.1
+
+
 def test_hole_masks_cut_one_square_of_the_requested_size():
     masks = _hole_masks(50, torch.Size([28, 28]), 10, torch.Generator().manual_seed(0))
     assert masks.shape == (50, 1, 28, 28)
@@ -130,9 +148,10 @@ def test_resume_continues_both_networks_both_optimisers_and_the_latent_stream(tm
     first = api.train("gan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"], evaluate=False).run
     api.train("gan", resume=first.path, overrides=["train.epochs=3"], evaluate=False)
     a, b = (load_checkpoint(run.last_path, task="gan") for run in (straight, first))
-    for part in ("models", "optimizers"):
-        for name in ("G", "D"):
-            _assert_same(a[part][name], b[part][name])
+    for name in ("G", "D", "G_average"):
+        _assert_same(a["models"][name], b["models"][name])
+    for name in ("G", "D"):
+        _assert_same(a["optimizers"][name], b["optimizers"][name])
     assert torch.equal(a["rng"], b["rng"])
 
 
@@ -162,6 +181,11 @@ def test_evaluate_trains_the_default_classifier_once_and_caches_it(cli, tmp_path
     second = cli("evaluate", run)
     assert second.code == 0 and "training" not in second.err
     assert "FID-CNN" in second.out and "floor" in second.out
+    cached = tmp_path / "cache" / "nnlab" / "classifiers" / "synthetic" / "model.safetensors"
+    shutil.copy(run / "model.safetensors", cached)  # weights that do not fit a cnn, as from an older nnlab
+    third = cli("evaluate", run)
+    assert third.code == 0 and "does not fit" in third.err and "training it again" in third.err
+    assert "FID-CNN" in third.out
 
 
 def _overrides(classifier: Path) -> list[str]:
@@ -190,7 +214,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_the_latent_search_converges_in_a_bf16_run(tmp_path, classifier):
     """One autocast region around the search would reuse its first bf16 copy of z at every step."""
-    overrides = [*_overrides(classifier), "score.every=0", "train.precision=bf16-mixed"]
+    overrides = [*_overrides(classifier), "score.every=0", "train.precision=bf16-mixed", "gan.g_average=0"]
     _, task = api.load_run(api.train("gan", out_dir=tmp_path, overrides=overrides).run.path)
     task.models["G"] = _LinearGenerator(task.latent_dim)  # z matters, and the best z is reachable
     target = task.models["G"](torch.randn(4, task.latent_dim, generator=torch.Generator().manual_seed(5)))

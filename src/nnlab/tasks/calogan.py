@@ -26,6 +26,7 @@ from nnlab.physics.simulator import PARTICLES, parse_energy_gev
 from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.calo_classifier import load_showers
 from nnlab.training import distributed
+from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
 from nnlab.training.rundir import RunDir
 from nnlab.training.schedules import make_optimizer
@@ -58,6 +59,7 @@ class CaloGANLossConfig:
     d_steps: int = 5  # critic updates per G update
     gp_weight: float = 10.0
     energy_weight: float = 1.0  # weight of the energy-consistency term in G's loss (0 = off)
+    g_average: float = 0.999  # generate from a moving average of G's weights with this decay per G step; 0 = off
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +80,7 @@ class CaloGANConfig:
         epochs=150, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9)))
 
 
-class CaloGANTask(Task):
+class CaloGANTask(GeneratorAverage, Task):
     """G(z, E, particle) -> three layers in MeV with exact zeros; D sees the cells, layer energies and E."""
 
     name = "calogan"
@@ -108,8 +110,9 @@ class CaloGANTask(Task):
         n_particles = len(self.particles)
         self.models = {"G": CaloGenerator(cfg.model.latent_dim, n_particles, cfg.model.width).to(self.device),
                        "D": CaloDiscriminator(n_particles, cfg.model.d_width).to(self.device)}
+        self.add_generator_average(cfg.gan.g_average)  # no optimiser, no gradients: saved and resumed like G
         if training:
-            self.optimizers = {name: make_optimizer(m.parameters(), cfg.train) for name, m in self.models.items()}
+            self.optimizers = {name: make_optimizer(self.models[name].parameters(), cfg.train) for name in ("G", "D")}
 
     def _mean_response(self, cells: torch.Tensor, energy: torch.Tensor, particle: torch.Tensor) -> torch.Tensor:
         """Each particle's mean deposited / incident energy in the training showers: the energy term's target."""
@@ -148,6 +151,7 @@ class CaloGANTask(Task):
                                                  particle_index=particle)
                 g_loss = adversarial + self.config.gan.energy_weight * consistency
             step.update(g_loss, "G")
+        self.update_generator_average(step.models["G"])
         return {"g_loss": g_loss.detach(), "energy_gap": consistency.detach()}
 
     def _latents(self, n: int) -> torch.Tensor:
@@ -166,7 +170,7 @@ class CaloGANTask(Task):
 
     def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int) -> dict[str, np.ndarray]:
         """One generated shower per reference shower, at its particle and incident energy."""
-        return generate(self.models["G"], reference["energy"][:, 0], particle_index=reference["particle"],
+        return generate(self.sampler, reference["energy"][:, 0], particle_index=reference["particle"],
                         seed=seed)
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None,
@@ -177,7 +181,7 @@ class CaloGANTask(Task):
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
-        showers = generate(self.models["G"], energy_gev, particle_index=np.full(n, self.particles.index(particle)),
+        showers = generate(self.sampler, energy_gev, particle_index=np.full(n, self.particles.index(particle)),
                            seed=seed)
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})

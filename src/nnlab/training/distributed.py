@@ -44,9 +44,13 @@ def wrap(module: nn.Module, device: torch.device) -> nn.Module:
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    """The plain module inside a DDP (or torch.compile) wrapper, for checkpoints and evaluation."""
-    while hasattr(module, "module") or hasattr(module, "_orig_mod"):
-        module = getattr(module, "module", None) or module._orig_mod
+    """The plain module inside a DDP (or torch.compile) wrapper, for checkpoints and evaluation.
+
+    Only those wrappers: other modules with a `.module` (torch's AveragedModel) are models in
+    their own right, saved with their own state.
+    """
+    while isinstance(module, nn.parallel.DistributedDataParallel) or hasattr(module, "_orig_mod"):
+        module = module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module._orig_mod
     return module
 
 
