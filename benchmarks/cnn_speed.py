@@ -35,6 +35,7 @@ def build(data: str, overrides: list[str]):
     seed_everything(config.train.seed)
     task = CNNTask(config, device=torch.device("cpu"))
     task.build(training=True)
+    seed_everything(config.train.seed)  # as `nnlab train` does: the same dropout stream, the same numbers
     task.val_data = task.test_data  # watched after each epoch, never used to pick a checkpoint
     return task
 

@@ -58,6 +58,17 @@ def test_total_scales_with_the_requested_energy_and_never_exceeds_it():
     assert torch.all(ratio > 3.0) and torch.all(ratio < 27.0)  # ~9 from the energy scaling alone
 
 
+@pytest.mark.parametrize("target", [0.995, 0.3])
+def test_the_response_can_start_at_the_training_mean(target):
+    z, energy = torch.randn(256, 8), torch.full((256,), 50.0)
+    G = _tiny()
+    with torch.no_grad():
+        before = (_total_mev(G(z, energy)) / 50e3).mean().item()
+        G.start_at_response(target)
+        after = (_total_mev(G(z, energy)) / 50e3).mean().item()
+    assert abs(after - target) < 0.25 * abs(before - target)  # the bias moves; the weights' spread stays
+
+
 def test_split_cells_inverts_flatten_layers():
     layers = [torch.rand(4, *shape) for shape in LAYER_SHAPES]
     cells = flatten_layers(layers)

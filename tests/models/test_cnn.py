@@ -121,6 +121,14 @@ def test_widths_that_do_not_fit_are_refused(name, widths, message):
         build_cnn(name, n_classes=10, widths=widths)
 
 
+@pytest.mark.parametrize("name", ["fast", "inception", "vgg"])
+def test_the_head_dropout_can_be_set_or_left(name):
+    assert _model(name, dropout=0.0).head.dropout.p == 0.0
+    assert _model(name).head.dropout.p > 0.0
+    with pytest.raises(ValueError, match="in \\[0, 1\\)"):
+        build_cnn(name, n_classes=10, dropout=1.0)
+
+
 def test_fast_overfits_64_images():
     images, labels = make_shapes(64, seed=0)
     x = torch.from_numpy(images).float().div(255).unsqueeze(1)  # (64, 1, 28, 28)

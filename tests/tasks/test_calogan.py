@@ -77,7 +77,7 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
 
 def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
-                "score.n_epoch=100", "score.classifier_epochs=1", "train.checkpoint_every_s=0"]
+                "score.n_epoch=100", "score.classifier_epochs=1", "train.checkpoint_every_s=0", "gan.g_average=0.9"]
     straight = api.train("calogan", out_dir=tmp_path / "a", overrides=[*settings, "train.epochs=3"],
                          evaluate=False).run
     first = api.train("calogan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"], evaluate=False).run

@@ -89,7 +89,9 @@ def test_init_from_another_model_is_refused(cli, fast_run, tmp_path):
 
 def test_widths_the_model_cannot_take_are_a_one_line_error(cli, tmp_path):
     result = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "lecture", "--set", "model.widths=8,8,8")
-    assert_one_line_error(result, "model.widths: the lecture network has fixed widths")
+    assert_one_line_error(result, "model: the lecture network has fixed widths")
+    resnet = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "resnet", "--set", "model.dropout=0.1")
+    assert_one_line_error(resnet, "can be set for fast, inception, vgg")
 
 
 def test_resume_restores_the_augmentation_stream(cli, tmp_path):
@@ -151,6 +153,7 @@ def test_data_recipe_sets_epochs_under_the_users_choice():
     fashion = resolve_config("cnn", overrides=["data.source=fashion-mnist"])
     assert (fashion.train.epochs, fashion.train.warmup, fashion.data.max_shift, fashion.data.max_rotation) == (3, 0.1, 0, 0)
     assert (default.model.widths, fashion.model.widths) == ((), (16, 64, 160))
+    assert (default.model.dropout, fashion.model.dropout) == (None, 0.0)
     resnet = resolve_config("cnn", overrides=["data.source=fashion-mnist", "model.arch=resnet"])
     assert (resnet.model.widths, resnet.train.epochs) == ((), 3)  # the narrower trunk is fast's only
     subset = resolve_config("cnn", overrides=["data.source=fashion-mnist", "data.n_train=1000"])

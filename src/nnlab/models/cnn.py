@@ -34,25 +34,34 @@ class CNN(nn.Module):
 
 
 WIDTH_STAGES = {"fast": (3, 3), "resnet": (1, 4), "vgg": (1, 4)}  # how many stage widths each one takes
+HEAD_DROPOUT = ("fast", "inception", "vgg")  # the networks with one dropout before their classifier layer
 
 
 def build_cnn(name: str, *, n_classes: int, in_channels: int = 1, image_size: tuple[int, int] = (28, 28),
-              widths: tuple[int, ...] = ()) -> CNN:
+              widths: tuple[int, ...] = (), dropout: float | None = None) -> CNN:
     """The CNN called `name` (one of CNN_NAMES) for `in_channels` x `image_size` images.
 
     Only `lecture` depends on `image_size` (its flatten feeds a dense layer); the others end
     in global pooling and take any image of at least 28x28 pixels. `widths` sets the channels
     of each stage of `fast` (three), `resnet` or `vgg` (one to four); empty keeps the
-    architecture's own. Unknown names and widths that do not fit raise ValueError.
+    architecture's own. `dropout` sets the rate of the dropout before the classifier layer of
+    `fast`, `inception` or `vgg` (None keeps theirs). Unknown names and settings that do not
+    fit raise ValueError.
     """
     if name not in CNN_NAMES:
         raise ValueError(f"unknown CNN {name!r}: choose one of {', '.join(CNN_NAMES)}")
     if widths:
         _check_widths(name, widths)
+    if dropout is not None and (name not in HEAD_DROPOUT or not 0.0 <= dropout < 1.0):
+        raise ValueError(f"a head dropout in [0, 1) can be set for {', '.join(HEAD_DROPOUT)}; "
+                         f"got {dropout} for {name}")
     if name == "lecture":
         return _lecture(n_classes, in_channels, image_size)
     builders = {"fast": _fast, "resnet": _resnet, "inception": _inception, "vgg": _vgg}
-    return builders[name](n_classes, in_channels, *([tuple(widths)] if widths else []))
+    model = builders[name](n_classes, in_channels, *([tuple(widths)] if widths else []))
+    if dropout is not None:
+        model.head.dropout.p = dropout
+    return model
 
 
 def _check_widths(name: str, widths: tuple[int, ...]) -> None:

@@ -51,6 +51,7 @@ class CaloGANModelConfig:
     latent_dim: int = 64
     width: int = 256  # G's hidden width
     d_width: int = 128  # D's hidden width
+    start_at_response: bool = False  # start G's response E_tot / E at the training showers' mean, not 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +60,9 @@ class CaloGANLossConfig:
     d_steps: int = 5  # critic updates per G update
     gp_weight: float = 10.0
     energy_weight: float = 1.0  # weight of the energy-consistency term in G's loss (0 = off)
-    g_average: float = 0.999  # generate from a moving average of G's weights with this decay per G step; 0 = off
+    # generate from a moving average of G's weights with this decay per G step; 0 = off (the default:
+    # e+, 150 epochs, mean separation power 0.141 from G itself, 0.163 averaged at 0.99, 0.170 at 0.999)
+    g_average: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,8 +111,10 @@ class CaloGANTask(GeneratorAverage, Task):
         self.train_data = tuple(t[torch.from_numpy(train)] for t in (cells, energy, particle))
         self.target_response = self._mean_response(*self.train_data)
         n_particles = len(self.particles)
-        self.models = {"G": CaloGenerator(cfg.model.latent_dim, n_particles, cfg.model.width).to(self.device),
-                       "D": CaloDiscriminator(n_particles, cfg.model.d_width).to(self.device)}
+        G = CaloGenerator(cfg.model.latent_dim, n_particles, cfg.model.width)
+        if cfg.model.start_at_response:
+            G.start_at_response(float(self.target_response.mean()))
+        self.models = {"G": G.to(self.device), "D": CaloDiscriminator(n_particles, cfg.model.d_width).to(self.device)}
         self.add_generator_average(cfg.gan.g_average)  # no optimiser, no gradients: saved and resumed like G
         if training:
             self.optimizers = {name: make_optimizer(self.models[name].parameters(), cfg.train) for name in ("G", "D")}
