@@ -51,7 +51,9 @@ class CaloGANModelConfig:
     latent_dim: int = 64
     width: int = 256  # G's hidden width
     d_width: int = 128  # D's hidden width
-    start_at_response: bool = False  # start G's response E_tot / E at the training showers' mean, not 0.5
+    # start G's response E_tot / E at the training showers' mean, not 0.5 (e+, 150 epochs: E_tot/E_inc
+    # separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
+    start_at_response: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
