@@ -43,7 +43,10 @@ def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = No
         overrides = parse_overrides(overrides)
     layers = [(base, "run"), (load_yaml(config_path) if config_path else None, str(config_path)),
               (overrides, "")]
-    config = _layered(task_cls.config_class(), layers, task_name)
+    defaults = task_cls.config_class()
+    if base is not None and task_cls.saved_run_defaults:
+        defaults = merge(defaults, task_cls.saved_run_defaults)
+    config = _layered(defaults, layers, task_name)
     recipe = task_cls.recipe(config) if base is None else {}  # a saved run already holds its recipe
     return _layered(merge(task_cls.config_class(), recipe), layers, task_name) if recipe else config
 

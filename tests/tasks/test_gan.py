@@ -98,8 +98,14 @@ def test_samples_come_from_the_moving_average_of_g_unless_it_is_turned_off(tmp_p
     G, average = task.models["G"], task.models["G_average"]
     assert task.sampler is average.module and int(average.n_averaged) == 3  # 96 images, batch 32: 3 G steps
     assert any(not torch.equal(p, q) for p, q in zip(G.parameters(), average.module.parameters()))
-    _, plain = api.load_run(api.train("gan", out_dir=tmp_path / "b", overrides=[*settings, "gan.g_average=0"]).run.path)
+    old = api.train("gan", out_dir=tmp_path / "b", overrides=[*settings, "gan.g_average=0"]).run.path
+    _, plain = api.load_run(old)
     assert "G_average" not in plain.models and plain.sampler is plain.models["G"]
+    config = (old / "config.yaml").read_text()
+    (old / "config.yaml").write_text(config.replace("  g_average: 0.0\n", ""))  # saved before the key existed
+    assert "g_average" not in (old / "config.yaml").read_text()
+    _, older = api.load_run(old)
+    assert older.config.gan.g_average == 0.0 and "G_average" not in older.models
 
 
 def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, classifier):

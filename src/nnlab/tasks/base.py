@@ -45,6 +45,9 @@ class Task:
     config_class: ClassVar[type]
     monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
     options: ClassVar[tuple[Option, ...]] = ()
+    # settings that runs saved before a config key existed were trained with (a new default would
+    # otherwise rebuild an old run as a model it never was), e.g. {"gan": {"g_average": 0.0}}
+    saved_run_defaults: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, config: Any, *, device: torch.device, data_dirs: Sequence[Path] = (),
                  cache_dir: Path | None = None):
