@@ -15,6 +15,7 @@ from nnlab.models.calogan import (
     LAYER_SHAPES,
     CaloDiscriminator,
     CaloGenerator,
+    critic_cells,
     energy_consistency,
     flatten_layers,
     generate,
@@ -67,6 +68,14 @@ def test_the_response_can_start_at_the_training_mean(target):
         G.start_at_response(target)
         after = (_total_mev(G(z, energy)) / 50e3).mean().item()
     assert abs(after - target) < 0.25 * abs(before - target)  # the bias moves; the weights' spread stays
+
+
+def test_the_critic_reads_empty_small_and_hot_cells_apart():
+    x = critic_cells(torch.tensor([0.0, 0.01, 0.1, 1.0, 2e4]))
+    assert x[0] == 0.0 and x[-1] == pytest.approx(1.0)
+    assert x[1] == pytest.approx(np.log1p(0.1) / np.log1p(2e5), rel=1e-5)  # log1p(E / 0.1 MeV) / log1p(2e5)
+    assert x[1] > 7 * np.log1p(0.01) / 10  # 0.01 MeV weighs ~8x more than under log1p(E / MeV) / 10
+    assert torch.all(x[1:] > x[:-1])
 
 
 def test_split_cells_inverts_flatten_layers():

@@ -23,6 +23,8 @@ N_CELLS = tuple(h * w for h, w in LAYER_SHAPES)  # (288, 144, 72)
 N_OVERFLOW = len(LAYER_SHAPES)
 ENERGY_PIVOT_GEV = 10.0  # log(E / 10 GeV) puts the 1-100 GeV range at [-2.3, 2.3]
 LOG_CELL_SCALE = 10.0  # log1p of the hottest cells (~20 GeV in MeV) is ~10: inputs of order 1
+CRITIC_CELL_UNIT_MEV = 0.1  # D reads log1p(E / 0.1 MeV): a 0.01 MeV cell no longer looks empty
+CRITIC_CELL_SCALE = float(np.log1p(2e4 / CRITIC_CELL_UNIT_MEV))  # 12.2: the hottest cells (~20 GeV) again near 1
 MIN_LOG_SHARE = 50.0  # cells below e^-50 of a layer's hottest are floored (denormal guard)
 N_SHOWER_FEATURES = 2 * len(N_CELLS) + 2  # D's log layer energies and fractions, log total, response
 MEMORY_DIM = 32  # width of the encoding one layer hands to the layers after it
@@ -165,10 +167,18 @@ def _shower_features(cells: torch.Tensor, energy_gev: torch.Tensor) -> torch.Ten
                       fractions, response], dim=1)  # (B, N_SHOWER_FEATURES)
 
 
+def critic_cells(cells: torch.Tensor) -> torch.Tensor:
+    """Cells in MeV as D reads them: log1p(E / 0.1 MeV) / 12.2, 0 for an empty cell, ~1 at 20 GeV."""
+    return torch.log1p(cells / CRITIC_CELL_UNIT_MEV) / CRITIC_CELL_SCALE
+
+
 class CaloDiscriminator(nn.Module):
     """Cells (B, 504) MeV (or the three layer images), energy (B,) GeV, particle (B,) -> raw logits (B,).
 
-    One MLP stream per layer on log1p(cells) / 10, then a head that also sees the layer
+    One MLP stream per layer on log1p(cells / 0.1 MeV) / 12.2, which keeps empty cells at 0
+    but lets small deposits show (log1p(cells / MeV) / 10 made a 0.01 MeV cell look empty:
+    e+, two seeds, mean separation power 0.122 and 0.118 against 0.125 and 0.133, sparsity
+    of layer 2 0.35 and 0.43 against 0.57 and 0.52), then a head that also sees the layer
     energies, fractions, response E_tot / E and the condition (CaloGAN's D compares E_tot
     with the requested energy the same way). LayerNorm in the head only; nothing couples the
     samples of a batch. For WGAN-GP call nnlab.training.gan_losses.gradient_penalty with
@@ -190,7 +200,7 @@ class CaloDiscriminator(nn.Module):
         if not isinstance(cells, torch.Tensor):
             cells = flatten_layers(cells)  # (B, 504)
         cells = cells.float()
-        x = torch.log1p(cells) / LOG_CELL_SCALE
+        x = critic_cells(cells)
         features = [stream(part) for stream, part in zip(self.streams, torch.split(x, N_CELLS, dim=1))]
         condition = encode_condition(energy_gev.float(), particle_index, self.n_particles)
         h = torch.cat([*features, _shower_features(cells, energy_gev.float()), condition], dim=1)
