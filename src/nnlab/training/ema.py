@@ -28,7 +28,8 @@ def averaged_copy(model: nn.Module, *, decay: float) -> AveragedModel:
 
     @torch.no_grad()
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
-        rate = 1.0 - min(decay, (1.0 + float(n_averaged)) / (10.0 + float(n_averaged)))
+        n = n_averaged.float()  # stays a tensor on the model's device: no host sync at every G step on a GPU
+        rate = 1.0 - torch.clamp((1.0 + n) / (10.0 + n), max=decay)
         for mean, value in zip(averaged, current, strict=True):
             mean.lerp_(value, rate)
 
