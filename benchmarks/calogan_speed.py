@@ -1,8 +1,8 @@
 """CaloGAN generator throughput on this machine, beside the simulator's and CaloGAN's published figure.
 
-Showers per second of `nnlab.models.calogan.generate` (the default generator, untrained: speed
-does not depend on the weights) at batch 1, 128, 1,024 and 10,000 in fp32 and bf16 autocast,
-and of the simulator for e+ at 1-100 GeV. CaloGAN (Paganini et al. 2018, table 2) needs
+Showers per second of `nnlab.models.calogan.generate` (the generator `nnlab train calogan`
+builds by default, untrained: speed does not depend on the weights) at batch 1, 128, 1,024
+and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV. CaloGAN (Paganini et al. 2018, table 2) needs
 2.0 ms per shower on a CPU at batch 1,024, i.e. 500 showers per second.
 Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu]
 """
@@ -17,6 +17,7 @@ import torch
 
 from nnlab.models.calogan import CaloGenerator, generate
 from nnlab.physics.simulator import iter_showers
+from nnlab.tasks.calogan import CaloGANModelConfig
 
 BATCHES = (1, 128, 1024, 10_000)
 CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024
@@ -46,7 +47,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    G = CaloGenerator().to(args.device)
+    model = CaloGANModelConfig()
+    G = CaloGenerator(model.latent_dim, 1, model.width, round_to_spots=model.round_to_spots).to(args.device)
     simulated = simulator_rate()
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; "
           f"G has {sum(p.numel() for p in G.parameters()):,} parameters")

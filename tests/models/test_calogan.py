@@ -78,6 +78,63 @@ def test_the_critic_reads_empty_small_and_hot_cells_apart():
     assert torch.all(x[1:] > x[:-1])
 
 
+def test_rounding_to_spots_leaves_whole_spots_exact_zeros_and_gradients_everywhere():
+    G = _tiny(round_to_spots=True)
+    G.spot_coefficients[..., 0] = float(np.log(2.5))  # a 2.5 MeV spot at every energy and share
+    energy = torch.linspace(5.0, 100.0, 16)
+    layers = G(torch.randn(16, 8), energy)
+    for image in layers:
+        flat = image.detach().flatten(1)
+        smallest = torch.where(flat > 0, flat, torch.inf).amin(dim=1, keepdim=True)
+        spot = smallest / (smallest / 2.5).round()  # E_layer / N: 2.5 MeV give or take the rounding
+        assert torch.all((spot > 2.0) & (spot < 3.0))
+        torch.testing.assert_close(flat / spot, (flat / spot).round(), rtol=1e-5, atol=1e-5)  # whole spots
+    cells = flatten_layers(layers)
+    assert cells.min() >= 0 and (cells == 0).any()
+    assert torch.all(cells.sum(dim=1) <= energy * 1e3 * (1 + 1e-5))  # each layer keeps its energy: E_tot <= E
+    (cells * torch.rand_like(cells)).sum().backward()  # straight through the rounding
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
+
+
+def test_a_layer_below_one_spot_is_never_emptied():
+    G = _tiny(round_to_spots=True)
+    G.spot_coefficients[..., 0] = float(np.log(1e6))  # a 1 TeV spot: every hottest cell holds less
+    for image in G(torch.randn(8, 8), torch.full((8,), 10.0)):
+        flat = image.detach().flatten(1)
+        hottest = flat.amax(dim=1, keepdim=True)
+        assert torch.all(hottest > 0)  # the spot shrinks to the hottest cell, which keeps one
+        torch.testing.assert_close(torch.where(flat > 0, flat, hottest), hottest.expand_as(flat))
+
+
+def test_fit_spot_energy_recovers_the_spot_of_quantised_showers():
+    rng = np.random.default_rng(0)
+    energy = rng.uniform(1.0, 100.0, 400)
+    spot = 2.0 * (energy / 10.0) ** 0.1  # MeV: log spot = log 2 + 0.1 log(E / 10 GeV)
+    counts = rng.poisson(0.5, (400, 504)).astype(np.float64)
+    counts[:, [0, 288]] = 1  # layers 0 and 1: the smallest hit cell holds one spot
+    counts[10:, 432:] = 0  # layer 2: only 10 showers hit, too few to fit
+    G = _tiny(round_to_spots=True)
+    G.fit_spot_energy(torch.from_numpy(counts * spot[:, None]), torch.from_numpy(energy), torch.zeros(400))
+    for k in (0, 1):
+        np.testing.assert_allclose(G.spot_coefficients[0, k], [np.log(2.0), 0.1, 0, 0, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(G.spot_coefficients[0, 2], [np.log(1e-6), 0, 0, 0, 0, 0], atol=1e-6)
+
+
+def test_spots_fitted_to_simulated_showers_match_their_smallest_cells():
+    showers = simulate("eplus", 300, seed=1, profile=False)
+    cells = flatten_layers([torch.from_numpy(showers[f"layer_{k}"]).double() for k in range(3)])
+    energy = torch.from_numpy(showers["energy"][:, 0]).double()
+    G = _tiny(round_to_spots=True)
+    G.fit_spot_energy(cells, energy, torch.zeros(300))
+    layer_0 = cells[:, :288]
+    x, share = torch.log(energy / 10.0), layer_0.sum(1) / (energy * 1e3)
+    l = torch.log(share)
+    fitted = torch.exp(torch.stack([torch.ones_like(x), x, x * x, l, l * l, x * l], 1) @ G.spot_coefficients[0, 0].double())
+    smallest = torch.where(layer_0 > 0, layer_0, torch.inf).amin(1)
+    assert torch.median((fitted / smallest - 1).abs()) < 0.05  # the simulator's spot: 2.1-3.1 MeV in layer 0
+    assert 1.5 < smallest.median() < 4.0
+
+
 def test_split_cells_inverts_flatten_layers():
     layers = [torch.rand(4, *shape) for shape in LAYER_SHAPES]
     cells = flatten_layers(layers)

@@ -64,6 +64,17 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     assert ranged.code == 0 and energies.min() >= 5 and energies.max() <= 20 and energies.std() > 1
 
 
+def test_runs_saved_before_spot_rounding_load_without_it(tmp_path, showers):
+    settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
+                "train.epochs=1", "model.round_to_spots=false"]
+    old = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run.path
+    config = (old / "config.yaml").read_text()
+    (old / "config.yaml").write_text(config.replace("  round_to_spots: false\n", ""))  # saved before the key existed
+    assert "round_to_spots" not in (old / "config.yaml").read_text()
+    _, task = api.load_run(old)
+    assert task.config.model.round_to_spots is False and not task.models["G"].round_to_spots
+
+
 def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     run = train(cli, tmp_path, "--data", str(showers))
     assert_one_line_error(cli("sample", run, "--particle", "gamma"), "eplus")
