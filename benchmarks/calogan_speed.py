@@ -2,8 +2,9 @@
 
 Showers per second of `nnlab.models.calogan.generate` (the generator `nnlab train calogan`
 builds by default, untrained: speed does not depend on the weights) at batch 1, 128, 1,024
-and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV. CaloGAN (Paganini et al. 2018, table 2) needs
-2.0 ms per shower on a CPU at batch 1,024, i.e. 500 showers per second.
+and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV. CaloGAN
+(Paganini et al. 2018, table 2) needs 2.0 ms per shower on a CPU at batch 1,024, i.e. 500
+showers per second.
 Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu]
 """
 

@@ -133,9 +133,9 @@ class CaloGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, energy_gev: torch.Tensor,
                 particle_index: torch.Tensor | None = None) -> list[torch.Tensor]:
-        condition = encode_condition(energy_gev, particle_index, self.n_particles)
-        h = torch.cat([z, condition.to(z.dtype)], dim=1)
-        remaining = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV not yet given to a layer
+        h = torch.cat([z, encode_condition(energy_gev, particle_index, self.n_particles).to(z.dtype)], dim=1)
+        incident = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV
+        remaining = incident  # MeV not yet given to a layer
         layers = []
         for k, stream in enumerate(self.streams):
             shape, logits = stream(h)  # (B, n_cells_k), (B, n_logits_k)
@@ -148,7 +148,8 @@ class CaloGenerator(nn.Module):
                 energy, remaining = remaining * torch.sigmoid(t), remaining * torch.sigmoid(-t)
             cells = shape * energy  # (B, n_cells_k) MeV
             if self.round_to_spots:
-                cells = self._rounded_to_spots(k, cells, energy, condition)
+                spot = self.spot_mev(k, energy_gev, energy / incident, particle_index)
+                cells = _rounded_to_spots(cells, energy, spot)
             layers.append(cells.reshape(len(z), *LAYER_SHAPES[k]))
             if k < len(self.encoders):
                 memory = self.encoders[k](torch.log1p(cells) / LOG_CELL_SCALE)  # (B, MEMORY_DIM)
@@ -166,22 +167,14 @@ class CaloGenerator(nn.Module):
         response = min(max(float(response), 1e-4), 1 - 1e-4)
         self.streams[0].energy.bias[1] = float(np.log(response / (1 - response)))
 
-    def _rounded_to_spots(self, k: int, cells: torch.Tensor, energy: torch.Tensor,
-                          condition: torch.Tensor) -> torch.Tensor:
-        """Layer k's cells rounded to whole spots; gradients pass straight through, empty cells are exact 0."""
-        with torch.no_grad():
-            c = self.spot_coefficients[condition[:, 1:].argmax(dim=1), k]  # (B, N_SPOT_TERMS)
-            x = condition[:, :1].float()  # log(E / 10 GeV)
-            share = energy / (torch.exp(x) * ENERGY_PIVOT_GEV * 1e3)  # E_layer / E
-            spot = torch.exp((c * _spot_terms(x, share)).sum(dim=1, keepdim=True))  # (B, 1) MeV
-            # no layer comes out empty: where the hottest cell holds less than a spot, it is the spot
-            spot = torch.minimum(spot, cells.amax(dim=1, keepdim=True)).clamp_min(torch.finfo(cells.dtype).tiny)
-            spots = torch.round(cells / spot)  # (B, n_cells_k) whole spots per cell
-            rounded = spot * spots
-            # rounding may add energy; then the spots shrink to E_layer / N, so that E_tot <= E still holds
-            rounded = rounded * (energy / rounded.sum(dim=1, keepdim=True).clamp_min(1e-30)).clamp_max(1.0)
-        through = cells + (rounded - cells).detach()
-        return torch.where(rounded > 0, through, through - through.detach())  # x - x: exactly 0, gradient kept
+    @torch.no_grad()
+    def spot_mev(self, k: int, energy_gev: torch.Tensor, share: torch.Tensor,
+                 particle_index: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1) fitted spot energy (MeV) of layer k: incident energies (B,) GeV, layer shares E_layer / E (B, 1)."""
+        index = 0 if particle_index is None else particle_index.reshape(-1).long()
+        c = self.spot_coefficients[index, k].reshape(-1, N_SPOT_TERMS)  # (B or 1, N_SPOT_TERMS)
+        x = torch.log(energy_gev.reshape(-1, 1).to(c.dtype) / ENERGY_PIVOT_GEV)
+        return torch.exp((c * _spot_terms(x, share.to(c.dtype))).sum(dim=1, keepdim=True))
 
     @torch.no_grad()
     def fit_spot_energy(self, cells: torch.Tensor, energy_gev: torch.Tensor, particle_index: torch.Tensor) -> None:
@@ -210,6 +203,22 @@ class CaloGenerator(nn.Module):
     def sample_latent(self, n: int, *, generator: torch.Generator) -> torch.Tensor:
         """n draws of z ~ N(0, I), shape (n, latent_dim), on the torch.Generator's device."""
         return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
+
+
+def _rounded_to_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tensor) -> torch.Tensor:
+    """Cells (B, n) of a layer holding energy (B, 1), rounded to whole spots (B, 1), all in MeV.
+
+    Gradients pass straight through the rounding; empty cells are exact zeros.
+    """
+    with torch.no_grad():
+        # no layer comes out empty: where the hottest cell holds less than a spot, it is the spot
+        spot = torch.minimum(spot, cells.amax(dim=1, keepdim=True)).clamp_min(torch.finfo(cells.dtype).tiny)
+        spots = torch.round(cells / spot)  # (B, n_cells_k) whole spots per cell
+        rounded = spot * spots
+        # rounding may add energy; then the spots shrink to E_layer / N, so that E_tot <= E still holds
+        rounded = rounded * (energy / rounded.sum(dim=1, keepdim=True).clamp_min(1e-30)).clamp_max(1.0)
+    through = cells + (rounded - cells).detach()
+    return torch.where(rounded > 0, through, through - through.detach())  # x - x: exactly 0, gradient kept
 
 
 def _spot_terms(x: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
