@@ -94,6 +94,31 @@ def test_seeded_init_is_deterministic_and_dcgan_scaled(arch):
     assert weights.std().item() == pytest.approx(INIT_STD, rel=0.05)  # Radford et al. 2016: N(0, 0.02)
 
 
+@pytest.mark.parametrize("n_classes", [0, 10])
+def test_refine_adds_shape_keeping_3x3_convolutions_to_both_networks(n_classes):
+    plain_G, plain_D = _pair("dcgan", n_classes=n_classes)
+    G, D = _pair("dcgan", n_classes=n_classes, refine=True)
+
+    def size(model):
+        return sum(p.numel() for p in model.parameters())
+
+    def square_convs(model):
+        return [(m.in_channels, m.out_channels, m.kernel_size) for m in model.modules()
+                if type(m) is nn.Conv2d and m.kernel_size == (3, 3)]
+
+    assert square_convs(G) == [(128, 128, (3, 3)), (64, 64, (3, 3))] and square_convs(D) == [(128, 128, (3, 3))]
+    assert size(G) - size(plain_G) == 9 * (128 * 128 + 64 * 64) + 2 * (128 + 64)  # the convolutions, BatchNorms
+    assert size(D) - size(plain_D) == 9 * 128 * 128 + 128  # one convolution with its bias
+    labels = torch.arange(8) % 10 if n_classes else None
+    images = G(3 * torch.randn(8, 10), labels)
+    assert images.shape == (8, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    D(images, labels).sum().backward()
+    for name, p in [*G.named_parameters(prefix="G"), *D.named_parameters(prefix="D")]:
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    mlp_sizes = [sum(p.numel() for p in _pair("mlp", refine=r)[0].parameters()) for r in (False, True)]
+    assert mlp_sizes[0] == mlp_sizes[1]  # the mlp has no resolutions to refine
+
+
 def test_sizes_follow_the_image_shape():
     for arch in GAN_ARCHS:
         G, D = build_gan(arch, latent_dim=4, image_shape=(3, 32, 32))

@@ -3,7 +3,8 @@
 G maps a Gaussian latent z (plus a class label when conditional) to an image in [-1, 1]
 through tanh; D maps an image (plus label) to one raw logit. `mlp` is the lecture's
 feed-forward pair (Goodfellow et al. 2014); `dcgan` is Radford et al. 2016 scaled down to
-28x28, with the TensorFlow DCGAN tutorial's normalisation-free discriminator.
+28x28, with the TensorFlow DCGAN tutorial's normalisation-free discriminator; `refine` adds
+3x3 convolutions to both (nnlab's default, measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -74,12 +75,15 @@ class Discriminator(nn.Module):
 
 
 def build_gan(arch: str, *, latent_dim: int, n_classes: int = 0, image_shape: Sequence[int] = (1, 28, 28),
-              dropout: float = 0.0, generator: torch.Generator | None = None) -> tuple[Generator, Discriminator]:
+              dropout: float = 0.0, refine: bool = False,
+              generator: torch.Generator | None = None) -> tuple[Generator, Discriminator]:
     """The (G, D) pair called `arch` (one of GAN_ARCHS), DCGAN-initialised from `generator`.
 
     `n_classes > 0` makes both class-conditional. `dropout` acts after each hidden layer of D
-    only (it regularises D, which otherwise memorises a small training set). The latent size
-    is the caller's: the lecture's 10 lives in the task config.
+    only (it regularises D, which otherwise memorises a small training set). `refine` gives
+    the dcgan G a 3x3 convolution at 1/4 and at 1/2 resolution and D one at 1/4 (the mlp has
+    no resolutions to refine).
+    The latent size is the caller's: the lecture's 10 lives in the task config.
     """
     if arch not in GAN_ARCHS:
         raise ValueError(f"unknown GAN architecture {arch!r}: choose one of {', '.join(GAN_ARCHS)}")
@@ -90,7 +94,8 @@ def build_gan(arch: str, *, latent_dim: int, n_classes: int = 0, image_shape: Se
     if arch == "mlp":
         g_body, d_features = _mlp_generator(in_dim, image_shape), _mlp_features(image_shape, dropout)
     else:
-        g_body, d_features = _dcgan_generator(in_dim, image_shape), _dcgan_features(image_shape, dropout)
+        g_body = _dcgan_generator(in_dim, image_shape, refine)
+        d_features = _dcgan_features(image_shape, dropout, refine)
     G = Generator(g_body, latent_dim=latent_dim, n_classes=n_classes, image_shape=image_shape)
     D = Discriminator(d_features, feature_dim=_out_dim(d_features, image_shape), n_classes=n_classes)
     init_dcgan_weights(G, generator=generator)
@@ -133,11 +138,13 @@ def _mlp_features(image_shape: tuple[int, ...], dropout: float) -> nn.Sequential
     return nn.Sequential(*layers)  # (B, 256)
 
 
-def _dcgan_generator(in_dim: int, image_shape: tuple[int, ...]) -> nn.Sequential:
+def _dcgan_generator(in_dim: int, image_shape: tuple[int, ...], refine: bool) -> nn.Sequential:
     """Linear to (128, H/4, W/4), then two stride-2 transposed convolutions up to (C, H, W).
 
     BatchNorm then ReLU after each hidden layer (Radford et al. 2016); a kernel of 4 with
     stride 2 and padding 1 exactly doubles H and W and avoids the checkerboard of a 3x3.
+    `refine` adds a 3x3 convolution (same channels) before each upsampling: a transposed
+    convolution alone mixes each output pixel from only 2x2 inputs.
     """
     channels, height, width = image_shape
     if height % 4 or width % 4:
@@ -147,14 +154,26 @@ def _dcgan_generator(in_dim: int, image_shape: tuple[int, ...]) -> nn.Sequential
         nn.Linear(in_dim, c_quarter * (height // 4) * (width // 4), bias=False),  # BatchNorm's shift replaces it
         nn.Unflatten(1, (c_quarter, height // 4, width // 4)),  # (B, 128, 7, 7)
         nn.BatchNorm2d(c_quarter), nn.ReLU(),
+        *_refined(c_quarter, refine),  # (B, 128, 7, 7)
         nn.ConvTranspose2d(c_quarter, c_half, 4, stride=2, padding=1, bias=False),  # (B, 64, 14, 14)
         nn.BatchNorm2d(c_half), nn.ReLU(),
+        *_refined(c_half, refine),  # (B, 64, 14, 14)
         nn.ConvTranspose2d(c_half, channels, 4, stride=2, padding=1), nn.Tanh(),  # (B, 1, 28, 28)
     )
 
 
-def _dcgan_features(image_shape: tuple[int, ...], dropout: float) -> nn.Sequential:
+def _refined(channels: int, refine: bool) -> list[nn.Module]:
+    """A 3x3 convolution, BatchNorm and ReLU that keep the shape, or nothing."""
+    if not refine:
+        return []
+    return [nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()]
+
+
+def _dcgan_features(image_shape: tuple[int, ...], dropout: float, refine: bool) -> nn.Sequential:
     """Two stride-2 convolutions with LeakyReLU(0.2) and no normalisation, flattened.
+
+    `refine` adds a 3x3 convolution at 1/4 resolution, so D's features see 3x3 neighbourhoods
+    of the 7x7 map rather than single positions.
 
     No BatchNorm in D: it couples the samples of a batch, so under DDP each rank would
     normalise with its own shard's statistics, real and fake batches would be normalised
@@ -169,6 +188,8 @@ def _dcgan_features(image_shape: tuple[int, ...], dropout: float) -> nn.Sequenti
         *_dropout(dropout),
         nn.Conv2d(c_half, c_quarter, 4, stride=2, padding=1), nn.LeakyReLU(LEAKY_SLOPE),  # (B, 128, 7, 7)
         *_dropout(dropout),
+        *([nn.Conv2d(c_quarter, c_quarter, 3, padding=1), nn.LeakyReLU(LEAKY_SLOPE), *_dropout(dropout)]
+          if refine else []),  # (B, 128, 7, 7)
         nn.Flatten(),  # (B, 6272)
     )
 
