@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nnlab.config import from_dict, load_yaml, merge, parse_overrides, to_dict
+from nnlab.config import load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError
 from nnlab.tasks import get_task
 from nnlab.tasks.base import Report, Task

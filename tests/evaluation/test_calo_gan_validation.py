@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from nnlab.errors import ConfigError, DataError
 from nnlab.evaluation import calo_gan_validation as val
