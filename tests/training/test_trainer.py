@@ -111,6 +111,35 @@ def test_an_interrupted_run_resumes_bit_for_bit(tmp_path):
     assert untimed[0] == untimed[1]
 
 
+class AlternatingTask(BoringTask):
+    """Two optimisers like a GAN with d_steps=3: "model" steps every batch, "slow" every third."""
+
+    def __init__(self, cfg: TrainConfig):
+        super().__init__(cfg)
+        self.models["slow"] = nn.Linear(3, 1)
+        self.optimizers["slow"] = make_optimizer(self.models["slow"].parameters(), cfg)
+
+    def train_step(self, batch, step):
+        metrics = super().train_step(batch, step)
+        if step.global_step % 3 == 2:
+            x, y = batch
+            step.update(F.mse_loss(step.models["slow"](x), y), "slow")
+        return metrics
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "onecycle"])
+def test_an_optimiser_that_steps_every_few_batches_follows_the_same_schedule(tmp_path, scheduler):
+    cfg = dataclasses.replace(CFG, epochs=3, scheduler=scheduler)  # 12 batches; "slow" steps after 3, 6, 9, 12
+    task = AlternatingTask(cfg)
+    trainer = Trainer(cfg, device=torch.device("cpu"), launch=Launch(), task_name="boring", config={})
+    trainer.setup(task)
+    trainer.fit(RunDir.new(tmp_path, "boring"))
+    factor = lr_factor(scheduler, steps_per_epoch=4, total_steps=12)
+    for name in ("model", "slow"):
+        assert trainer.schedulers[name].last_epoch == 12
+        assert task.optimizers[name].param_groups[0]["lr"] == pytest.approx(cfg.lr * factor(12), abs=1e-12)
+
+
 def assert_same_weights(a, b):
     for p, q in zip(a.models["model"].parameters(), b.models["model"].parameters()):
         assert torch.equal(p, q)

@@ -90,7 +90,10 @@ class Step:
         opt.step()
         scheduler = self._trainer.schedulers.get(optimizer)
         if scheduler is not None:  # no scheduler object at all for a constant rate: one call less per step
-            scheduler.step()
+            # the schedule runs on batches: an optimiser that steps every few batches (a GAN's G with
+            # d_steps > 1) catches up, so that every rate follows the same curve over the run
+            for _ in range(self.global_step + 1 - scheduler.last_epoch):
+                scheduler.step()
 
 
 class Trainer:
