@@ -82,8 +82,8 @@ def build_gan(arch: str, *, latent_dim: int, n_classes: int = 0, image_shape: Se
     `n_classes > 0` makes both class-conditional. `dropout` acts after each hidden layer of D
     only (it regularises D, which otherwise memorises a small training set). `refine` gives
     the dcgan G a 3x3 convolution at 1/4 and at 1/2 resolution and D one at 1/4 (the mlp has
-    no resolutions to refine).
-    The latent size is the caller's: the lecture's 10 lives in the task config.
+    no resolutions to refine). The latent size is the caller's: the lecture's 10 lives in the
+    task config.
     """
     if arch not in GAN_ARCHS:
         raise ValueError(f"unknown GAN architecture {arch!r}: choose one of {', '.join(GAN_ARCHS)}")
@@ -154,19 +154,22 @@ def _dcgan_generator(in_dim: int, image_shape: tuple[int, ...], refine: bool) ->
         nn.Linear(in_dim, c_quarter * (height // 4) * (width // 4), bias=False),  # BatchNorm's shift replaces it
         nn.Unflatten(1, (c_quarter, height // 4, width // 4)),  # (B, 128, 7, 7)
         nn.BatchNorm2d(c_quarter), nn.ReLU(),
-        *_refined(c_quarter, refine),  # (B, 128, 7, 7)
+        *(_g_refinement(c_quarter) if refine else []),  # (B, 128, 7, 7)
         nn.ConvTranspose2d(c_quarter, c_half, 4, stride=2, padding=1, bias=False),  # (B, 64, 14, 14)
         nn.BatchNorm2d(c_half), nn.ReLU(),
-        *_refined(c_half, refine),  # (B, 64, 14, 14)
+        *(_g_refinement(c_half) if refine else []),  # (B, 64, 14, 14)
         nn.ConvTranspose2d(c_half, channels, 4, stride=2, padding=1), nn.Tanh(),  # (B, 1, 28, 28)
     )
 
 
-def _refined(channels: int, refine: bool) -> list[nn.Module]:
-    """A 3x3 convolution, BatchNorm and ReLU that keep the shape, or nothing."""
-    if not refine:
-        return []
+def _g_refinement(channels: int) -> list[nn.Module]:
+    """G's shape-keeping 3x3 convolution, with BatchNorm and ReLU like its other hidden layers."""
     return [nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()]
+
+
+def _d_refinement(channels: int, dropout: float) -> list[nn.Module]:
+    """D's shape-keeping 3x3 convolution, with LeakyReLU (and dropout) like its other layers."""
+    return [nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(LEAKY_SLOPE), *_dropout(dropout)]
 
 
 def _dcgan_features(image_shape: tuple[int, ...], dropout: float, refine: bool) -> nn.Sequential:
@@ -188,8 +191,7 @@ def _dcgan_features(image_shape: tuple[int, ...], dropout: float, refine: bool) 
         *_dropout(dropout),
         nn.Conv2d(c_half, c_quarter, 4, stride=2, padding=1), nn.LeakyReLU(LEAKY_SLOPE),  # (B, 128, 7, 7)
         *_dropout(dropout),
-        *([nn.Conv2d(c_quarter, c_quarter, 3, padding=1), nn.LeakyReLU(LEAKY_SLOPE), *_dropout(dropout)]
-          if refine else []),  # (B, 128, 7, 7)
+        *(_d_refinement(c_quarter, dropout) if refine else []),  # (B, 128, 7, 7)
         nn.Flatten(),  # (B, 6272)
     )
 
