@@ -92,8 +92,16 @@ def test_generated_images_have_the_data_shape_and_range(tmp_path, classifier):
     assert raw.min() >= -1.0 and raw.max() <= 1.0  # tanh
 
 
+def test_g_learns_at_g_lr_factor_times_the_rate_of_d(tmp_path, classifier):
+    settings = [*_overrides(classifier), "score.every=0", "score.n_restore=1", "score.restore_steps=1",
+                "train.lr=0.001", "gan.g_lr_factor=3"]
+    run = api.train("gan", out_dir=tmp_path, overrides=settings, evaluate=False).run
+    optimizers = load_checkpoint(run.last_path, task="gan")["optimizers"]
+    assert [optimizers[name]["param_groups"][0]["lr"] for name in ("G", "D")] == pytest.approx([0.003, 0.001])
+
+
 def test_samples_come_from_the_moving_average_of_g_unless_it_is_turned_off(tmp_path, classifier):
-    """And a run saved before `gan.g_average` and `model.refine` existed loads as it was trained."""
+    """And a run saved before `gan.g_average`, `gan.g_lr_factor` and `model.refine` existed loads as it was trained."""
     settings = [*_overrides(classifier), "score.every=0", "score.n_restore=1", "score.restore_steps=1"]
     _, task = api.load_run(api.train("gan", out_dir=tmp_path / "a", overrides=settings).run.path)
     G, average = task.models["G"], task.models["G_average"]
@@ -104,13 +112,13 @@ def test_samples_come_from_the_moving_average_of_g_unless_it_is_turned_off(tmp_p
     _, plain = api.load_run(old)
     assert "G_average" not in plain.models and plain.sampler is plain.models["G"]
     config = (old / "config.yaml").read_text()
-    for line in ("  g_average: 0.0\n", "  refine: false\n"):  # saved before the keys existed
+    for line in ("  g_average: 0.0\n", "  g_lr_factor: 1.0\n", "  refine: false\n"):  # saved before the keys existed
         assert line in config
         config = config.replace(line, "")
     (old / "config.yaml").write_text(config)
     _, older = api.load_run(old)
     assert older.config.gan.g_average == 0.0 and "G_average" not in older.models
-    assert older.config.model.refine is False
+    assert older.config.model.refine is False and older.config.gan.g_lr_factor == 1.0
     torch.testing.assert_close(older.generate(4, seed=0), plain.generate(4, seed=0), rtol=0, atol=0)
 
 
@@ -121,6 +129,7 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")
     assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")
     assert_one_line_error(cli("train", "gan", "--loss", "lsgan", "--data", "synthetic"), "gan.loss")
+    assert_one_line_error(cli("train", "gan", "--data", "synthetic", "--set", "gan.g_lr_factor=0"), "g_lr_factor")
     iris = cli("train", "iris", "--epochs", "1", "--out", tmp_path)
     iris_run = [line.split(": ", 1)[1] for line in iris.out.splitlines() if line.startswith("run: ")][0]
     assert_one_line_error(cli("sample", iris_run), "gan")
@@ -140,11 +149,11 @@ def test_restore_reports_psnr_and_inpainting_keeps_the_observed_pixels(cli, tmp_
     assert psnrs["psnr_input"] == pytest.approx(_psnr(corrupted, clean), abs=1e-3)
 
 
-def test_the_full_data_sets_train_longer_without_dropout_in_d():
+def test_the_full_data_sets_train_longer_without_dropout_in_d_and_g_learning_faster():
     default = api.resolve_config("gan")
     full = api.resolve_config("gan", overrides=["data.source=fashion-mnist"])
-    assert (default.train.epochs, default.model.d_dropout) == (60, 0.3)
-    assert (full.train.epochs, full.model.d_dropout) == (7, 0.0)
+    assert (default.train.epochs, default.model.d_dropout, default.gan.g_lr_factor) == (60, 0.3, 1.0)
+    assert (full.train.epochs, full.model.d_dropout, full.gan.g_lr_factor) == (7, 0.0, 2.0)
     assert api.resolve_config("gan", overrides=["data.source=mnist", "model.d_dropout=0.1"]).model.d_dropout == 0.1
 
 
