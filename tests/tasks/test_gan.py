@@ -149,11 +149,12 @@ def test_restore_reports_psnr_and_inpainting_keeps_the_observed_pixels(cli, tmp_
     assert psnrs["psnr_input"] == pytest.approx(_psnr(corrupted, clean), abs=1e-3)
 
 
-def test_the_full_data_sets_train_longer_without_dropout_in_d_and_g_learning_faster():
+def test_the_full_data_sets_have_their_own_epochs_rates_and_d_dropout():
     default = api.resolve_config("gan")
     full = api.resolve_config("gan", overrides=["data.source=fashion-mnist"])
-    assert (default.train.epochs, default.model.d_dropout, default.gan.g_lr_factor) == (60, 0.3, 1.0)
-    assert (full.train.epochs, full.model.d_dropout, full.gan.g_lr_factor) == (7, 0.0, 2.0)
+    assert (default.train.epochs, default.train.lr, default.model.d_dropout, default.gan.g_lr_factor) == (
+        60, 2e-4, 0.3, 1.0)
+    assert (full.train.epochs, full.train.lr, full.model.d_dropout, full.gan.g_lr_factor) == (7, 8e-4, 0.0, 2.0)
     assert api.resolve_config("gan", overrides=["data.source=mnist", "model.d_dropout=0.1"]).model.d_dropout == 0.1
 
 
