@@ -13,12 +13,14 @@ from nnlab.data.calo import read_calogan, write_calogan
 from nnlab.errors import ConfigError
 from nnlab.models.calogan import (
     LAYER_SHAPES,
+    N_CELLS,
     CaloDiscriminator,
     CaloGenerator,
     critic_cells,
     energy_consistency,
     flatten_layers,
     generate,
+    linear_view,
     split_cells,
 )
 from nnlab.physics.simulator import simulate
@@ -172,7 +174,7 @@ def test_energy_training_moves_the_response_to_the_target_of_a_simulated_file():
 
 def test_a_wgan_gp_step_reaches_every_parameter():
     """DDP needs every parameter in the graph; the gradient penalty takes D through functools.partial."""
-    G, D = _tiny(n_particles=2), CaloDiscriminator(n_particles=2, width=16)
+    G, D = _tiny(n_particles=2), CaloDiscriminator(n_particles=2, width=16, linear_views=(0, 1, 2))
     showers = simulate("eplus", 32, seed=1, profile=False)
     real = torch.as_tensor(np.concatenate([showers[f"layer_{k}"].reshape(32, -1) for k in range(3)], axis=1),
                            dtype=torch.float32)
@@ -181,7 +183,7 @@ def test_a_wgan_gp_step_reaches_every_parameter():
     fake = flatten_layers(G(G.sample_latent(32, generator=generator), energy, particle))
     d_loss = discriminator_loss("wgan-gp", D(real, energy, particle), D(fake.detach(), energy, particle))
     d_loss = d_loss + 10 * gradient_penalty(functools.partial(D, particle_index=particle), real, fake,
-                                            labels=energy, generator=generator)
+                                            labels=energy, generator=generator, blocks=N_CELLS)
     d_loss.backward()
     g_loss = generator_loss("wgan-gp", D(fake, energy, particle)) + energy_consistency(split_cells(fake), energy)
     g_loss.backward()
@@ -190,8 +192,9 @@ def test_a_wgan_gp_step_reaches_every_parameter():
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
 
-def test_discriminator_treats_samples_independently_and_takes_layers_or_cells():
-    D = CaloDiscriminator(width=16).eval()
+@pytest.mark.parametrize("linear_views", [(), (0, 1, 2)])
+def test_discriminator_treats_samples_independently_and_takes_layers_or_cells(linear_views):
+    D = CaloDiscriminator(width=16, linear_views=linear_views).eval()
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
     layers = [torch.rand(6, *shape) * 100 for shape in LAYER_SHAPES]
     energy = torch.linspace(5.0, 50.0, 6)
@@ -199,6 +202,16 @@ def test_discriminator_treats_samples_independently_and_takes_layers_or_cells():
     assert logits.shape == (6,)
     torch.testing.assert_close(D(flatten_layers(layers), energy), logits)
     torch.testing.assert_close(D([image[:2] for image in layers], energy[:2]), logits[:2])
+
+
+def test_linear_view_scales_by_the_hottest_cell_and_keeps_empty_layers_tame():
+    cells = torch.tensor([[0.0, 90.0, 45.0], [0.0, 0.0, 0.0]], requires_grad=True)  # MeV; the second layer is empty
+    view = linear_view(cells)
+    torch.testing.assert_close(view.detach(), torch.tensor([[0.0, 0.9, 0.45], [0.0, 0.0, 0.0]]))
+    view.sum().backward()
+    assert cells.grad[1].max().item() == pytest.approx(0.1)  # 1 / 10 MeV, not 1 / 0
+    with pytest.raises(ConfigError, match="linear_views"):
+        CaloDiscriminator(linear_views=(3,))
 
 
 def test_particle_conditioning_is_required_and_changes_the_showers():

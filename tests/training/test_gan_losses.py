@@ -139,3 +139,16 @@ def test_gradient_penalty_passes_labels_and_is_seeded():
     crit = nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.Tanh(), nn.Linear(4, 1), nn.Flatten(0))
     a, b = (gradient_penalty(crit, real, fake, generator=torch.Generator().manual_seed(s)) for s in (1, 1))
     assert torch.equal(a, b)
+
+
+def test_gradient_penalty_per_block_holds_each_block_to_unit_norm():
+    # a linear critic's gradient is its weight: blocks of norm 1 and 3 cost 0 + (3 - 1)^2, while
+    # one norm over both (sqrt(10)) would cost (sqrt(10) - 1)^2
+    w = torch.randn(1, 16, generator=torch.Generator().manual_seed(0))
+    w[:, :6] /= w[:, :6].norm()
+    w[:, 6:] *= 3 / w[:, 6:].norm()
+    real, fake = torch.randn(4, 16), torch.randn(4, 16)
+    per_block = gradient_penalty(_linear_critic(w), real, fake, generator=torch.Generator(), blocks=(6, 10))
+    whole = gradient_penalty(_linear_critic(w), real, fake, generator=torch.Generator())
+    assert per_block.item() == pytest.approx(4.0)
+    assert whole.item() == pytest.approx((10 ** 0.5 - 1) ** 2)

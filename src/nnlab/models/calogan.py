@@ -25,6 +25,9 @@ ENERGY_PIVOT_GEV = 10.0  # log(E / 10 GeV) puts the 1-100 GeV range at [-2.3, 2.
 LOG_CELL_SCALE = 10.0  # log1p of the hottest cells (~20 GeV in MeV) is ~10: inputs of order 1
 CRITIC_CELL_UNIT_MEV = 0.1  # D reads log1p(E / 0.1 MeV): a 0.01 MeV cell no longer looks empty
 CRITIC_CELL_SCALE = float(np.log1p(2e4 / CRITIC_CELL_UNIT_MEV))  # 12.2: the hottest cells (~20 GeV) again near 1
+# D's linear view divides a layer's cells by its hottest plus this floor: a near-empty layer (a photon that
+# has not converted yet) then cannot blow up D's gradient and with it the gradient penalty
+LINEAR_VIEW_FLOOR_MEV = 10.0
 MIN_LOG_SHARE = 50.0  # cells below e^-50 of a layer's hottest are floored (denormal guard)
 N_SHOWER_FEATURES = 2 * len(N_CELLS) + 2  # D's log layer energies and fractions, log total, response
 MEMORY_DIM = 32  # width of the encoding one layer hands to the layers after it
@@ -242,6 +245,15 @@ def critic_cells(cells: torch.Tensor) -> torch.Tensor:
     return torch.log1p(cells / CRITIC_CELL_UNIT_MEV) / CRITIC_CELL_SCALE
 
 
+def linear_view(layer_cells: torch.Tensor) -> torch.Tensor:
+    """One layer's cells (B, n) MeV over its hottest cell plus 10 MeV: ~1 at the core, linear in energy.
+
+    The observables physicists check first (lateral width, E_ratio) weigh cells by energy, so the
+    hottest few decide them; on the log scale two core cells 5% apart differ by 0.004.
+    """
+    return layer_cells / (layer_cells.amax(dim=1, keepdim=True) + LINEAR_VIEW_FLOOR_MEV)
+
+
 class CaloDiscriminator(nn.Module):
     """Cells (B, 504) MeV (or the three layer images), energy (B,) GeV, particle (B,) -> raw logits (B,).
 
@@ -253,14 +265,20 @@ class CaloDiscriminator(nn.Module):
     with the requested energy the same way). LayerNorm in the head only; nothing couples the
     samples of a batch. For WGAN-GP call nnlab.training.gan_losses.gradient_penalty with
     `functools.partial(D, particle_index=p)`, flat cells and `labels=energy_gev`.
+
+    With `linear_views`, the streams of those layers also read `linear_view` of their cells,
+    which shows D the core's energy sharing that the log scale hides (see docs/benchmarks.md).
     """
 
-    def __init__(self, n_particles: int = 1, width: int = 128):
+    def __init__(self, n_particles: int = 1, width: int = 128, linear_views: Sequence[int] = ()):
         super().__init__()
         if n_particles < 1 or width < 1:
             raise ConfigError(f"CaloDiscriminator needs n_particles and width >= 1, got {n_particles}, {width}")
-        self.n_particles = n_particles
-        self.streams = nn.ModuleList(_mlp(n, width) for n in N_CELLS)
+        if not set(linear_views) <= set(range(len(N_CELLS))):
+            raise ConfigError(f"linear_views must name layers among 0, 1, 2, got {list(linear_views)}")
+        self.n_particles, self.linear_views = n_particles, tuple(sorted(set(linear_views)))
+        self.streams = nn.ModuleList(_mlp(n * (2 if k in self.linear_views else 1), width)
+                                     for k, n in enumerate(N_CELLS))
         head_in = len(N_CELLS) * width + N_SHOWER_FEATURES + 1 + n_particles  # streams, features, condition
         self.head = nn.Sequential(nn.Linear(head_in, width), nn.LayerNorm(width), nn.LeakyReLU(LEAKY_SLOPE),
                                   nn.Linear(width, 1))
@@ -270,8 +288,10 @@ class CaloDiscriminator(nn.Module):
         if not isinstance(cells, torch.Tensor):
             cells = flatten_layers(cells)  # (B, 504)
         cells = cells.float()
-        x = critic_cells(cells)
-        features = [stream(part) for stream, part in zip(self.streams, torch.split(x, N_CELLS, dim=1))]
+        features = []
+        for k, (stream, part) in enumerate(zip(self.streams, torch.split(cells, N_CELLS, dim=1))):
+            views = [critic_cells(part), linear_view(part)] if k in self.linear_views else [critic_cells(part)]
+            features.append(stream(torch.cat(views, dim=1)))
         condition = encode_condition(energy_gev.float(), particle_index, self.n_particles)
         h = torch.cat([*features, _shower_features(cells, energy_gev.float()), condition], dim=1)
         return self.head(h).squeeze(1)  # (B,)

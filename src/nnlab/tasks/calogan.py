@@ -21,7 +21,8 @@ from nnlab.config import TrainConfig, choices
 from nnlab.data.calo import CALOGAN_KEYS, write_calogan
 from nnlab.errors import ConfigError
 from nnlab.evaluation import calo_gan_validation as validation
-from nnlab.models.calogan import CaloDiscriminator, CaloGenerator, energy_consistency, flatten_layers, generate
+from nnlab.models.calogan import (N_CELLS, CaloDiscriminator, CaloGenerator, energy_consistency, flatten_layers,
+                                  generate)
 from nnlab.physics.simulator import PARTICLES, parse_energy_gev
 from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.calo_classifier import load_showers
@@ -57,6 +58,9 @@ class CaloGANModelConfig:
     # round G's cells to whole spots of a fitted energy, like the simulator's deposits (150 epochs,
     # mean separation power: e+ 0.080 against 0.122, gamma 0.053 against 0.109; docs/benchmarks.md)
     round_to_spots: bool = True
+    # layers whose critic stream also reads the cells over the layer's hottest: with layers 0 and 1, their
+    # E_ratio fell from 0.22-0.29 to 0.01 (e+); the sparse back layer's own view made it worse (docs/benchmarks.md)
+    critic_linear_views: tuple[int, ...] = (0, 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +70,7 @@ class CaloGANLossConfig:
     # e+ 0.059 and 0.075 for seeds 0 and 1 against 0.080 and 0.082, gamma 0.039 against 0.053)
     d_steps: int = 3
     gp_weight: float = 10.0
+    gp_per_layer: bool = True  # hold each layer's gradient norm to 1, not the three layers' together
     energy_weight: float = 1.0  # weight of the energy-consistency term in G's loss (0 = off)
     # generate from a moving average of G's weights with this decay per G step; 0 = off (the default:
     # e+, 150 epochs, mean separation power 0.141 from G itself, 0.163 averaged at 0.99, 0.170 at 0.999)
@@ -96,7 +101,9 @@ class CaloGANTask(GeneratorAverage, Task):
     name = "calogan"
     config_class = CaloGANConfig
     monitor = ("sep_watched", "min")  # mean separation power of WATCHED on training showers
-    saved_run_defaults = {"model": {"round_to_spots": False}}  # runs saved before the rounding existed have none
+    # what runs saved before these settings existed were trained without
+    saved_run_defaults = {"model": {"round_to_spots": False, "critic_linear_views": ()},
+                          "gan": {"gp_per_layer": False}}
     options = (
         Option("--particle", "data.particles", f"one or more of {', '.join(PARTICLES)}, comma-separated"),
         Option("--data", "data.files", "CaloGAN HDF5 files, one per particle, comma-separated"),
@@ -124,7 +131,8 @@ class CaloGANTask(GeneratorAverage, Task):
             G.fit_spot_energy(*self.train_data)
         if cfg.model.start_at_response:
             G.start_at_response(float(self.target_response.mean()))
-        self.models = {"G": G.to(self.device), "D": CaloDiscriminator(n_particles, cfg.model.d_width).to(self.device)}
+        D = CaloDiscriminator(n_particles, cfg.model.d_width, linear_views=cfg.model.critic_linear_views)
+        self.models = {"G": G.to(self.device), "D": D.to(self.device)}
         self.add_generator_average(cfg.gan.g_average)  # no optimiser, no gradients: saved and resumed like G
         if training:
             self.optimizers = {name: make_optimizer(self.models[name].parameters(), cfg.train) for name in ("G", "D")}
@@ -149,7 +157,8 @@ class CaloGANTask(GeneratorAverage, Task):
             d_loss = discriminator_loss(cfg.loss, real_logits, fake_logits)
             if cfg.loss == "wgan-gp":
                 critic = functools.partial(distributed.unwrap(D), particle_index=particle)
-                d_loss = d_loss + cfg.gp_weight * gradient_penalty(critic, real, fake, labels=energy,
+                blocks = N_CELLS if cfg.gp_per_layer else None
+                d_loss = d_loss + cfg.gp_weight * gradient_penalty(critic, real, fake, labels=energy, blocks=blocks,
                                                                    generator=torch.default_generator)
         step.update(d_loss, "D")
         metrics = {"d_loss": d_loss.detach(), "wasserstein": (real_logits.mean() - fake_logits.mean()).detach()}

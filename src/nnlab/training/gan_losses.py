@@ -7,6 +7,8 @@ Lim & Ye 2017 / Miyato et al. 2018 (hinge). Every D loss is (term on real) + (te
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -58,7 +60,8 @@ def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, *,
-                     labels: torch.Tensor | None = None, generator: torch.Generator) -> torch.Tensor:
+                     labels: torch.Tensor | None = None, generator: torch.Generator,
+                     blocks: Sequence[int] | None = None) -> torch.Tensor:
     """WGAN-GP penalty E[(||grad_x D(x_hat)||_2 - 1)^2] (Gulrajani et al. 2017, eq. 3), scalar float32.
 
     x_hat = eps * real + (1 - eps) * fake with eps ~ U[0, 1] per sample, drawn from the
@@ -67,6 +70,10 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     weights. Summing the logits before differentiating gives each sample its own gradient
     only because D treats samples independently (no BatchNorm, see nnlab.models.gan). The
     weight (lambda = 10 in the paper) is the caller's.
+
+    With `blocks` (sizes that split each flattened sample, e.g. a calorimeter's layers), each
+    block's gradient norm is held to 1 and the penalties summed: D is then 1-Lipschitz in
+    every block, and cannot spend one shared budget on one block while it ignores the others.
     """
     if real.shape != fake.shape:
         raise ValueError(f"real and fake batches differ in shape: {tuple(real.shape)} vs {tuple(fake.shape)}")
@@ -75,8 +82,11 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)  # (B, 1, 28, 28)
     logits = discriminator(x_hat) if labels is None else discriminator(x_hat, labels)  # (B,)
     (grad,) = torch.autograd.grad(logits.float().sum(), x_hat, create_graph=True)  # (B, 1, 28, 28)
-    grad_norm = grad.float().flatten(1).norm(dim=1)  # (B,)
-    return ((grad_norm - 1.0) ** 2).mean()
+    grad = grad.float().flatten(1)  # (B, n_features)
+    if blocks is None:
+        return ((grad.norm(dim=1) - 1.0) ** 2).mean()
+    norms = torch.stack([part.norm(dim=1) for part in torch.split(grad, list(blocks), dim=1)], dim=1)  # (B, n_blocks)
+    return ((norms - 1.0) ** 2).sum(dim=1).mean()
 
 
 def _check_kind(kind: str) -> None:
