@@ -376,5 +376,5 @@ def _assemble(energy_gev: np.ndarray, chunks: list[list[np.ndarray]]) -> dict[st
 
 
 def n_parameters(model: nn.Module) -> int:
-    """Trainable parameter count (CaloGAN had ~30 M; the defaults here: 0.42 M in G, 0.22 M in D with the linear views of layers 0 and 1)."""
+    """Trainable parameter count (CaloGAN had ~30 M; the defaults here: 0.42 M in G, 0.22 M in D)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
