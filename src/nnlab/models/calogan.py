@@ -3,8 +3,9 @@
 After Paganini, de Oliveira and Nachman (arXiv:1705.02355, 1712.10321), scaled down: the
 layers are generated in sequence, each from the latent, the requested energy (and particle)
 and an encoding of the layers before it; every layer is an energy-scaled, normalised shape
-ending in a ReLU, so empty cells are exact zeros. The discriminator sees log cells, layer
-energies and the requested energy, with no BatchNorm (it must work under DDP and WGAN-GP).
+ending in a ReLU, so empty cells are exact zeros. The discriminator sees log cells (and,
+for chosen layers, a linear view of them), layer energies and the requested energy, with no
+BatchNorm (it must work under DDP and WGAN-GP).
 """
 
 from __future__ import annotations
