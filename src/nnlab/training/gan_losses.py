@@ -83,9 +83,8 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     logits = discriminator(x_hat) if labels is None else discriminator(x_hat, labels)  # (B,)
     (grad,) = torch.autograd.grad(logits.float().sum(), x_hat, create_graph=True)  # (B, 1, 28, 28)
     grad = grad.float().flatten(1)  # (B, n_features)
-    if blocks is None:
-        return ((grad.norm(dim=1) - 1.0) ** 2).mean()
-    norms = torch.stack([part.norm(dim=1) for part in torch.split(grad, list(blocks), dim=1)], dim=1)  # (B, n_blocks)
+    sizes = [grad.shape[1]] if blocks is None else list(blocks)  # no blocks: the whole sample is one
+    norms = torch.stack([part.norm(dim=1) for part in torch.split(grad, sizes, dim=1)], dim=1)  # (B, n_blocks)
     return ((norms - 1.0) ** 2).sum(dim=1).mean()
 
 
