@@ -20,9 +20,12 @@ from nnlab.models.calogan import (
     energy_consistency,
     flatten_layers,
     generate,
+    leakage_feature,
     linear_view,
     split_cells,
 )
+from nnlab.models.calogan import _in_whole_spots as in_whole_spots
+from nnlab.models.calogan import _spot_counts as spot_counts
 from nnlab.physics.simulator import simulate
 from nnlab.training.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 
@@ -93,9 +96,39 @@ def test_rounding_to_spots_leaves_whole_spots_exact_zeros_and_gradients_everywhe
         torch.testing.assert_close(flat / spot, (flat / spot).round(), rtol=1e-5, atol=1e-5)  # whole spots
     cells = flatten_layers(layers)
     assert cells.min() >= 0 and (cells == 0).any()
-    assert torch.all(cells.sum(dim=1) <= energy * 1e3 * (1 + 1e-5))  # each layer keeps its energy: E_tot <= E
+    assert torch.all(cells.sum(dim=1) <= energy * 1e3 * (1 + 1e-5))
     (cells * torch.rand_like(cells)).sum().backward()  # straight through the rounding
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
+
+
+def test_rounding_to_spots_keeps_each_layers_energy():
+    cells = torch.tensor([[0.4, 0.4, 0.4, 3.0], [1.6, 1.6, 0.0, 0.0]])  # MeV; 1 MeV spots
+    energy = cells.sum(dim=1, keepdim=True)  # 4.2 and 3.2 MeV
+    rounded = in_whole_spots(cells, energy, torch.ones(2, 1), sampling="nearest")
+    # 0.4 MeV cells round away, 1.6 up to 2: the spots stretch (4.2 / 3) or shrink (3.2 / 4) to keep the energy
+    torch.testing.assert_close(rounded, torch.tensor([[0.0, 0.0, 0.0, 4.2], [1.6, 1.6, 0.0, 0.0]]))
+
+
+def test_spot_counts_fall_like_poisson_counts():
+    expected = torch.tensor([0.0, 0.3, 2.0, 50.0]).repeat(50_000, 1)  # spots G expects per cell
+    counts = spot_counts(expected, torch.Generator().manual_seed(0))
+    assert torch.all(counts == counts.round()) and torch.all(counts[:, 0] == 0)
+    assert set(counts[:, 1].unique().tolist()) == {0.0, 1.0} and abs(counts[:, 1].mean() - 0.3) < 0.01
+    assert counts[:, 2].min() == 1 and counts[:, 2].max() >= 5  # at least one where G expects one; a spread
+    assert abs(counts[:, 3].mean() - 50.0) < 0.1 and abs(counts[:, 3].var() / 50.0 - 1) < 0.05  # Poisson: var = mean
+
+
+def test_random_spots_keep_each_layers_energy_seeded_and_pass_gradients_straight_through():
+    cells = torch.tensor([0.0, 0.3, 2.0, 50.0]).repeat(100, 1).requires_grad_()  # MeV; 1 MeV spots
+    energy, spot = cells.detach().sum(dim=1, keepdim=True), torch.ones(100, 1)
+    drawn = in_whole_spots(cells, energy, spot, sampling="random", noise=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(drawn.sum(dim=1, keepdim=True), energy)  # the spots stretch to keep it
+    assert not torch.all(drawn[:, 1] == drawn[0, 1])  # drawn, not rounded
+    drawn.sum().backward()
+    torch.testing.assert_close(cells.grad, torch.ones_like(cells))
+    with torch.no_grad():  # sampling skips the straight-through plumbing, not the draws
+        again = in_whole_spots(cells, energy, spot, sampling="random", noise=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(again, drawn.detach())  # the same draws (straight through rounds apart by ulps)
 
 
 def test_a_layer_below_one_spot_is_never_emptied():
@@ -133,6 +166,14 @@ def test_spots_fitted_to_simulated_showers_match_their_smallest_cells():
     smallest = torch.where(layer_0 > 0, layer_0, torch.inf).amin(1)
     assert torch.median((fitted / smallest - 1).abs()) < 0.05  # the simulator's spot: 2.1-3.1 MeV in layer 0
     assert 1.5 < smallest.median() < 4.0
+
+
+def test_the_leakage_feature_is_the_log_share_of_energy_the_cells_miss():
+    cells = torch.zeros(3, 504)
+    cells[0, 0], cells[1, 300], cells[1, 500] = 9950.0, 4000.0, 5000.0  # MeV of a 10 GeV shower: 0.995 and 0.9
+    cells[2, 10] = 10_000.0  # all of it: the floor, not log(0)
+    feature = leakage_feature(cells, torch.full((3,), 10.0))
+    torch.testing.assert_close(feature[:, 0], torch.log(torch.tensor([0.005, 0.1, 1e-4])), rtol=1e-4, atol=0)
 
 
 def test_split_cells_inverts_flatten_layers():
@@ -174,7 +215,8 @@ def test_energy_training_moves_the_response_to_the_target_of_a_simulated_file():
 
 def test_a_wgan_gp_step_reaches_every_parameter():
     """DDP needs every parameter in the graph; the gradient penalty takes D through functools.partial."""
-    G, D = _tiny(n_particles=2), CaloDiscriminator(n_particles=2, width=16, linear_views=(0, 1, 2))
+    G, D = _tiny(n_particles=2), CaloDiscriminator(n_particles=2, width=16, linear_views=(0, 1, 2),
+                                                           leakage=True)
     showers = simulate("eplus", 32, seed=1, profile=False)
     real = torch.as_tensor(np.concatenate([showers[f"layer_{k}"].reshape(32, -1) for k in range(3)], axis=1),
                            dtype=torch.float32)
@@ -192,9 +234,9 @@ def test_a_wgan_gp_step_reaches_every_parameter():
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
 
-@pytest.mark.parametrize("linear_views", [(), (0, 1, 2)])
-def test_discriminator_treats_samples_independently_and_takes_layers_or_cells(linear_views):
-    D = CaloDiscriminator(width=16, linear_views=linear_views).eval()
+@pytest.mark.parametrize("views", [{}, {"linear_views": (0, 1, 2), "leakage": True}])
+def test_discriminator_treats_samples_independently_and_takes_layers_or_cells(views):
+    D = CaloDiscriminator(width=16, **views).eval()
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
     layers = [torch.rand(6, *shape) * 100 for shape in LAYER_SHAPES]
     energy = torch.linspace(5.0, 50.0, 6)
@@ -239,6 +281,22 @@ def test_generate_is_seeded_batch_size_free_and_writes_a_valid_file(tmp_path):
     np.testing.assert_allclose(written["layer_1"], showers["layer_1"])
 
 
+def test_generate_draws_random_spots_from_its_seed():
+    G = _tiny(round_to_spots=True, spot_sampling="random")
+    G.spot_coefficients[..., 0] = float(np.log(2.5))
+    energy = np.linspace(1.0, 100.0, 50)
+    showers = generate(G, energy, seed=3, batch_size=16)
+    torch.manual_seed(0)  # the global RNG plays no part
+    for key, value in generate(G, energy, seed=3, batch_size=16).items():
+        np.testing.assert_array_equal(value, showers[key])
+    G.eval()
+    with torch.no_grad():  # the same latents, other spot counts: the draws are the noise, not z
+        z = G.sample_latent(50, generator=torch.Generator().manual_seed(3))
+        other = G(z, torch.as_tensor(energy, dtype=torch.float32), noise=torch.Generator().manual_seed(9))
+    assert not np.array_equal(other[0].numpy(), showers["layer_0"])  # layer 0's energy is z's alone
+    np.testing.assert_allclose(other[0].sum(axis=(1, 2)), showers["layer_0"].sum(axis=(1, 2)), rtol=1e-5)
+
+
 def test_generate_under_bf16_autocast_stays_close_in_total_energy():
     G = _tiny()
     energy = np.full(64, 30.0)
@@ -257,3 +315,8 @@ def test_generate_under_bf16_autocast_stays_close_in_total_energy():
 def test_generate_rejects_bad_requests_in_one_line(energy, particle, match):
     with pytest.raises(ConfigError, match=match):
         generate(_tiny(n_particles=2), energy, particle_index=particle, seed=0)
+
+
+def test_an_unknown_spot_sampling_is_a_config_error():
+    with pytest.raises(ConfigError, match="spot_sampling must be one of random, nearest"):
+        _tiny(round_to_spots=True, spot_sampling="binomial")

@@ -64,19 +64,21 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     assert ranged.code == 0 and energies.min() >= 5 and energies.max() <= 20 and energies.std() > 1
 
 
-def test_runs_saved_before_spot_rounding_and_linear_views_load_without_them(tmp_path, showers):
+def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(tmp_path, showers):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "train.epochs=1", "model.round_to_spots=false", "model.critic_linear_views=[]",
-                "gan.gp_per_layer=false"]
+                "model.critic_leakage=false", "gan.gp_per_layer=false"]
     old = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run.path
     config = (old / "config.yaml").read_text()
     lines = [line for line in config.splitlines(keepends=True)  # saved before these keys existed
-             if not line.strip().startswith(("round_to_spots:", "critic_linear_views:", "gp_per_layer:"))]
+             if not line.strip().startswith(("round_to_spots:", "critic_linear_views:", "critic_leakage:",
+                                             "gp_per_layer:"))]
     (old / "config.yaml").write_text("".join(lines))
-    assert len(lines) == len(config.splitlines()) - 3
+    assert len(lines) == len(config.splitlines()) - 4
     _, task = api.load_run(old)
     assert task.config.model.round_to_spots is False and not task.models["G"].round_to_spots
     assert task.config.model.critic_linear_views == () and task.models["D"].linear_views == ()
+    assert task.config.model.critic_leakage is False and not task.models["D"].leakage
     assert task.config.gan.gp_per_layer is False
 
 
