@@ -228,9 +228,8 @@ def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tenso
     or are the nearest whole number to it; gradients pass straight through; empty cells are exact zeros.
     """
     with torch.no_grad():
-        hottest = cells.amax(dim=1, keepdim=True)
         # no layer comes out empty: where the hottest cell holds less than a spot, it is the spot
-        spot = torch.minimum(spot, hottest).clamp_min(torch.finfo(cells.dtype).tiny)
+        spot = torch.minimum(spot, cells.amax(dim=1, keepdim=True)).clamp_min(torch.finfo(cells.dtype).tiny)
         expected = cells / spot  # (B, n_cells_k) spots per cell
         if sampling == "random":
             spots = _spot_counts(expected, noise)
