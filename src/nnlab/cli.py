@@ -191,6 +191,10 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"run: {result.run.path}")
         for path in result.report.files:
             print(f"plot: {path}")
+    if launch.distributed:
+        from nnlab.training.distributed import exit_worker
+
+        exit_worker(0)
     return 0
 
 

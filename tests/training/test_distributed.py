@@ -96,3 +96,9 @@ def test_calogan_trains_under_ddp_with_identical_networks_on_both_ranks(tmp_path
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
+
+
+def test_exit_worker_flushes_what_was_printed_and_exits_with_the_status():
+    code = "from nnlab.training.distributed import exit_worker; print('written'); exit_worker(3)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (3, "written\n")
