@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors
+import safetensors.torch
 import torch
 
 from nnlab import api
@@ -91,6 +93,13 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("train", "calogan", "--data", f"{showers},{showers}"), "one file per particle")
     assert_one_line_error(cli("train", "calogan", "--data", str(tmp_path / "missing.h5")), "missing.h5")
     assert_one_line_error(cli("train", "calogan", "--loss", "l2"), "gan.loss")
+    weights = safetensors.torch.load_file(run / "model.safetensors")
+    with safetensors.safe_open(run / "model.safetensors", "pt") as handle:
+        metadata = handle.metadata()
+    weights[next(key for key in weights if key.startswith("G."))].fill_(float("nan"))  # a diverged generator
+    safetensors.torch.save_file(weights, run / "model.safetensors", metadata=metadata)
+    assert_one_line_error(cli("sample", run, "-n", "5"), "NaN")
+    assert_one_line_error(cli("evaluate", run), "NaN")
 
 
 def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers):

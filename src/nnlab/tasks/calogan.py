@@ -31,7 +31,7 @@ from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
 from nnlab.training.rundir import RunDir
 from nnlab.training.schedules import make_optimizer
-from nnlab.training.trainer import Metrics, Step
+from nnlab.training.trainer import Metrics, Step, TrainingError
 
 WATCHED = ("E_tot/E_inc", "f_0", "f_1", "s_d", "lateral_width_1", "sparsity_1")  # scored every epoch
 
@@ -203,8 +203,8 @@ class CaloGANTask(GeneratorAverage, Task):
 
     def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int) -> dict[str, np.ndarray]:
         """One generated shower per reference shower, at its particle and incident energy."""
-        return generate(self.sampler, reference["energy"][:, 0], particle_index=reference["particle"],
-                        seed=seed)
+        return _finite(generate(self.sampler, reference["energy"][:, 0], particle_index=reference["particle"],
+                                seed=seed))
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None,
                energy: str | None = None, output: str | None = None, **unsupported: Any) -> list[str]:
@@ -214,8 +214,8 @@ class CaloGANTask(GeneratorAverage, Task):
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
-        showers = generate(self.sampler, energy_gev, particle_index=np.full(n, self.particles.index(particle)),
-                           seed=seed)
+        showers = _finite(generate(self.sampler, energy_gev, particle_index=np.full(n, self.particles.index(particle)),
+                                   seed=seed))
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
         return [f"wrote {n} generated {particle} showers to {path}"]
@@ -277,6 +277,14 @@ def _take(showers: Mapping[str, np.ndarray], particle: np.ndarray, index: np.nda
 def _select(showers: Mapping[str, np.ndarray], particle: int) -> dict[str, np.ndarray]:
     keep = showers["particle"] == particle
     return {key: value[keep] for key, value in showers.items()}
+
+
+def _finite(showers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Generated showers, refused when they hold NaN or inf (diverged weights): never scored or written."""
+    bad = [key for key, value in showers.items() if not np.isfinite(value).all()]
+    if bad:
+        raise TrainingError(f"the generator gave NaN or infinite values in {bad[0]}: its weights have diverged")
+    return showers
 
 
 def _first(showers: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
