@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -113,9 +114,26 @@ def test_spot_counts_fall_like_poisson_counts():
     expected = torch.tensor([0.0, 0.3, 2.0, 50.0]).repeat(50_000, 1)  # spots G expects per cell
     counts = spot_counts(expected, torch.Generator().manual_seed(0))
     assert torch.all(counts == counts.round()) and torch.all(counts[:, 0] == 0)
-    assert set(counts[:, 1].unique().tolist()) == {0.0, 1.0} and abs(counts[:, 1].mean() - 0.3) < 0.01
-    assert counts[:, 2].min() == 1 and counts[:, 2].max() >= 5  # at least one where G expects one; a spread
+    poisson = [math.exp(-0.3) * 0.3**k / math.factorial(k) for k in range(3)]  # P(N = k) at 0.3 expected
+    assert set(counts[:, 1].unique().tolist()) == {0.0, 1.0, 2.0, 3.0}
+    for k in range(3):
+        assert abs((counts[:, 1] == k).double().mean() - poisson[k]) < 0.005, k
+    poisson = [math.exp(-2.0) * 2.0**k / math.factorial(k) for k in range(6)]  # at 2 expected, none moved to one
+    assert counts[:, 2].min() == 1 and abs((counts[:, 2] == 1).double().mean() - poisson[0] - poisson[1]) < 0.01
+    for k in range(2, 6):
+        assert abs((counts[:, 2] == k).double().mean() - poisson[k]) < 0.01, k
     assert abs(counts[:, 3].mean() - 50.0) < 0.1 and abs(counts[:, 3].var() / 50.0 - 1) < 0.05  # Poisson: var = mean
+
+
+def test_spot_counts_stay_finite_at_both_ends_of_the_uniform_draw(monkeypatch):
+    expected = torch.tensor([[0.0, 0.3, 2.0, 50.0]])
+    ends = {}
+    for end in (0.0, 1 - 2**-24):  # torch.rand's smallest and largest float32 values
+        monkeypatch.setattr(torch, "rand", lambda shape, **kw: torch.full(shape, end, dtype=kw["dtype"]))
+        ends[end] = spot_counts(expected, None)[0]
+    assert ends[0.0].tolist()[:3] == [0.0, 0.0, 1.0] and 1 <= ends[0.0][3] < 25  # the law's lowest counts
+    assert ends[1 - 2**-24].tolist()[:2] == [0.0, 3.0] and ends[1 - 2**-24][3] > 75  # and its highest
+    assert all(torch.isfinite(counts).all() for counts in ends.values())  # erfinv(+-1) is infinite
 
 
 def test_random_spots_keep_each_layers_energy_seeded_and_pass_gradients_straight_through():

@@ -247,15 +247,28 @@ def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tenso
 def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch.Tensor:
     """Whole spots around `expected` that fall like a Poisson count's, from one uniform draw per cell.
 
-    Below one spot, one spot or none (mean `expected`); from one spot on, the Poisson law's
-    normal limit, rounded, at least one: a cell G expects a spot in keeps one (with holes drawn
-    in the core by exact Poisson draws, e+ training stalled: three seeds stuck for over 100 of
-    150 epochs). torch's exact sampler draws one cell at a time and took longer than G itself.
+    Below one spot, the Poisson law's inverse CDF up to three spots (P(N > 3) < 2%). From one
+    spot on, its normal limit with the skewness term of the Cornish-Fisher expansion, rounded,
+    at least one: within 1% of the exact law in total variation from 1 expected spot on (the
+    plain normal limit: 2-7%). A cell G expects a spot in keeps one (with holes drawn in the
+    core by exact Poisson draws, e+ training stalled: three seeds stuck for over 100 of 150
+    epochs). torch's exact sampler draws one cell at a time and took longer than G itself.
     """
     uniform = torch.rand(expected.shape, generator=noise, device=expected.device, dtype=expected.dtype)
-    tail = torch.floor(expected + uniform)  # 1 with probability `expected` when it is below 1
-    core = torch.round(expected + expected.sqrt() * (2**0.5 * torch.erfinv(2 * uniform - 1))).clamp_min(1)
-    return torch.where(expected < 1, tail, core)
+    # float arithmetic throughout: ceil(u - F) is [u > F], and torch mixes bool and float masks
+    # several times slower than these (one thread: where 2.2 ms, lerp 0.4 ms for 1,024 x 504 cells)
+    probability = torch.exp(-expected)  # P(N = k), from k = 0
+    below = probability  # P(N <= k)
+    tail = torch.ceil(uniform - below)
+    for k in (1, 2):
+        probability = probability * expected / k
+        below = below + probability
+        tail = tail + torch.ceil(uniform - below)
+    eps = torch.finfo(uniform.dtype).eps  # keeps erfinv finite where the draw is 0
+    z = 2**0.5 * torch.erfinv((2 * uniform - 1).clamp(-1 + eps, 1 - eps))
+    core = torch.round(expected + expected.sqrt() * z + (z * z - 1) / 6).clamp_min(1)
+    tail = tail.clamp_min(0)  # a draw of exactly 0 where P(N = 0) rounds to 1 makes ceil(u - F) = -1
+    return torch.lerp(core, tail, torch.ceil(1 - expected).clamp(0, 1))  # the tail below one spot
 
 
 def _spot_terms(x: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
