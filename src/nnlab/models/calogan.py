@@ -264,10 +264,10 @@ def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch
         probability = probability * expected / k
         below = below + probability
         tail = tail + torch.ceil(uniform - below)
+    tail = tail.clamp_min(0)  # a draw of exactly 0 where P(N = 0) rounds to 1 makes ceil(u - F) = -1
     eps = torch.finfo(uniform.dtype).eps  # keeps erfinv finite where the draw is 0
     z = 2**0.5 * torch.erfinv((2 * uniform - 1).clamp(-1 + eps, 1 - eps))
     core = torch.round(expected + expected.sqrt() * z + (z * z - 1) / 6).clamp_min(1)
-    tail = tail.clamp_min(0)  # a draw of exactly 0 where P(N = 0) rounds to 1 makes ceil(u - F) = -1
     return torch.lerp(core, tail, torch.ceil(1 - expected).clamp(0, 1))  # the tail below one spot
 
 
