@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import safetensors
+import safetensors.torch
 import torch
 import yaml
 
@@ -116,6 +119,18 @@ def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
     assert_one_line_error(cli("train", "iris", "--device", "cuda:0"), "CUDA is not available")
     assert_one_line_error(cli("evaluate", tmp_path), "not an nnlab run directory")
     assert not (tmp_path / "iris").exists()  # nothing half-done was written
+
+
+def test_weights_holding_nan_are_refused_in_one_line(cli, trained, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    weights = safetensors.torch.load_file(copy / "model.safetensors")
+    with safetensors.safe_open(copy / "model.safetensors", "pt") as handle:
+        metadata = handle.metadata()
+    next(iter(weights.values()))[0] = float("nan")  # one weight of a diverged or damaged run
+    safetensors.torch.save_file(weights, copy / "model.safetensors", metadata=metadata)
+    assert_one_line_error(cli("predict", copy, "--input", "5.1,3.5,1.4,0.2"), "NaN or infinite")
+    assert_one_line_error(cli("evaluate", copy), "NaN or infinite")
 
 
 def test_resume_of_another_task_or_model_is_refused(cli, trained, tmp_path):

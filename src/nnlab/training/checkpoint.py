@@ -81,9 +81,14 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
         raise CheckpointError(f"no weights at {path}")
     try:
         with safe_open(str(path), framework="pt") as handle:
-            return {key: handle.get_tensor(key) for key in handle.keys()}, handle.metadata() or {}
+            tensors, metadata = {key: handle.get_tensor(key) for key in handle.keys()}, handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable safetensors file ({error})") from None
+    for key, tensor in tensors.items():  # NaN weights would answer every question silently wrong
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{path} holds NaN or infinite values in {key}: the weights of a diverged "
+                                  "or damaged run")
+    return tensors, metadata
 
 
 def load_weights(path: str | os.PathLike, modules: Mapping[str, nn.Module], *, task: str) -> dict[str, str]:
