@@ -40,6 +40,17 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
+def edit_weights(run: Path, edit) -> None:
+    """Rewrite a run's model.safetensors through `edit(tensors)` in place, keeping the metadata that names its task."""
+    from safetensors.torch import save_file
+
+    from nnlab.training.checkpoint import read_weights
+
+    tensors, metadata = read_weights(Path(run) / "model.safetensors")
+    edit(tensors)
+    save_file(tensors, str(Path(run) / "model.safetensors"), metadata=metadata)
+
+
 def untimed_metrics(run: Path) -> list[list[str]]:
     """A run's metrics.csv without its wall-time column, the one value a seed does not fix."""
     rows = [line.split(",") for line in (Path(run) / "metrics.csv").read_text().splitlines()]

@@ -7,12 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import safetensors
-import safetensors.torch
 import torch
 import yaml
 
-from tests.conftest import assert_one_line_error, untimed_metrics
+from tests.conftest import assert_one_line_error, edit_weights, untimed_metrics
 from nnlab.training.checkpoint import load_checkpoint
 
 
@@ -124,22 +122,18 @@ def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
 def test_weights_holding_nan_are_refused_in_one_line(cli, trained, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(trained, copy)
-    weights = safetensors.torch.load_file(copy / "model.safetensors")
-    with safetensors.safe_open(copy / "model.safetensors", "pt") as handle:
-        metadata = handle.metadata()
-    next(iter(weights.values()))[0] = float("nan")  # one weight of a diverged or damaged run
-    safetensors.torch.save_file(weights, copy / "model.safetensors", metadata=metadata)
+
+    def one_nan(weights):  # one weight of a diverged or damaged run
+        next(iter(weights.values()))[0] = float("nan")
+
+    edit_weights(copy, one_nan)
     assert_one_line_error(cli("predict", copy, "--input", "5.1,3.5,1.4,0.2"), "NaN or infinite")
     assert_one_line_error(cli("evaluate", copy), "NaN or infinite")
 
 
 def test_resume_of_another_task_or_model_is_refused(cli, trained, tmp_path):
     copy = tmp_path / "copy"
-    copy.mkdir()
-    for item in trained.rglob("*"):
-        if item.is_file():
-            (copy / item.relative_to(trained)).parent.mkdir(parents=True, exist_ok=True)
-            (copy / item.relative_to(trained)).write_bytes(item.read_bytes())
+    shutil.copytree(trained, copy)
     config_before = (copy / "config.yaml").read_text()
     result = cli("train", "iris", "--resume", copy, "--set", "model.hidden_dims=32")
     assert_one_line_error(result, "does not fit this model", "size mismatch")
