@@ -67,19 +67,20 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
 def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(tmp_path, showers):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "train.epochs=1", "model.round_to_spots=false", "model.critic_linear_views=[]",
-                "model.critic_leakage=false", "gan.gp_per_layer=false"]
+                "model.critic_leakage=false", "gan.gp_per_layer=false", "score.select_by=separation"]
     old = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run.path
     config = (old / "config.yaml").read_text()
     lines = [line for line in config.splitlines(keepends=True)  # saved before these keys existed
              if not line.strip().startswith(("round_to_spots:", "critic_linear_views:", "critic_leakage:",
-                                             "gp_per_layer:"))]
+                                             "gp_per_layer:", "select_by:"))]
     (old / "config.yaml").write_text("".join(lines))
-    assert len(lines) == len(config.splitlines()) - 4
+    assert len(lines) == len(config.splitlines()) - 5
     _, task = api.load_run(old)
     assert task.config.model.round_to_spots is False and not task.models["G"].round_to_spots
     assert task.config.model.critic_linear_views == () and task.models["D"].linear_views == ()
     assert task.config.model.critic_leakage is False and not task.models["D"].leakage
     assert task.config.gan.gp_per_layer is False
+    assert task.config.score.select_by == "separation" and task.monitor == ("sep_watched", "min")
 
 
 def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
@@ -100,6 +101,19 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     edit_weights(run, overflowing)
     assert_one_line_error(cli("sample", run, "-n", "5"), "NaN")
     assert_one_line_error(cli("evaluate", run), "NaN")
+
+
+@pytest.mark.parametrize("select_by, metric", [("classifier", "auc_watched"), ("separation", "sep_watched")])
+def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by, metric):
+    settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
+                "score.n_epoch=200", "score.classifier_epochs=2", "train.epochs=3", f"score.select_by={select_by}"]
+    run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
+    history = run.read_metrics()
+    scores = [row[metric] for row in history]
+    best = load_checkpoint(run.best_path, task="calogan")["best"]
+    assert best == {"value": min(scores), "epoch": history[int(np.argmin(scores))]["epoch"]}
+    assert all(("auc_watched" in row) is (select_by == "classifier") for row in history)
+    assert all(0.0 <= row.get("auc_watched", 0.5) <= 1.0 for row in history)
 
 
 def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers):
