@@ -103,17 +103,20 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("evaluate", run), "NaN")
 
 
-@pytest.mark.parametrize("select_by, metric", [("classifier", "auc_watched"), ("separation", "sep_watched")])
-def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by, metric):
+@pytest.mark.parametrize("select_by", ["classifier", "separation"])
+def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
-                "score.n_epoch=200", "score.classifier_epochs=2", "train.epochs=3", f"score.select_by={select_by}"]
+                "score.n_epoch=200", "score.classifier_epochs=20", "train.epochs=3", f"score.select_by={select_by}"]
     run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
     history = run.read_metrics()
-    scores = [row[metric] for row in history]
-    best = load_checkpoint(run.best_path, task="calogan")["best"]
-    assert best == {"value": min(scores), "epoch": history[int(np.argmin(scores))]["epoch"]}
+    # by the classifier: the lowest AUC, and among equal AUCs the lowest separation power
+    key = {"classifier": lambda row: (row["auc_watched"], row["sep_watched"]),
+           "separation": lambda row: row["sep_watched"]}[select_by]
+    kept = min(history, key=key)
+    assert load_checkpoint(run.best_path, task="calogan")["best"]["epoch"] == kept["epoch"]
     assert all(("auc_watched" in row) is (select_by == "classifier") for row in history)
-    assert all(0.0 <= row.get("auc_watched", 0.5) <= 1.0 for row in history)
+    if select_by == "classifier":  # a tiny G is told apart perfectly: the tie the separation power must break
+        assert {row["auc_watched"] for row in history} == {1.0} and kept["epoch"] != 1
 
 
 def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers):

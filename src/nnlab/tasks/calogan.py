@@ -34,6 +34,9 @@ from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step, TrainingError
 
 WATCHED = ("E_tot/E_inc", "f_0", "f_1", "s_d", "lateral_width_1", "sparsity_1")  # scored every epoch
+# the epoch kept has the lowest AUC plus this times the watched separation power: where the AUC saturates at 1
+# (early in training, or a short run) the separation power still tells the epochs apart
+TIE_BREAK = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +126,7 @@ class CaloGANTask(GeneratorAverage, Task):
     @property
     def monitor(self) -> tuple[str, str]:  # type: ignore[override]
         """The epoch kept: by the classifier's AUC or the watched separation power (`score.select_by`)."""
-        return ("auc_watched" if self.config.score.select_by == "classifier" else "sep_watched", "min")
+        return ("auc_then_sep" if self.config.score.select_by == "classifier" else "sep_watched", "min")
 
     def build(self, *, training: bool) -> None:
         cfg = self.config
@@ -213,6 +216,7 @@ class CaloGANTask(GeneratorAverage, Task):
             aucs = [validation.classifier_test(_select(reference, i), _select(generated, i), seed=0,
                                                epochs=score.classifier_epochs) for i in range(len(self.particles))]
             scores["auc_watched"] = float(np.mean(aucs))
+            scores["auc_then_sep"] = scores["auc_watched"] + TIE_BREAK * scores["sep_watched"]
         return scores
 
     # -- using and judging the generator ------------------------------------------------------
