@@ -80,10 +80,10 @@ class CaloGANLossConfig:
     d_steps: int = 3
     gp_weight: float = 10.0
     gp_per_layer: bool = True  # hold each layer's gradient norm to 1, not the three layers' together
-    # weight of CaloGAN's energy-consistency term in G's loss (0 = off; the gap is logged either way): off, the
-    # critic already reads the response and leakage (250 epochs, seeds 0 and 1, held-out AUC e+ 0.863 and 0.863
-    # against 0.870 and 0.863, gamma 0.854 and 0.868 against 0.867 and 0.879; pi+ not measured)
-    energy_weight: float = 0.0
+    # weight of CaloGAN's energy-consistency term in G's loss (0 = off; the gap is logged either way). Off measured
+    # no better (250 epochs, held-out AUC e+ 0.863, 0.863, 0.907 for seeds 0-2 against 0.870, 0.863, 0.873 on;
+    # gamma 0.854, 0.868 against 0.867, 0.879; docs/benchmarks.md), and e+ is the default particle
+    energy_weight: float = 1.0
     # generate from a moving average of G's weights with this decay per G step; 0 = off (the default:
     # e+, 150 epochs, mean separation power 0.141 from G itself, 0.163 averaged at 0.99, 0.170 at 0.999)
     g_average: float = 0.0
