@@ -68,6 +68,10 @@ def build_parser() -> Parser:
 
     evaluate = verbs.add_parser("evaluate", help="score a trained run on held-out data")
     evaluate.add_argument("run", help="run directory")
+    evaluate.add_argument("--reference", help="calogan: CaloGAN HDF5 files to judge against, one per particle, "
+                          "comma-separated (default: the run's held-out showers)")
+    evaluate.add_argument("--classifier", help="gan: cnn run whose features score the samples "
+                          "(default: the run's, else the cached default for its data set)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate, parser=evaluate)
 
@@ -201,7 +205,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir())
+    report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir(),
+                          reference=args.reference, classifier=args.classifier)
     print("\n".join(report.lines))
     for path in report.files:
         print(f"plot: {path}")

@@ -103,6 +103,28 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("evaluate", run), "NaN")
 
 
+def test_evaluate_judges_against_a_reference_file_beside_the_held_out_report(cli, tmp_path, showers):
+    run = train(cli, tmp_path, "--data", str(showers))
+    held_out = (run / "report.json").read_text()
+    at_50 = simulate_to_file(tmp_path / "eplus_50gev.h5", "eplus", 60, energy_gev=50.0, seed=9)
+    result = cli("evaluate", run, "--reference", at_50)
+    assert result.code == 0, result.err
+    report = json.loads((run / "plots" / "vs_eplus_50gev" / "report.json").read_text())
+    assert report["reference"] == str(at_50)
+    (total,) = [row for row in report["eplus"]["separation"] if row["observable"] == "E_tot/E_inc"]
+    assert [b["n_reference"] for b in total["by_energy"] if b["n_reference"]] == [60]  # all in 50 GeV's bin
+    assert (run / "plots" / "vs_eplus_50gev" / "eplus" / "report.md").is_file()
+    assert (run / "report.json").read_text() == held_out  # the held-out report is kept
+    beyond = simulate_to_file(tmp_path / "eplus_150gev.h5", "eplus", 20, energy_gev=150.0, seed=9)
+    extrapolated = cli("evaluate", run, "--reference", beyond)
+    assert extrapolated.code == 0 and "extrapolates" in extrapolated.out
+    photons = simulate_to_file(tmp_path / "gamma.h5", "gamma", 20, energy_gev=50.0, seed=9)
+    assert_one_line_error(cli("evaluate", run, "--reference", photons), "gamma showers, not eplus")
+    assert_one_line_error(cli("evaluate", run, "--reference", f"{at_50},{at_50}"), "one CaloGAN file per particle")
+    assert_one_line_error(cli("evaluate", run, "--reference", tmp_path / "missing.h5"), "missing.h5")
+    assert_one_line_error(cli("evaluate", run, "--classifier", run), "--classifier does not apply to calogan")
+
+
 @pytest.mark.parametrize("select_by", ["classifier", "separation"])
 def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",

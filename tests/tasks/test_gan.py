@@ -197,6 +197,11 @@ def test_evaluate_trains_the_default_classifier_once_and_caches_it(cli, tmp_path
     shutil.copy(run / "config.yaml", run / "config.orig")
     config = (run / "config.yaml").read_text().replace(f"classifier: {classifier}", "classifier: ''")
     (run / "config.yaml").write_text(config)
+    chosen = cli("evaluate", run, "--classifier", classifier)  # named on the command line: nothing trained
+    assert chosen.code == 0 and "training" not in chosen.err and not (tmp_path / "cache").exists()
+    assert json.loads((run / "report.json").read_text())["classifier"] == str(classifier)
+    assert_one_line_error(cli("evaluate", run, "--classifier", run), "'gan' run")
+    assert_one_line_error(cli("evaluate", run, "--reference", run / "x.h5"), "--reference does not apply to gan")
     first = cli("evaluate", run)
     assert first.code == 0, first.err
     assert "training nnlab's default cnn" in first.err

@@ -34,8 +34,9 @@ class Report:
     lines: list[str]
     files: list[Path] = dataclasses.field(default_factory=list)
 
-    def save(self, run: RunDir) -> None:
-        run.write_json(run.report_path, {**self.values, "files": [str(f) for f in self.files]})
+    def save(self, run: RunDir, path: Path | None = None) -> None:
+        """Into the run's report.json, or `path` (an evaluation against other data keeps the default one)."""
+        run.write_json(path or run.report_path, {**self.values, "files": [str(f) for f in self.files]})
 
 
 class Task:
@@ -75,8 +76,12 @@ class Task:
     def eval_step(self, batch: Batch, models: Mapping[str, nn.Module]) -> Metrics:
         raise NotImplementedError
 
-    def evaluate(self, run: RunDir) -> Report:
-        """Score the trained models on held-out data, write plots into the run, return the report."""
+    def evaluate(self, run: RunDir, **options: Any) -> Report:
+        """Score the trained models on held-out data, write plots into the run, return the report.
+
+        `options` are `nnlab evaluate`'s flags (e.g. reference, classifier); a task passes those it
+        has no use for to `reject_options`.
+        """
         raise NotImplementedError
 
     def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:

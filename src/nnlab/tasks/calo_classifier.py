@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from nnlab.evaluation.classification import classification_summary, format_summa
 from nnlab.models.calo import CaloClassifier
 from nnlab.physics.simulator import PARTICLES, simulate
 from nnlab.plots.training import plot_confusion, plot_history
-from nnlab.tasks.base import Option, Report
+from nnlab.tasks.base import Option, Report, reject_options
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.rundir import RunDir
 from nnlab.training.schedules import make_optimizer
@@ -113,9 +114,11 @@ class CaloClassifierTask(ClassifierTask):
     def logits(self, model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return model(inputs[:-1], inputs[-1])
 
-    def evaluate(self, run: RunDir) -> Report:
+    def evaluate(self, run: RunDir, **unsupported: Any) -> Report:
         """Accuracy, confusion matrix, ROC and AUC for every pair, rejection at 90% efficiency, energy bins."""
         from nnlab.evaluation.calo_classification import pairwise_roc, cut_baseline, energy_binned
+
+        reject_options(unsupported, self.name)
 
         *inputs, y = self.test_data
         probs, y = self.probabilities(tuple(inputs)), y.numpy()

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from nnlab.config import TrainConfig, choices
-from nnlab.data.calo import CALOGAN_KEYS, write_calogan
-from nnlab.errors import ConfigError
+from nnlab.data.calo import CALOGAN_KEYS, read_attrs, read_calogan, write_calogan
+from nnlab.errors import ConfigError, DataError
 from nnlab.evaluation import calo_gan_validation as validation
 from nnlab.models.calogan import (N_CELLS, SPOT_SAMPLING, CaloDiscriminator, CaloGenerator, energy_consistency,
                                   flatten_layers, generate)
@@ -244,24 +244,58 @@ class CaloGANTask(GeneratorAverage, Task):
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
         return [f"wrote {n} generated {particle} showers to {path}"]
 
-    def evaluate(self, run: RunDir) -> Report:
-        """Per particle: separation powers (overall and in energy bins), classifier AUCs, histograms, mean images."""
-        values: dict[str, Any] = {"data": self.source}
-        lines, files = [], []
-        for i, particle in enumerate(self.particles):
-            reference = _select(self.reference["test"], i)
-            generated = self.generate_like(reference, seed=1)
-            values[particle], found, plots = self._judge(particle, reference, generated, run.plots_dir / particle)
+    def evaluate(self, run: RunDir, *, reference: str | None = None, **unsupported: Any) -> Report:
+        """Per particle: separation powers (overall and in energy bins), classifier AUCs, histograms, mean images.
+
+        Against the run's held-out showers, or against `reference`: CaloGAN files, one per particle
+        of the run, comma-separated (say, showers simulated with another seed, or real CaloGAN
+        files); their report and plots go to plots/vs_<file>/, beside the held-out ones.
+        """
+        reject_options(unsupported, self.name)
+        if reference:
+            showers, lines = self._reference_files(reference)
+            folder = run.plots_dir / ("vs_" + "+".join(Path(p.strip()).stem for p in reference.split(",")))
+        else:
+            showers = [_select(self.reference["test"], i) for i in range(len(self.particles))]
+            lines, folder = [], run.plots_dir
+        values: dict[str, Any] = {"data": self.source, "reference": reference or "held-out showers"}
+        files = []
+        for particle, showers_of in zip(self.particles, showers):
+            generated = self.generate_like(showers_of, seed=1)
+            values[particle], found, plots = self._judge(particle, showers_of, generated, folder / particle)
             lines += found
             files += plots
-        from nnlab.plots.training import plot_history
-
         history = run.read_metrics()
-        if history:
+        if history and not reference:
+            from nnlab.plots.training import plot_history
+
             files.append(plot_history(history, run.plots_dir / "history.png", extra=("sep_watched", "auc_watched")))
         report = Report(values, lines, files)
-        report.save(run)
+        report.save(run, folder / "report.json" if reference else None)
         return report
+
+    def _reference_files(self, reference: str) -> tuple[list[dict[str, np.ndarray]], list[str]]:
+        """One file's showers per particle of the run, refused when labelled as another particle; lines naming
+        them, and notes for energies outside the training range, where the generator extrapolates."""
+        paths = [path.strip() for path in reference.split(",")]
+        if len(paths) != len(self.particles) or not all(paths):
+            raise ConfigError(f"--reference: give one CaloGAN file per particle of the run "
+                              f"({', '.join(self.particles)}), comma-separated; got '{reference}'")
+        low, high = (float(f(self.train_data[1])) for f in (torch.min, torch.max))
+        showers, notes = [], []
+        for i, (path, particle) in enumerate(zip(paths, self.particles)):
+            labelled = read_attrs(path).get("particle")
+            if labelled is not None and labelled != particle:
+                raise DataError(f"--reference {path} holds {labelled} showers, not {particle}")
+            found = read_calogan(path)
+            found["particle"] = np.full(len(found["energy"]), i)
+            energy = found["energy"][:, 0]
+            notes.append(f"{particle}: judged against {path} ({len(energy)} showers)")
+            if energy.min() < low * 0.999 or energy.max() > high * 1.001:
+                notes.append(f"note: {path} holds {particle} showers of {energy.min():.3g}-{energy.max():.3g} GeV; "
+                             f"the run trained on {low:.3g}-{high:.3g} GeV, outside that the generator extrapolates")
+            showers.append(found)
+        return showers, notes
 
     def _judge(self, particle: str, reference: dict, generated: dict,
                folder: Path) -> tuple[dict, list[str], list[Path]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ from torch import nn
 
 from nnlab.evaluation.classification import classification_summary, format_summary
 from nnlab.plots.training import plot_confusion, plot_history
-from nnlab.tasks.base import Report, Task
+from nnlab.tasks.base import Report, Task, reject_options
 from nnlab.training.batches import Batch, eval_batches
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import autocast
@@ -55,8 +56,9 @@ class ClassifierTask(Task):
             parts.append(torch.softmax(logits.float(), dim=1).cpu())
         return torch.cat(parts).numpy()
 
-    def evaluate(self, run: RunDir) -> Report:
+    def evaluate(self, run: RunDir, **unsupported: Any) -> Report:
         """Accuracy, per-class precision/recall and the confusion matrix on the test split."""
+        reject_options(unsupported, self.name)
         *inputs, y = self.test_data
         probs = self.probabilities(tuple(inputs))
         summary = classification_summary(y.numpy(), probs.argmax(1), self.class_names)

@@ -297,8 +297,15 @@ class GANTask(GeneratorAverage, Task):
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def evaluate(self, run: RunDir) -> Report:
-        """FID-CNN against its floor, precision/recall, mode coverage, memorisation, in-painting and denoising."""
+    def evaluate(self, run: RunDir, *, classifier: str | None = None, **unsupported: Any) -> Report:
+        """FID-CNN against its floor, precision/recall, mode coverage, memorisation, in-painting and denoising.
+
+        `classifier`: a cnn run whose features score the samples instead of the run's own choice.
+        """
+        reject_options(unsupported, self.name)
+        if classifier:
+            self._feature_space = load_feature_space(classifier, device=self.device, data_dirs=self.data_dirs)
+            self._feature_cache = {}  # features of the other space
         cfg = self.config.score
         space, test = self._space(), self._features("test")
         n = min(cfg.n_eval, len(self.train_data[0]))
