@@ -53,7 +53,7 @@ def main() -> None:
     model = CaloGANModelConfig()
     simulated, showers = simulator_rate()
     G = CaloGenerator(model.latent_dim, 1, model.width, round_to_spots=model.round_to_spots,
-                      spot_sampling=model.spot_sampling)
+                      spot_sampling=model.spot_sampling, energy_bumps=model.energy_bumps)
     if model.round_to_spots:  # spots of the simulator's size: the random counts drawn at real rates
         cells = flatten_layers([torch.from_numpy(showers[f"layer_{k}"]) for k in range(3)])
         energy = torch.from_numpy(showers["energy"][:, 0])

@@ -18,6 +18,7 @@ from nnlab.models.calogan import (
     CaloDiscriminator,
     CaloGenerator,
     critic_cells,
+    encode_condition,
     energy_consistency,
     flatten_layers,
     generate,
@@ -233,8 +234,8 @@ def test_energy_training_moves_the_response_to_the_target_of_a_simulated_file():
 
 def test_a_wgan_gp_step_reaches_every_parameter():
     """DDP needs every parameter in the graph; the gradient penalty takes D through functools.partial."""
-    G, D = _tiny(n_particles=2), CaloDiscriminator(n_particles=2, width=16, linear_views=(0, 1, 2),
-                                                           leakage=True)
+    G, D = _tiny(n_particles=2, energy_bumps=4), CaloDiscriminator(n_particles=2, width=16, linear_views=(0, 1, 2),
+                                                                   leakage=True, energy_bumps=4)
     showers = simulate("eplus", 32, seed=1, profile=False)
     real = torch.as_tensor(np.concatenate([showers[f"layer_{k}"].reshape(32, -1) for k in range(3)], axis=1),
                            dtype=torch.float32)
@@ -272,6 +273,19 @@ def test_linear_view_scales_by_the_hottest_cell_and_keeps_empty_layers_tame():
     assert cells.grad[1].max().item() == pytest.approx(0.1)  # 1 / 10 MeV, not 1 / 0
     with pytest.raises(ConfigError, match="linear_views"):
         CaloDiscriminator(linear_views=(3,))
+
+
+def test_the_energy_condition_adds_bumps_that_peak_at_their_centres():
+    condition = encode_condition(torch.tensor([1.0, 10.0, 100.0]), None, 1, energy_bumps=8)
+    assert condition.shape == (3, 1 + 8 + 1)
+    torch.testing.assert_close(condition[:, 0], torch.log(torch.tensor([0.1, 1.0, 10.0])))
+    bumps = condition[:, 1:9]
+    assert bumps[0, 0] == pytest.approx(1.0) and bumps[2, 7] == pytest.approx(1.0)  # 1 and 100 GeV: the end centres
+    # 10 GeV lies half a spacing from the two middle centres: exp(-0.5^2) each, exp(-1.5^2) for the next
+    torch.testing.assert_close(bumps[1, 2:6], torch.exp(-torch.tensor([1.5, 0.5, 0.5, 1.5]) ** 2))
+    torch.testing.assert_close(encode_condition(torch.tensor([5.0]), None, 1), torch.tensor([[math.log(0.5), 1.0]]))
+    with pytest.raises(ConfigError, match="energy_bumps"):
+        CaloGenerator(energy_bumps=1)
 
 
 def test_particle_conditioning_is_required_and_changes_the_showers():

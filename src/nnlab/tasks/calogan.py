@@ -70,6 +70,9 @@ class CaloGANModelConfig:
     # the critic also reads log(1 - E_tot / E): e+ E_tot/E_inc separation power 0.022 against 0.064, and
     # the response no longer drifts with the energy (docs/benchmarks.md)
     critic_leakage: bool = True
+    # G and the critic read the energy also as this many bumps over 1-100 GeV (0 = the log energy alone):
+    # held-out AUC e+ 0.850, 0.809 (seeds 0, 1) against 0.870, 0.863, gamma 0.836, 0.874 against 0.867, 0.879
+    energy_bumps: int = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +122,7 @@ class CaloGANTask(GeneratorAverage, Task):
     config_class = CaloGANConfig
     # what runs saved before these settings existed were trained without
     saved_run_defaults = {"model": {"round_to_spots": False, "spot_sampling": "nearest", "critic_linear_views": (),
-                                    "critic_leakage": False},
+                                    "critic_leakage": False, "energy_bumps": 0},
                           "gan": {"gp_per_layer": False}, "score": {"select_by": "separation"}}
     options = (
         Option("--particle", "data.particles", f"one or more of {', '.join(PARTICLES)}, comma-separated"),
@@ -149,13 +152,13 @@ class CaloGANTask(GeneratorAverage, Task):
         self.target_response = self._mean_response(*self.train_data)
         n_particles = len(self.particles)
         G = CaloGenerator(cfg.model.latent_dim, n_particles, cfg.model.width, round_to_spots=cfg.model.round_to_spots,
-                          spot_sampling=cfg.model.spot_sampling)
+                          spot_sampling=cfg.model.spot_sampling, energy_bumps=cfg.model.energy_bumps)
         if cfg.model.round_to_spots:
             G.fit_spot_energy(*self.train_data)
         if cfg.model.start_at_response:
             G.start_at_response(float(self.target_response.mean()))
         D = CaloDiscriminator(n_particles, cfg.model.d_width, linear_views=cfg.model.critic_linear_views,
-                              leakage=cfg.model.critic_leakage)
+                              leakage=cfg.model.critic_leakage, energy_bumps=cfg.model.energy_bumps)
         self.models = {"G": G.to(self.device), "D": D.to(self.device)}
         self.add_generator_average(cfg.gan.g_average)  # no optimiser, no gradients: saved and resumed like G
         if training:
