@@ -119,7 +119,6 @@ class CaloClassifierTask(ClassifierTask):
         from nnlab.evaluation.calo_classification import pairwise_roc, cut_baseline, energy_binned
 
         reject_options(unsupported, self.name)
-
         *inputs, y = self.test_data
         probs, y = self.probabilities(tuple(inputs)), y.numpy()
         summary = classification_summary(y, probs.argmax(1), self.class_names)
