@@ -257,8 +257,9 @@ class CaloGANTask(GeneratorAverage, Task):
         """
         reject_options(unsupported, self.name)
         if reference:
-            showers, lines = self._reference_files(reference)
-            folder = run.plots_dir / ("vs_" + "+".join(Path(p.strip()).stem for p in reference.split(",")))
+            paths = [path.strip() for path in reference.split(",")]
+            showers, lines = self._reference_files(paths)
+            folder = run.plots_dir / ("vs_" + "+".join(Path(path).stem for path in paths))
         else:
             showers = [_select(self.reference["test"], i) for i in range(len(self.particles))]
             lines, folder = [], run.plots_dir
@@ -278,13 +279,12 @@ class CaloGANTask(GeneratorAverage, Task):
         report.save(run, folder / "report.json" if reference else None)
         return report
 
-    def _reference_files(self, reference: str) -> tuple[list[dict[str, np.ndarray]], list[str]]:
+    def _reference_files(self, paths: list[str]) -> tuple[list[dict[str, np.ndarray]], list[str]]:
         """One file's showers per particle of the run, refused when labelled as another particle; lines naming
         them, and notes for energies outside the training range, where the generator extrapolates."""
-        paths = [path.strip() for path in reference.split(",")]
         if len(paths) != len(self.particles) or not all(paths):
             raise ConfigError(f"--reference: give one CaloGAN file per particle of the run "
-                              f"({', '.join(self.particles)}), comma-separated; got '{reference}'")
+                              f"({', '.join(self.particles)}), comma-separated; got '{','.join(paths)}'")
         low, high = (float(f(self.train_data[1])) for f in (torch.min, torch.max))
         showers, notes = [], []
         for i, (path, particle) in enumerate(zip(paths, self.particles)):

@@ -303,9 +303,10 @@ class GANTask(GeneratorAverage, Task):
         `classifier`: a cnn run whose features score the samples instead of the run's own choice.
         """
         reject_options(unsupported, self.name)
-        if classifier:
-            self._feature_space = load_feature_space(classifier, device=self.device, data_dirs=self.data_dirs)
-            self._feature_cache = {}  # features of the other space
+        if classifier:  # scored as if the run had been trained with --classifier: _space loads it
+            score = dataclasses.replace(self.config.score, classifier=classifier)
+            self.config = dataclasses.replace(self.config, score=score)
+            self._feature_space, self._feature_cache = None, {}
         cfg = self.config.score
         space, test = self._space(), self._features("test")
         n = min(cfg.n_eval, len(self.train_data[0]))
