@@ -53,7 +53,7 @@ def _calorimeter(out_dir: Path, echo: Callable[[str], None], *, quick: bool) -> 
     echo("\n== CaloGAN: a shower generator for e+ (nnlab train calogan --particle eplus)")
     calogan = api.train("calogan", out_dir=out_dir, overrides=[
         f"data.n_per_particle={n}", f"train.epochs={1 if quick else 10}", "score.n_epoch=300",
-        f"score.classifier_epochs={2 if quick else 20}"])
+        f"score.classifier_epochs={2 if quick else 20}", f"model.energy_fit_steps={50 if quick else 3000}"])
     _echo_run(calogan, echo)
     echo("\n== Drawing showers from it (nnlab sample RUN --energy 50 -n 1000 -o fake.h5)")
     for line in api.sample(calogan.run.path, n=1000, seed=1, energy="50",

@@ -17,7 +17,7 @@ from nnlab.training.checkpoint import load_checkpoint
 from tests.conftest import assert_one_line_error, edit_weights
 
 TINY = ("--epochs", "1", "--batch-size", "64", "--set", "data.n_per_particle=400", "--set", "score.n_epoch=100",
-        "--set", "score.classifier_epochs=1", "--set", "gan.d_steps=2")
+        "--set", "score.classifier_epochs=1", "--set", "gan.d_steps=2", "--set", "model.energy_fit_steps=50")
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +68,21 @@ def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "train.epochs=1", "model.round_to_spots=false", "model.critic_linear_views=[]",
                 "model.critic_leakage=false", "gan.gp_per_layer=false", "score.select_by=separation",
-                "model.energy_bumps=0"]
+                "model.energy_bumps=0", "model.layer_energies=generator"]
     old = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run.path
     config = (old / "config.yaml").read_text()
     lines = [line for line in config.splitlines(keepends=True)  # saved before these keys existed
              if not line.strip().startswith(("round_to_spots:", "critic_linear_views:", "critic_leakage:",
-                                             "gp_per_layer:", "select_by:", "energy_bumps:"))]
+                                             "gp_per_layer:", "select_by:", "energy_bumps:", "layer_energies:"))]
     (old / "config.yaml").write_text("".join(lines))
-    assert len(lines) == len(config.splitlines()) - 6
+    assert len(lines) == len(config.splitlines()) - 7
     _, task = api.load_run(old)
     assert task.config.model.round_to_spots is False and not task.models["G"].round_to_spots
     assert task.config.model.critic_linear_views == () and task.models["D"].linear_views == ()
     assert task.config.model.critic_leakage is False and not task.models["D"].leakage
     assert task.config.gan.gp_per_layer is False
     assert task.config.model.energy_bumps == 0 and task.models["G"].energy_bumps == task.models["D"].energy_bumps == 0
+    assert task.config.model.layer_energies == "generator" and task.models["G"].energy_model is None
     assert task.config.score.select_by == "separation" and task.monitor == ("sep_watched", "min")
 
 
@@ -131,7 +132,7 @@ def test_evaluate_judges_against_a_reference_file_beside_the_held_out_report(cli
 def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "score.n_epoch=200", "score.classifier_epochs=20", "train.epochs=3", f"score.select_by={select_by}",
-                "train.seed=1"]  # a seed whose lowest separation power is not the first epoch's
+                "model.energy_fit_steps=50", "train.seed=1"]  # a seed whose lowest separation power is not the first
     run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
     history = run.read_metrics()
     # by the classifier: the lowest AUC, and among equal AUCs the lowest separation power
@@ -144,9 +145,11 @@ def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, shower
         assert {row["auc_watched"] for row in history} == {1.0} and kept["epoch"] != 1
 
 
-def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers):
+@pytest.mark.parametrize("layer_energies", ["generator", "mixture"])
+def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers, layer_energies):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
-                "score.n_epoch=100", "score.classifier_epochs=1", "train.checkpoint_every_s=0", "gan.g_average=0.9"]
+                "score.n_epoch=100", "score.classifier_epochs=1", "train.checkpoint_every_s=0", "gan.g_average=0.9",
+                f"model.layer_energies={layer_energies}", "model.energy_fit_steps=50"]
     straight = api.train("calogan", out_dir=tmp_path / "a", overrides=[*settings, "train.epochs=3"],
                          evaluate=False).run
     first = api.train("calogan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"], evaluate=False).run

@@ -88,7 +88,7 @@ def test_a_gan_trains_under_ddp_with_identical_networks_on_both_ranks(tmp_path):
 
 def test_calogan_trains_under_ddp_with_identical_networks_on_both_ranks(tmp_path):
     settings = ["data.n_per_particle=128", "train.epochs=1", "train.batch_size=32", "gan.d_steps=2",
-                "score.n_epoch=64", "score.classifier_epochs=1"]
+                "score.n_epoch=64", "score.classifier_epochs=1", "model.energy_fit_steps=20"]
     worker = Path(__file__).with_name("ddp_worker.py")
     done = torchrun(str(worker), str(tmp_path), "calogan", *settings, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -3,7 +3,8 @@
 After Paganini, de Oliveira and Nachman (arXiv:1705.02355, 1712.10321), scaled down: the
 layers are generated in sequence, each from the latent, the requested energy (and particle)
 and an encoding of the layers before it; every layer is an energy-scaled, normalised shape
-ending in a ReLU, so empty cells are exact zeros. The discriminator sees log cells (and,
+ending in a ReLU, so empty cells are exact zeros. The layer energies are split by G's
+streams or drawn from a mixture fitted by maximum likelihood (nnlab.models.calo_energy). The discriminator sees log cells (and,
 for chosen layers, a linear view of them), layer energies and the requested energy, with no
 BatchNorm (it must work under DDP and WGAN-GP).
 """
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnlab.errors import ConfigError
+from nnlab.models.calo_energy import N_UNITS, LayerEnergyMixture, energy_units, layer_energies
 
 LAYER_SHAPES: tuple[tuple[int, int], ...] = ((3, 96), (12, 12), (12, 6))
 N_CELLS = tuple(h * w for h, w in LAYER_SHAPES)  # (288, 144, 72)
@@ -36,6 +38,7 @@ LEAKAGE_FLOOR = 1e-4  # the critic's log-leakage floor: 0.2% of simulated e+ and
 MEMORY_DIM = 32  # width of the encoding one layer hands to the layers after it
 LEAKY_SLOPE = 0.2
 N_SPOT_TERMS = 6  # log spot energy ~ 1, x, x^2, l, l^2, x l with x = log(E / 10 GeV), l = log(E_layer / E)
+LAYER_ENERGIES = ("generator", "mixture")  # who draws the layer energies: G's streams, or a fitted mixture
 SPOT_SAMPLING = ("random", "nearest")  # how a cell's whole spots are drawn from the number G expects
 NO_SPOT_MEV = 1e-6  # the spot energy of a layer too rarely hit to fit: rounding to 1 eV changes nothing
 
@@ -141,12 +144,18 @@ class CaloGenerator(nn.Module):
     Either way the spots stretch to keep the layer's energy; gradients pass straight through.
 
     `energy_bumps` adds that many bumps over 1-100 GeV to the energy condition (`encode_condition`).
+
+    With `layer_energies="mixture"` the streams split nothing: the three layer energies come
+    first, from a `LayerEnergyMixture` fitted to the training showers by maximum likelihood
+    (`fit_layer_energies`), and every stream reads them and shapes its layer for them. In
+    training G shapes the training showers' own energies (`units`), so the critic judges the
+    shapes, and the energies' joint law is the fit's (docs/benchmarks.md).
     """
 
     N_ENERGY_LOGITS = (2, 1, 0)  # stream 0: response and layer 0's share; stream 1: layer 1's share
 
     def __init__(self, latent_dim: int = 64, n_particles: int = 1, width: int = 256, round_to_spots: bool = False,
-                 spot_sampling: str = "nearest", energy_bumps: int = 0):
+                 spot_sampling: str = "nearest", energy_bumps: int = 0, layer_energies: str = "generator"):
         super().__init__()
         if latent_dim < 1 or n_particles < 1 or width < 1:
             raise ConfigError(f"CaloGenerator needs latent_dim, n_particles and width >= 1, "
@@ -154,35 +163,52 @@ class CaloGenerator(nn.Module):
         if spot_sampling not in SPOT_SAMPLING:
             raise ConfigError(f"spot_sampling must be one of {', '.join(SPOT_SAMPLING)}, got {spot_sampling!r}")
         _check_energy_bumps(energy_bumps)
+        if layer_energies not in LAYER_ENERGIES:
+            raise ConfigError(f"layer_energies must be one of {', '.join(LAYER_ENERGIES)}, got {layer_energies!r}")
         self.latent_dim, self.n_particles, self.round_to_spots = latent_dim, n_particles, round_to_spots
         self.spot_sampling, self.energy_bumps = spot_sampling, energy_bumps
         if round_to_spots:  # log spot energy (MeV) per particle and layer: coefficients of _spot_terms
             spot_coefficients = torch.zeros(n_particles, len(N_CELLS), N_SPOT_TERMS)
             spot_coefficients[..., 0] = float(np.log(NO_SPOT_MEV))
             self.register_buffer("spot_coefficients", spot_coefficients)
-        in_dim = latent_dim + 1 + energy_bumps + n_particles
+        condition_dim = 1 + energy_bumps + n_particles
+        mixture = layer_energies == "mixture"
+        in_dim = latent_dim + condition_dim + (N_UNITS if mixture else 0)
+        n_energy_logits = (0,) * len(N_CELLS) if mixture else self.N_ENERGY_LOGITS
         self.streams = nn.ModuleList(LayerGenerator(in_dim + k * MEMORY_DIM, n, width, n_logits)
-                                     for k, (n, n_logits) in enumerate(zip(N_CELLS, self.N_ENERGY_LOGITS)))
+                                     for k, (n, n_logits) in enumerate(zip(N_CELLS, n_energy_logits)))
         self.encoders = nn.ModuleList(nn.Sequential(nn.Linear(n, MEMORY_DIM), nn.LeakyReLU(LEAKY_SLOPE))
                                       for n in N_CELLS[:-1])
+        self.energy_model = LayerEnergyMixture(condition_dim) if mixture else None
 
     def forward(self, z: torch.Tensor, energy_gev: torch.Tensor, particle_index: torch.Tensor | None = None, *,
-                noise: torch.Generator | None = None) -> list[torch.Tensor]:
-        """`noise` draws the random spot counts (default: the global RNG of z's device)."""
+                noise: torch.Generator | None = None, units: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """`noise` draws the random spot counts and the mixture's layer energies (default: the global RNG of
+        z's device). `units`: with the mixture, (B, 3) `energy_units` to shape rather than drawn ones (training
+        shapes the training showers' own energies)."""
         condition = encode_condition(energy_gev, particle_index, self.n_particles, self.energy_bumps)
         h = torch.cat([z, condition.to(z.dtype)], dim=1)
         incident = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV
+        given = None
+        if self.energy_model is not None:
+            if units is None:
+                units = self.energy_model.sample(condition, generator=noise)
+            given = layer_energies(units, energy_gev)  # (B, 3) MeV
+            h = torch.cat([h, self.energy_model.standardise(units).to(h.dtype)], dim=1)
         remaining = incident  # MeV not yet given to a layer
         layers = []
         for k, stream in enumerate(self.streams):
             shape, logits = stream(h)  # (B, n_cells_k), (B, n_logits_k)
-            if k == 0:
-                remaining = remaining * torch.sigmoid(logits[:, 1:])  # r E: the deposited energy
-            if logits is None:  # the last layer takes what is left
-                energy = remaining
+            if given is not None:
+                energy = given[:, k:k + 1]
             else:
-                t = logits[:, :1]  # (B, 1): logit of this layer's share of what is left
-                energy, remaining = remaining * torch.sigmoid(t), remaining * torch.sigmoid(-t)
+                if k == 0:
+                    remaining = remaining * torch.sigmoid(logits[:, 1:])  # r E: the deposited energy
+                if logits is None:  # the last layer takes what is left
+                    energy = remaining
+                else:
+                    t = logits[:, :1]  # (B, 1): logit of this layer's share of what is left
+                    energy, remaining = remaining * torch.sigmoid(t), remaining * torch.sigmoid(-t)
             cells = shape * energy  # (B, n_cells_k) MeV
             if self.round_to_spots:
                 spot = self.spot_mev(k, energy_gev, energy / incident, particle_index)
@@ -201,6 +227,8 @@ class CaloGenerator(nn.Module):
         5.3 that the critic's gradients, damped 200-fold by the saturated sigmoid, are slow to
         reach from 0. Only the bias of that one output moves; the spread is still learned.
         """
+        if self.energy_model is not None:
+            return  # the mixture draws the response
         response = min(max(float(response), 1e-4), 1 - 1e-4)
         self.streams[0].energy.bias[1] = float(np.log(response / (1 - response)))
 
@@ -236,6 +264,13 @@ class CaloGenerator(nn.Module):
                 if use.sum() >= 10 * N_SPOT_TERMS:
                     fit = torch.linalg.lstsq(terms[use], torch.log(smallest[use])[:, None]).solution[:, 0]
                 self.spot_coefficients[p, k] = fit.float()
+
+    def fit_layer_energies(self, cells: torch.Tensor, energy_gev: torch.Tensor, particle_index: torch.Tensor, *,
+                           steps: int, seed: int) -> float:
+        """Fit the mixture of layer energies to training showers (cells (N, 504) MeV, energy (N,) GeV); its NLL."""
+        condition = encode_condition(energy_gev, particle_index, self.n_particles, self.energy_bumps)
+        units = energy_units(cells_per_layer(cells), energy_gev)
+        return self.energy_model.fit(units, condition, steps=steps, seed=seed)
 
     def sample_latent(self, n: int, *, generator: torch.Generator) -> torch.Tensor:
         """n draws of z ~ N(0, I), shape (n, latent_dim), on the torch.Generator's device."""
@@ -299,9 +334,14 @@ def _spot_terms(x: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.ones_like(x), x, x * x, l, l * l, x * l], dim=1)
 
 
+def cells_per_layer(cells: torch.Tensor) -> torch.Tensor:
+    """(B, 504) cells -> (B, 3) layer energies, in the cells' unit."""
+    return torch.stack([part.sum(dim=1) for part in torch.split(cells, N_CELLS, dim=1)], dim=1)
+
+
 def _shower_features(cells: torch.Tensor, energy_gev: torch.Tensor) -> torch.Tensor:
     """Per-layer log energies and fractions, log total and response E_tot / E: what physicists look at first."""
-    energies = torch.stack([c.sum(dim=1) for c in torch.split(cells, N_CELLS, dim=1)], dim=1)  # (B, 3) MeV
+    energies = cells_per_layer(cells)  # (B, 3) MeV
     total = energies.sum(dim=1, keepdim=True)  # (B, 1)
     fractions = energies / total.clamp_min(1e-6)
     response = total / (energy_gev.reshape(-1, 1) * 1e3)
