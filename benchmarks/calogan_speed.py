@@ -1,8 +1,8 @@
 """CaloGAN generator throughput on this machine, beside the simulator's and CaloGAN's published figure.
 
 Showers per second of `nnlab.models.calogan.generate` (the generator `nnlab train calogan`
-builds by default, untrained, its spots fitted to simulated showers: speed depends on the
-weights only through how many cells are hit) at batch 1, 128, 1,024
+builds by default, untrained, its spots and layer energies fitted to simulated showers: speed
+depends on the weights only through how many cells are hit) at batch 1, 128, 1,024
 and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV. CaloGAN
 (Paganini et al. 2018, table 2) needs 2.0 ms per shower on a CPU at batch 1,024, i.e. 500
 showers per second.
@@ -53,11 +53,15 @@ def main() -> None:
     model = CaloGANModelConfig()
     simulated, showers = simulator_rate()
     G = CaloGenerator(model.latent_dim, 1, model.width, round_to_spots=model.round_to_spots,
-                      spot_sampling=model.spot_sampling, energy_bumps=model.energy_bumps)
+                      spot_sampling=model.spot_sampling, energy_bumps=model.energy_bumps,
+                      layer_energies=model.layer_energies)
+    cells = flatten_layers([torch.from_numpy(showers[f"layer_{k}"]).float() for k in range(3)])
+    energy = torch.from_numpy(showers["energy"][:, 0]).float()
+    particle = torch.zeros(len(energy), dtype=torch.long)
     if model.round_to_spots:  # spots of the simulator's size: the random counts drawn at real rates
-        cells = flatten_layers([torch.from_numpy(showers[f"layer_{k}"]) for k in range(3)])
-        energy = torch.from_numpy(showers["energy"][:, 0])
-        G.fit_spot_energy(cells, energy, torch.zeros(len(energy), dtype=torch.long))
+        G.fit_spot_energy(cells, energy, particle)
+    if G.energy_model is not None:  # layer energies drawn as in a trained run
+        G.fit_layer_energies(cells, energy, particle, steps=model.energy_fit_steps, seed=0)
     G = G.to(args.device)
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; "
           f"G has {sum(p.numel() for p in G.parameters()):,} parameters")

@@ -92,9 +92,11 @@ class LayerEnergyMixture(nn.Module):
             x = torch.zeros(len(condition), N_UNITS, device=condition.device)
             for d in range(N_UNITS):
                 log_weight, mean, log_scale = self._mixture(d, condition, x)
-                weight = log_weight.exp()
-                broken = ~torch.isfinite(weight).all(dim=1, keepdim=True)  # (B, 1)
-                k = torch.multinomial(weight.masked_fill(broken, 1.0), 1, generator=generator)  # (B, 1) component
+                cdf = log_weight.exp().cumsum(dim=1)  # (B, K)
+                broken = ~torch.isfinite(cdf[:, -1:])  # (B, 1)
+                # the component by the inverse CDF: several times cheaper than torch.multinomial here
+                pick = torch.rand(len(x), 1, generator=generator, device=x.device) * cdf[:, -1:]
+                k = (cdf < pick).sum(dim=1, keepdim=True).clamp_max(self.n_components - 1)  # (B, 1)
                 noise = torch.randn(len(x), 1, generator=generator, device=x.device)
                 drawn = mean.gather(1, k) + log_scale.gather(1, k).exp() * noise
                 x[:, d] = drawn.masked_fill(broken, float("nan"))[:, 0]

@@ -56,8 +56,8 @@ class CaloGANModelConfig:
     latent_dim: int = 64
     width: int = 256  # G's hidden width
     d_width: int = 128  # D's hidden width
-    # start G's response E_tot / E at the training showers' mean, not 0.5 (e+, 150 epochs: E_tot/E_inc
-    # separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
+    # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
+    # 150 epochs: E_tot/E_inc separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
     start_at_response: bool = True
     # round G's cells to whole spots of a fitted energy, like the simulator's deposits (150 epochs,
     # mean separation power: e+ 0.080 against 0.122, gamma 0.053 against 0.109; docs/benchmarks.md)
@@ -90,7 +90,8 @@ class CaloGANLossConfig:
     d_steps: int = 3
     gp_weight: float = 10.0
     gp_per_layer: bool = True  # hold each layer's gradient norm to 1, not the three layers' together
-    # weight of CaloGAN's energy-consistency term in G's loss (0 = off; the gap is logged either way). Off measured
+    # weight of CaloGAN's energy-consistency term in G's loss when G splits the energies itself (layer_energies=
+    # generator; with the mixture, the energies are set and the term is not used; 0 = off, the gap logged). Off measured
     # no better (250 epochs, held-out AUC e+ 0.863, 0.863, 0.907 for seeds 0-2 against 0.870, 0.863, 0.873 on;
     # gamma 0.854, 0.868 against 0.867, 0.879; docs/benchmarks.md), and e+ is the default particle
     energy_weight: float = 1.0
