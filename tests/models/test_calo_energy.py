@@ -103,3 +103,9 @@ def test_damaged_weights_give_nan_units_not_a_crash_in_the_draw():
         model.nets[0][-1].bias.fill_(float("inf"))
     drawn = model.sample(torch.zeros(4, 1))
     assert drawn.shape == (4, 3) and torch.isnan(drawn[:, 0]).all()
+
+
+def test_units_are_refused_by_a_generator_that_splits_the_energies_itself():
+    G = CaloGenerator(latent_dim=8, width=32)
+    with pytest.raises(ValueError, match="mixture"):
+        G(torch.randn(2, 8), torch.ones(2), units=torch.zeros(2, 3))

@@ -4,9 +4,9 @@ After Paganini, de Oliveira and Nachman (arXiv:1705.02355, 1712.10321), scaled d
 layers are generated in sequence, each from the latent, the requested energy (and particle)
 and an encoding of the layers before it; every layer is an energy-scaled, normalised shape
 ending in a ReLU, so empty cells are exact zeros. The layer energies are split by G's
-streams or drawn from a mixture fitted by maximum likelihood (nnlab.models.calo_energy). The discriminator sees log cells (and,
-for chosen layers, a linear view of them), layer energies and the requested energy, with no
-BatchNorm (it must work under DDP and WGAN-GP).
+streams or drawn from a mixture fitted by maximum likelihood (nnlab.models.calo_energy).
+The discriminator sees log cells (and, for chosen layers, a linear view of them), layer
+energies and the requested energy, with no BatchNorm (it must work under DDP and WGAN-GP).
 """
 
 from __future__ import annotations
@@ -190,6 +190,8 @@ class CaloGenerator(nn.Module):
         h = torch.cat([z, condition.to(z.dtype)], dim=1)
         incident = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV
         given = None
+        if units is not None and self.energy_model is None:
+            raise ValueError("units set the layer energies of a generator with layer_energies='mixture' only")
         if self.energy_model is not None:
             if units is None:
                 units = self.energy_model.sample(condition, generator=noise)
