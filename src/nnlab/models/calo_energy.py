@@ -76,7 +76,8 @@ class LayerEnergyMixture(nn.Module):
         total = torch.zeros(len(x), device=x.device)
         for d in range(N_UNITS):
             log_weight, mean, log_scale = self._mixture(d, condition, x)
-            log_normal = -0.5 * ((x[:, d:d + 1] - mean) / log_scale.exp()).square() - log_scale - 0.5 * math.log(2 * math.pi)
+            z = (x[:, d:d + 1] - mean) / log_scale.exp()
+            log_normal = -0.5 * z.square() - log_scale - 0.5 * math.log(2 * math.pi)
             total = total + torch.logsumexp(log_weight + log_normal, dim=1)
         return total
 

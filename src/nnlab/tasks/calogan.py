@@ -191,9 +191,10 @@ class CaloGANTask(GeneratorAverage, Task):
         real, energy, particle = batch
         G, D = step.models["G"], step.models["D"]
         # with the mixture, G shapes the training showers' own layer energies: the critic then judges shapes alone
-        units = energy_units(cells_per_layer(real), energy) if distributed.unwrap(G).energy_model else None
+        generator = distributed.unwrap(G)
+        units = energy_units(cells_per_layer(real), energy) if generator.energy_model else None
         with torch.no_grad(), step.autocast():
-            fake = flatten_layers(distributed.unwrap(G)(self._latents(len(real)), energy, particle, units=units)).float()
+            fake = flatten_layers(generator(self._latents(len(real)), energy, particle, units=units)).float()
         with step.autocast():
             logits = D(torch.cat([real, fake]), energy.repeat(2), particle.repeat(2)).float()
             real_logits, fake_logits = logits.chunk(2)
