@@ -116,11 +116,11 @@ class CaloGANConfig:
     model: CaloGANModelConfig = dataclasses.field(default_factory=CaloGANModelConfig)
     gan: CaloGANLossConfig = dataclasses.field(default_factory=CaloGANLossConfig)
     score: CaloGANScoreConfig = dataclasses.field(default_factory=CaloGANScoreConfig)
-    # 250 epochs (about 8 minutes on 2 cores, each epoch scored): more epochs to keep the best from, not
-    # a better average epoch (docs/benchmarks.md; held-out AUC e+ 0.821 against 0.875 at 150, gamma 0.855
-    # against 0.887; one-thread screening over seeds 0 and 1, gamma 0.867 and 0.879 against 0.904 and 0.906)
+    # 400 epochs (about 11 minutes on 2 cores, each epoch scored): more epochs to keep the best from, not
+    # a better average epoch (docs/benchmarks.md; held-out AUC, one thread, seeds 0 and 1: e+ 0.765, 0.778
+    # against 0.791, 0.771 at 250 epochs, gamma 0.778, 0.767 against 0.809, 0.825)
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
-        epochs=250, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9)))
+        epochs=400, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9)))
 
 
 class CaloGANTask(GeneratorAverage, Task):
