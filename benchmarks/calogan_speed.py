@@ -20,7 +20,7 @@ import torch
 
 from nnlab.models.calogan import CaloGenerator, flatten_layers, generate
 from nnlab.physics.simulator import iter_showers
-from nnlab.tasks.calogan import CaloGANModelConfig
+from nnlab.tasks.calogan import CaloGANModelConfig, make_generator
 
 BATCHES = (1, 128, 1024, 10_000)
 CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024
@@ -62,9 +62,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = CaloGANModelConfig()
     simulated, showers = simulator_rate()
-    G = CaloGenerator(model.latent_dim, 1, model.width, round_to_spots=model.round_to_spots,
-                      spot_sampling=model.spot_sampling, energy_bumps=model.energy_bumps,
-                      layer_energies=model.layer_energies)
+    G = make_generator(model, n_particles=1)
     cells = flatten_layers([torch.from_numpy(showers[f"layer_{k}"]).float() for k in range(3)])
     energy = torch.from_numpy(showers["energy"][:, 0]).float()
     particle = torch.zeros(len(energy), dtype=torch.long)

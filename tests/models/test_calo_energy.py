@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from nnlab.models.calo_energy import LayerEnergyMixture, energy_units, layer_energies
-from nnlab.models.calogan import CaloGenerator, cells_per_layer, flatten_layers, generate
+from nnlab.errors import ConfigError
+from nnlab.models.calogan import CaloGenerator, _with_outer_share, cells_per_layer, flatten_layers, generate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -109,3 +110,60 @@ def test_units_are_refused_by_a_generator_that_splits_the_energies_itself():
     G = CaloGenerator(latent_dim=8, width=32)
     with pytest.raises(ValueError, match="mixture"):
         G(torch.randn(2, 8), torch.ones(2), units=torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize("spots", [False, True])
+def test_the_outer_rows_hold_the_given_share_of_layer_0_and_read_back(spots):
+    # layer 0's rows are 160 mm apart: with a share s in the outer rows and a symmetric split, its width is 160 sqrt(s)
+    G = _mixture_generator(outer_shares=(0,), round_to_spots=spots, spot_sampling="random")
+    if spots:
+        G.spot_coefficients[..., 0] = math.log(2.5)  # 2.5 MeV spots: a share of 0.001 of 11.9 GeV is 4.7 spots
+    energy = torch.full((8,), 20.0)
+    share = torch.linspace(0.001, 0.3, 8)
+    units = torch.cat([torch.tensor([[3.0, 0.5, 1.0]]).expand(8, 3), torch.logit(share)[:, None]], dim=1)
+    cells = flatten_layers(G(torch.randn(8, 8), energy, units=units))
+    rows = cells[:, :288].reshape(8, 3, 96).sum(dim=2)
+    assert not spots or (cells[:, :288][cells[:, :288] > 0] >= 2.5 * 0.5).all()  # whole (stretched) spots
+    assert torch.allclose(rows[:, [0, 2]].sum(dim=1) / rows.sum(dim=1), share, rtol=1e-4)
+    assert torch.allclose(cells_per_layer(cells), layer_energies(units, energy), rtol=1e-4)  # the energies kept
+    assert torch.allclose(G.shower_units(cells, energy), units, atol=1e-3)
+
+
+def test_outer_shares_of_two_layers_each_hold_and_read_back():
+    G = _mixture_generator(outer_shares=(1, 0), round_to_spots=True, spot_sampling="random")
+    G.spot_coefficients[..., 0] = math.log(0.5)
+    energy = torch.full((6,), 50.0)
+    shares = torch.stack([torch.linspace(0.02, 0.2, 6), torch.linspace(0.001, 0.01, 6)], dim=1)  # layers 1, 0
+    units = torch.cat([torch.tensor([[3.0, -0.5, 1.0]]).expand(6, 3), torch.logit(shares)], dim=1)
+    cells = flatten_layers(G(torch.randn(6, 8), energy, units=units))
+    rows_1 = cells[:, 288:432].reshape(6, 12, 12).sum(dim=2)
+    outer_1 = rows_1.sum(dim=1) - rows_1[:, 5:7].sum(dim=1)
+    assert torch.allclose(outer_1 / rows_1.sum(dim=1), shares[:, 0], rtol=1e-4)
+    assert torch.allclose(G.shower_units(cells, energy), units, atol=1e-3)
+
+
+@pytest.mark.parametrize("layers", [(0, 0), (3,)])
+def test_outer_shares_name_each_layer_once(layers):
+    with pytest.raises(ConfigError, match="outer_shares"):
+        CaloGenerator(latent_dim=8, width=32, layer_energies="mixture", outer_shares=layers)
+
+
+def test_a_share_under_half_a_spot_leaves_the_outer_rows_empty():
+    G = _mixture_generator(outer_shares=(0,), round_to_spots=True, spot_sampling="random")
+    G.spot_coefficients[..., 0] = math.log(2.5)
+    share = torch.tensor([1e-6, 2e-4, 1e-3])  # of layer 0's 11.9 GeV: 0.012, 2.4 and 11.9 MeV
+    units = torch.cat([torch.tensor([[3.0, 0.5, 1.0]]).expand(3, 3), torch.logit(share)[:, None]], dim=1)
+    layer_0 = G(torch.randn(3, 8), torch.full((3,), 20.0), units=units)[0]
+    assert layer_0[:, [0, 2]].flatten(1).gt(0).any(dim=1).tolist() == [False, True, True]
+
+
+def test_outer_rows_the_generator_left_empty_stay_empty():
+    shape = torch.zeros(2, 3, 96)
+    shape[:, 1, 40:50] = 0.1  # all in the central row
+    out = _with_outer_share(shape.reshape(2, -1), torch.tensor([[0.2], [0.0]]), 0).reshape(2, 3, 96)
+    assert (out[:, [0, 2]] == 0).all() and torch.allclose(out, shape)
+
+
+def test_the_outer_share_needs_the_mixture():
+    with pytest.raises(ConfigError, match="mixture"):
+        CaloGenerator(latent_dim=8, width=32, outer_shares=(0,))

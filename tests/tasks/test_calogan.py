@@ -68,14 +68,15 @@ def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "train.epochs=1", "model.round_to_spots=false", "model.critic_linear_views=[]",
                 "model.critic_leakage=false", "gan.gp_per_layer=false", "score.select_by=separation",
-                "model.energy_bumps=0", "model.layer_energies=generator"]
+                "model.energy_bumps=0", "model.layer_energies=generator", "model.outer_shares=[]"]
     old = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run.path
     config = (old / "config.yaml").read_text()
     lines = [line for line in config.splitlines(keepends=True)  # saved before these keys existed
              if not line.strip().startswith(("round_to_spots:", "critic_linear_views:", "critic_leakage:",
-                                             "gp_per_layer:", "select_by:", "energy_bumps:", "layer_energies:"))]
+                                             "gp_per_layer:", "select_by:", "energy_bumps:", "layer_energies:",
+                                             "outer_shares:"))]
     (old / "config.yaml").write_text("".join(lines))
-    assert len(lines) == len(config.splitlines()) - 7
+    assert len(lines) == len(config.splitlines()) - 8
     _, task = api.load_run(old)
     assert task.config.model.round_to_spots is False and not task.models["G"].round_to_spots
     assert task.config.model.critic_linear_views == () and task.models["D"].linear_views == ()
@@ -83,6 +84,7 @@ def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(
     assert task.config.gan.gp_per_layer is False
     assert task.config.model.energy_bumps == 0 and task.models["G"].energy_bumps == task.models["D"].energy_bumps == 0
     assert task.config.model.layer_energies == "generator" and task.models["G"].energy_model is None
+    assert task.config.model.outer_shares == () and task.models["G"].outer_shares == ()
     assert task.config.score.select_by == "separation" and task.monitor == ("sep_watched", "min")
 
 
@@ -95,6 +97,8 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("train", "calogan", "--data", f"{showers},{showers}"), "one file per particle")
     assert_one_line_error(cli("train", "calogan", "--data", str(tmp_path / "missing.h5")), "missing.h5")
     assert_one_line_error(cli("train", "calogan", "--loss", "l2"), "gan.loss")
+    split_by_g = cli("train", "calogan", "--data", str(showers), "--set", "model.layer_energies=generator")
+    assert_one_line_error(split_by_g, "model.outer_shares=[]")
 
     def overflowing(weights):  # finite weights so large that G's sums overflow: inf - inf is NaN
         for key, value in weights.items():
@@ -132,7 +136,7 @@ def test_evaluate_judges_against_a_reference_file_beside_the_held_out_report(cli
 def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "score.n_epoch=200", "score.classifier_epochs=20", "train.epochs=3", f"score.select_by={select_by}",
-                "model.energy_fit_steps=50", "train.seed=2"]  # a seed whose lowest separation power is not the first
+                "model.energy_fit_steps=50", "train.seed=5"]  # a seed whose lowest separation power is not the first
     run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
     history = run.read_metrics()
     # by the classifier: the lowest AUC, and among equal AUCs the lowest separation power
@@ -149,7 +153,8 @@ def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, shower
 def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers, layer_energies):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "score.n_epoch=100", "score.classifier_epochs=1", "train.checkpoint_every_s=0", "gan.g_average=0.9",
-                f"model.layer_energies={layer_energies}", "model.energy_fit_steps=50"]
+                f"model.layer_energies={layer_energies}", "model.energy_fit_steps=50",
+                f"model.outer_shares={'[]' if layer_energies == 'generator' else '[0]'}"]
     straight = api.train("calogan", out_dir=tmp_path / "a", overrides=[*settings, "train.epochs=3"],
                          evaluate=False).run
     first = api.train("calogan", out_dir=tmp_path / "b", overrides=[*settings, "train.epochs=2"], evaluate=False).run

@@ -47,19 +47,21 @@ def layer_energies(units: torch.Tensor, energy_gev: torch.Tensor) -> torch.Tenso
 class LayerEnergyMixture(nn.Module):
     """p(u | condition) for the (B, 3) `energy_units`: one small MLP per unit gives a Gaussian mixture over it.
 
+    `n_units` > 3 models further units after them, in order (the generator's layer 0 outer-row share).
+
     The units are standardised by the training showers' mean and spread (buffers, saved with the
     model). Its parameters do not train with the GAN: `fit` sets them by maximum likelihood once,
     before the adversarial training, and leaves them frozen.
     """
 
-    def __init__(self, condition_dim: int, n_components: int = 10, width: int = 64):
+    def __init__(self, condition_dim: int, n_components: int = 10, width: int = 64, n_units: int = N_UNITS):
         super().__init__()
-        self.n_components = n_components
+        self.n_components, self.n_units = n_components, n_units
         self.nets = nn.ModuleList(
             nn.Sequential(nn.Linear(condition_dim + d, width), nn.LeakyReLU(0.2), nn.Linear(width, width),
-                          nn.LeakyReLU(0.2), nn.Linear(width, 3 * n_components)) for d in range(N_UNITS))
-        self.register_buffer("mean", torch.zeros(N_UNITS))
-        self.register_buffer("std", torch.ones(N_UNITS))
+                          nn.LeakyReLU(0.2), nn.Linear(width, 3 * n_components)) for d in range(n_units))
+        self.register_buffer("mean", torch.zeros(n_units))
+        self.register_buffer("std", torch.ones(n_units))
         self.requires_grad_(False)
 
     def standardise(self, units: torch.Tensor) -> torch.Tensor:
@@ -74,7 +76,7 @@ class LayerEnergyMixture(nn.Module):
         """(B,) log density of standardised units (in the standardised space)."""
         x = self.standardise(units)
         total = torch.zeros(len(x), device=x.device)
-        for d in range(N_UNITS):
+        for d in range(self.n_units):
             log_weight, mean, log_scale = self._mixture(d, condition, x)
             z = (x[:, d:d + 1] - mean) / log_scale.exp()
             log_normal = -0.5 * z.square() - log_scale - 0.5 * math.log(2 * math.pi)
@@ -83,15 +85,15 @@ class LayerEnergyMixture(nn.Module):
 
     @torch.no_grad()
     def sample(self, condition: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(B, 3) units drawn unit by unit, each from its mixture given those before it.
+        """(B, n_units) units drawn unit by unit, each from its mixture given those before it.
 
         Rows whose mixture weights are not finite (diverged or damaged weights) come out NaN, for
         the caller's finiteness check to report, rather than failing inside the draw.
         """
         with torch.autocast(condition.device.type, enabled=False):
             condition = condition.float()
-            x = torch.zeros(len(condition), N_UNITS, device=condition.device)
-            for d in range(N_UNITS):
+            x = torch.zeros(len(condition), self.n_units, device=condition.device)
+            for d in range(self.n_units):
                 log_weight, mean, log_scale = self._mixture(d, condition, x)
                 cdf = log_weight.exp().cumsum(dim=1)  # (B, K)
                 broken = ~torch.isfinite(cdf[:, -1:])  # (B, 1)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnlab.errors import ConfigError
-from nnlab.models.calo_energy import N_UNITS, LayerEnergyMixture, energy_units, layer_energies
+from nnlab.models.calo_energy import SHARE_FLOOR, N_UNITS, LayerEnergyMixture, energy_units, layer_energies
 
 LAYER_SHAPES: tuple[tuple[int, int], ...] = ((3, 96), (12, 12), (12, 6))
 N_CELLS = tuple(h * w for h, w in LAYER_SHAPES)  # (288, 144, 72)
@@ -41,6 +41,9 @@ N_SPOT_TERMS = 6  # log spot energy ~ 1, x, x^2, l, l^2, x l with x = log(E / 10
 LAYER_ENERGIES = ("generator", "mixture")  # who draws the layer energies: G's streams, or a fitted mixture
 SPOT_SAMPLING = ("random", "nearest")  # how a cell's whole spots are drawn from the number G expects
 NO_SPOT_MEV = 1e-6  # the spot energy of a layer too rarely hit to fit: rounding to 1 eV changes nothing
+# per layer, the rows (first image axis) the shower's axis runs through; the others are its outer rows, and in
+# layer 0 (3 rows of 160 mm) the two outer rows alone set the layer's lateral width
+AXIS_ROWS = ((1,), (5, 6), (5, 6))
 
 
 def encode_condition(energy_gev: torch.Tensor, particle_index: torch.Tensor | None, n_particles: int,
@@ -150,12 +153,19 @@ class CaloGenerator(nn.Module):
     (`fit_layer_energies`), and every stream reads them and shapes its layer for them. In
     training G shapes the training showers' own energies (`units`), so the critic judges the
     shapes, and the energies' joint law is the fit's (docs/benchmarks.md).
+
+    With `outer_shares` (and the mixture), the mixture also draws, for those layers, the share of the
+    layer's energy in its outer rows, off the axis (`AXIS_ROWS`), and G's rows are scaled to it as the
+    layers are to their energies (`_outer_share_layer`). In layer 0 the two outer rows, 160 mm off the
+    axis, alone set the lateral width: G itself spread their share too widely from shower to shower
+    and left them empty too rarely.
     """
 
     N_ENERGY_LOGITS = (2, 1, 0)  # stream 0: response and layer 0's share; stream 1: layer 1's share
 
     def __init__(self, latent_dim: int = 64, n_particles: int = 1, width: int = 256, round_to_spots: bool = False,
-                 spot_sampling: str = "nearest", energy_bumps: int = 0, layer_energies: str = "generator"):
+                 spot_sampling: str = "nearest", energy_bumps: int = 0, layer_energies: str = "generator",
+                 outer_shares: Sequence[int] = ()):
         super().__init__()
         if latent_dim < 1 or n_particles < 1 or width < 1:
             raise ConfigError(f"CaloGenerator needs latent_dim, n_particles and width >= 1, "
@@ -165,27 +175,33 @@ class CaloGenerator(nn.Module):
         _check_energy_bumps(energy_bumps)
         if layer_energies not in LAYER_ENERGIES:
             raise ConfigError(f"layer_energies must be one of {', '.join(LAYER_ENERGIES)}, got {layer_energies!r}")
+        mixture = layer_energies == "mixture"
+        if outer_shares and not mixture:
+            raise ConfigError("outer shares are drawn by the layer-energy mixture: with layer_energies='generator' "
+                              "set outer_shares to none (--set model.outer_shares=[])")
+        if len(set(outer_shares)) != len(outer_shares) or not set(outer_shares) <= set(range(len(N_CELLS))):
+            raise ConfigError(f"outer_shares must name layers among 0, 1, 2 once each, got {list(outer_shares)}")
         self.latent_dim, self.n_particles, self.round_to_spots = latent_dim, n_particles, round_to_spots
-        self.spot_sampling, self.energy_bumps = spot_sampling, energy_bumps
+        self.spot_sampling, self.energy_bumps, self.outer_shares = spot_sampling, energy_bumps, tuple(outer_shares)
         if round_to_spots:  # log spot energy (MeV) per particle and layer: coefficients of _spot_terms
             spot_coefficients = torch.zeros(n_particles, len(N_CELLS), N_SPOT_TERMS)
             spot_coefficients[..., 0] = float(np.log(NO_SPOT_MEV))
             self.register_buffer("spot_coefficients", spot_coefficients)
         condition_dim = 1 + energy_bumps + n_particles
-        mixture = layer_energies == "mixture"
-        in_dim = latent_dim + condition_dim + (N_UNITS if mixture else 0)
+        n_units = N_UNITS + len(outer_shares)
+        in_dim = latent_dim + condition_dim + (n_units if mixture else 0)
         n_energy_logits = (0,) * len(N_CELLS) if mixture else self.N_ENERGY_LOGITS
         self.streams = nn.ModuleList(LayerGenerator(in_dim + k * MEMORY_DIM, n, width, n_logits)
                                      for k, (n, n_logits) in enumerate(zip(N_CELLS, n_energy_logits)))
         self.encoders = nn.ModuleList(nn.Sequential(nn.Linear(n, MEMORY_DIM), nn.LeakyReLU(LEAKY_SLOPE))
                                       for n in N_CELLS[:-1])
-        self.energy_model = LayerEnergyMixture(condition_dim) if mixture else None
+        self.energy_model = LayerEnergyMixture(condition_dim, n_units=n_units) if mixture else None
 
     def forward(self, z: torch.Tensor, energy_gev: torch.Tensor, particle_index: torch.Tensor | None = None, *,
                 noise: torch.Generator | None = None, units: torch.Tensor | None = None) -> list[torch.Tensor]:
         """`noise` draws the random spot counts and the mixture's layer energies (default: the global RNG of
-        z's device). `units`: with the mixture, (B, 3) `energy_units` to shape rather than drawn ones (training
-        shapes the training showers' own energies)."""
+        z's device). `units`: with the mixture, (B, n_units) `shower_units` to shape rather than drawn ones
+        (training shapes the training showers' own energies)."""
         condition = encode_condition(energy_gev, particle_index, self.n_particles, self.energy_bumps)
         h = torch.cat([z, condition.to(z.dtype)], dim=1)
         incident = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV
@@ -211,15 +227,36 @@ class CaloGenerator(nn.Module):
                 else:
                     t = logits[:, :1]  # (B, 1): logit of this layer's share of what is left
                     energy, remaining = remaining * torch.sigmoid(t), remaining * torch.sigmoid(-t)
-            cells = shape * energy  # (B, n_cells_k) MeV
-            if self.round_to_spots:
-                spot = self.spot_mev(k, energy_gev, energy / incident, particle_index)
-                cells = _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, noise=noise)
+            spot = self.spot_mev(k, energy_gev, energy / incident, particle_index) if self.round_to_spots else None
+            if k in self.outer_shares:
+                unit = N_UNITS + self.outer_shares.index(k)
+                cells = self._outer_share_layer(k, shape, energy, torch.sigmoid(units[:, unit:unit + 1].float()), spot,
+                                                noise)
+            else:
+                cells = shape * energy  # (B, n_cells_k) MeV
+                if spot is not None:
+                    cells = _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, noise=noise)
             layers.append(cells.reshape(len(z), *LAYER_SHAPES[k]))
             if k < len(self.encoders):
                 memory = self.encoders[k](torch.log1p(cells) / LOG_CELL_SCALE)  # (B, MEMORY_DIM)
                 h = torch.cat([h, memory.to(h.dtype)], dim=1)
         return layers
+
+    def _outer_share_layer(self, k: int, shape: torch.Tensor, energy: torch.Tensor, share: torch.Tensor,
+                           spot: torch.Tensor | None, noise: torch.Generator | None) -> torch.Tensor:
+        """Layer k (B, n) MeV holding `energy` (B, 1), its outer rows `share` (B, 1) of it, in whole spots.
+
+        The drawn share already holds the spots' graininess (it is read off showers made of spots), so
+        the outer rows and the centre row each keep their energy through the draw of whole spots: the
+        share stays the one drawn. A share under half a spot leaves the outer rows empty.
+        """
+        if spot is not None:
+            share = torch.where(share * energy < spot / 2, 0.0, share)
+        cells = _with_outer_share(shape, share, k) * energy
+        if spot is None:
+            return cells
+        return _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, noise=noise,
+                               part=_outer_rows(k, cells)[:, 0])
 
     @torch.no_grad()
     def start_at_response(self, response: float) -> None:
@@ -271,36 +308,92 @@ class CaloGenerator(nn.Module):
                            steps: int, seed: int) -> float:
         """Fit the mixture of layer energies to training showers (cells (N, 504) MeV, energy (N,) GeV); its NLL."""
         condition = encode_condition(energy_gev, particle_index, self.n_particles, self.energy_bumps)
-        units = energy_units(cells_per_layer(cells), energy_gev)
-        return self.energy_model.fit(units, condition, steps=steps, seed=seed)
+        return self.energy_model.fit(self.shower_units(cells, energy_gev), condition, steps=steps, seed=seed)
+
+    def shower_units(self, cells: torch.Tensor, energy_gev: torch.Tensor) -> torch.Tensor:
+        """What the mixture draws, read off showers (cells (B, 504) MeV, energy (B,) GeV): (B, 3) `energy_units`,
+        and after them, for each layer of `outer_shares`, the logit of its outer rows' share of the layer."""
+        units = [energy_units(cells_per_layer(cells), energy_gev)]
+        layers = torch.split(cells.double(), N_CELLS, dim=1)
+        for k in self.outer_shares:
+            rows = layers[k].reshape(len(cells), *LAYER_SHAPES[k]).sum(dim=2)  # (B, R)
+            share = (rows * _outer_rows(k, rows)[:, 0]).sum(dim=1) / rows.sum(dim=1).clamp_min(1e-30)
+            units.append(torch.logit(share.clamp(SHARE_FLOOR, 1 - SHARE_FLOOR))[:, None].float())
+        return torch.cat(units, dim=1)
 
     def sample_latent(self, n: int, *, generator: torch.Generator) -> torch.Tensor:
         """n draws of z ~ N(0, I), shape (n, latent_dim), on the torch.Generator's device."""
         return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
 
 
+def _outer_rows(k: int, like: torch.Tensor) -> torch.Tensor:
+    """(R, 1) 1 for layer k's outer rows, 0 for those on the axis, of the dtype and device of `like`."""
+    outer = torch.ones(LAYER_SHAPES[k][0], 1, dtype=like.dtype, device=like.device)
+    outer[list(AXIS_ROWS[k])] = 0
+    return outer
+
+
+def _with_outer_share(shape: torch.Tensor, share: torch.Tensor, k: int) -> torch.Tensor:
+    """Layer k's normalised shape (B, n), its outer rows rescaled to hold `share` (B, 1) of it, the axis rows the rest.
+
+    Outer rows G left empty stay empty (in layer 0: a width of 0, as in 1-5% of showers).
+    """
+    rows = shape.reshape(len(shape), *LAYER_SHAPES[k])  # (B, R, C)
+    outer = _outer_rows(k, shape)
+    outer_sum = (rows * outer).sum(dim=(1, 2))[:, None]  # (B, 1)
+    centre_sum = rows.sum(dim=(1, 2))[:, None] - outer_sum
+    share = torch.where(outer_sum > 0, share, 0.0)
+    share = torch.where(centre_sum > 0, share, 1.0)
+    tiny = torch.finfo(shape.dtype).tiny
+    scale = torch.where(outer.bool(), (share / outer_sum.clamp_min(tiny))[:, None],
+                        ((1 - share) / centre_sum.clamp_min(tiny))[:, None])  # (B, R, 1)
+    return (rows * scale).reshape(len(shape), -1)
+
+
 def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tensor, *, sampling: str,
-                    noise: torch.Generator | None = None) -> torch.Tensor:
+                    noise: torch.Generator | None = None, part: torch.Tensor | None = None) -> torch.Tensor:
     """Cells (B, n) of a layer holding energy (B, 1), as whole spots (B, 1) that keep the energy, all in MeV.
 
     The counts are drawn around cells / spot like a Poisson count's (`_spot_counts`, `noise` the RNG)
     or are the nearest whole number to it; gradients pass straight through; empty cells are exact zeros.
+    No layer comes out empty: where the hottest cell holds less than a spot, it is the spot. `part`, (R,)
+    1 for some of the layer's R rows and 0 for the others, keeps their energy and the rest's apart (`_by_part`).
     """
     with torch.no_grad():
-        # no layer comes out empty: where the hottest cell holds less than a spot, it is the spot
-        spot = torch.minimum(spot, cells.amax(dim=1, keepdim=True)).clamp_min(torch.finfo(cells.dtype).tiny)
-        expected = cells / spot  # (B, n_cells_k) spots per cell
-        if sampling == "random":
-            spots = _spot_counts(expected, noise)
+        if part is None:
+            spot = torch.minimum(spot, cells.amax(dim=1, keepdim=True))
+        expected = cells / spot.clamp_min(torch.finfo(cells.dtype).tiny)  # (B, n_cells_k) spots per cell
+        spots = _spot_counts(expected, noise) if sampling == "random" else torch.round(expected)
+        if part is None:
+            whole = spots.mul_(spot)
+            # the counts add or drop energy; the spots then stretch to keep the layer's energy exactly
+            whole.mul_(energy / whole.sum(dim=1, keepdim=True).clamp_min(1e-30))
         else:
-            spots = torch.round(expected)  # the hottest holds at least one spot: it rounds to >= 1
-        whole = spots.mul_(spot)
-        # the counts add or drop energy; the spots then stretch to keep the layer's energy exactly
-        whole.mul_(energy / whole.sum(dim=1, keepdim=True).clamp_min(1e-30))
+            whole = _by_part(spots, cells, spot, part)
     if not torch.is_grad_enabled():
         return whole  # sampling: no gradient to pass on
     through = cells + (whole - cells).detach()
     return torch.where(whole > 0, through, through - through.detach())  # x - x: exactly 0, gradient kept
+
+
+def _by_part(spots: torch.Tensor, cells: torch.Tensor, spot: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
+    """Whole spots (B, n) in MeV that keep the energy of `cells` in the rows `part` (R,) marks and in the rest
+    apart, the spot's size kept: a part holding energy but drawn no spot gets one in its hottest cell."""
+    energy = _split_sums(cells, part)  # (B, 2): in the part, in the rest
+    for i, mask in enumerate((part, 1 - part)):  # a loop over the two parts, not the showers
+        rows = ((_split_sums(spots, part)[:, i] == 0) & (energy[:, i] > 0)).nonzero()[:, 0]
+        if len(rows):
+            spots[rows, (cells[rows].reshape(len(rows), len(part), -1) * mask[:, None]).flatten(1).argmax(dim=1)] += 1
+    whole = spots.mul_(spot)
+    stretch = energy / _split_sums(whole, part).clamp_min(1e-30)  # (B, 2)
+    per_row = torch.addcmul(stretch[:, 1:], stretch[:, :1] - stretch[:, 1:], part)  # (B, R)
+    return whole.view(len(whole), len(part), -1).mul_(per_row[:, :, None]).view(whole.shape)
+
+
+def _split_sums(values: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
+    """(B, 2) sums of values (B, n), seen as R rows, over the rows `part` (R,) marks with 1 and over the rest."""
+    per_row = values.reshape(len(values), len(part), -1).sum(dim=2)  # (B, R)
+    return torch.stack([(per_row * part).sum(dim=1), (per_row * (1 - part)).sum(dim=1)], dim=1)
 
 
 def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch.Tensor:
