@@ -47,7 +47,7 @@ def layer_energies(units: torch.Tensor, energy_gev: torch.Tensor) -> torch.Tenso
 class LayerEnergyMixture(nn.Module):
     """p(u | condition) for the (B, 3) `energy_units`: one small MLP per unit gives a Gaussian mixture over it.
 
-    `n_units` > 3 models further units after them, in order (the generator's layer 0 outer-row share).
+    `n_units` > 3 models further units after them, in order (the generator's outer-row shares).
 
     The units are standardised by the training showers' mean and spread (buffers, saved with the
     model). Its parameters do not train with the GAN: `fit` sets them by maximum likelihood once,

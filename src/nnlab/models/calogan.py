@@ -247,7 +247,7 @@ class CaloGenerator(nn.Module):
         """Layer k (B, n) MeV holding `energy` (B, 1), its outer rows `share` (B, 1) of it, in whole spots.
 
         The drawn share already holds the spots' graininess (it is read off showers made of spots), so
-        the outer rows and the centre row each keep their energy through the draw of whole spots: the
+        the outer rows and the axis rows each keep their energy through the draw of whole spots: the
         share stays the one drawn. A share under half a spot leaves the outer rows empty.
         """
         if spot is not None:
@@ -362,7 +362,8 @@ def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tenso
     with torch.no_grad():
         if part is None:
             spot = torch.minimum(spot, cells.amax(dim=1, keepdim=True))
-        expected = cells / spot.clamp_min(torch.finfo(cells.dtype).tiny)  # (B, n_cells_k) spots per cell
+        spot = spot.clamp_min(torch.finfo(cells.dtype).tiny)
+        expected = cells / spot  # (B, n_cells_k) spots per cell
         spots = _spot_counts(expected, noise) if sampling == "random" else torch.round(expected)
         if part is None:
             whole = spots.mul_(spot)
