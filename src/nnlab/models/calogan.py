@@ -381,8 +381,9 @@ def _by_part(spots: torch.Tensor, cells: torch.Tensor, spot: torch.Tensor, part:
     """Whole spots (B, n) in MeV that keep the energy of `cells` in the rows `part` (R,) marks and in the rest
     apart, the spot's size kept: a part holding energy but drawn no spot gets one in its hottest cell."""
     energy = _split_sums(cells, part)  # (B, 2): in the part, in the rest
+    missing = (_split_sums(spots, part) == 0) & (energy > 0)  # (B, 2): a part with energy but no spot
     for i, mask in enumerate((part, 1 - part)):  # a loop over the two parts, not the showers
-        rows = ((_split_sums(spots, part)[:, i] == 0) & (energy[:, i] > 0)).nonzero()[:, 0]
+        rows = missing[:, i].nonzero()[:, 0]
         if len(rows):
             spots[rows, (cells[rows].reshape(len(rows), len(part), -1) * mask[:, None]).flatten(1).argmax(dim=1)] += 1
     whole = spots.mul_(spot)
