@@ -61,6 +61,41 @@ def test_log_edges_keep_a_bin_for_zeros_and_disjoint_samples_score_one():
     assert val.obs.separation_power(np.zeros(10), np.ones(10), bins=edges) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("atom, top", [(1 / 7, 5 / 7), (0.5, 1.0), (0.98, 1.0)])
+def test_a_value_many_showers_share_is_never_split_by_an_edge(atom, top):
+    # E_ratio of a few whole spots: (a - b) / (a + b) = 1/7 in 500 showers of each sample, rounded up in one and
+    # down in the other; over [0, 5/7] in 50 bins 1/7 is an edge (as is 0.5 over [0, 1]; 0.98 is the last inner one)
+    p = np.r_[np.full(500, atom) * (1 + 1e-9), 0.0, top]
+    q = np.r_[np.full(500, atom) * (1 - 1e-9), 0.0, top]
+    assert val.obs.separation_power(p, q, bins=np.histogram_bin_edges(np.r_[p, q], 50)) > 0.99  # split: "disjoint"
+    edges = val.common_edges(p, q, log=False)
+    assert edges[0] == 0.0 and edges[-1] == top and np.all(np.diff(edges) >= 0)
+    assert val.obs.separation_power(p, q, bins=edges) == 0.0  # the same distributions
+    log_edges = val.common_edges(p, q, log=True)
+    assert val.obs.separation_power(p, q, bins=log_edges) == 0.0
+
+
+def test_an_edge_inside_a_run_of_values_moves_to_its_nearer_side_with_a_gap():
+    values = np.r_[0.0, 0.1, np.arange(0.5, 0.751, 0.05), 0.9, 1.0]  # 0.5-0.75: a run at a tolerance of 0.06
+    edges = np.array([0.0, 0.05, 0.49, 0.52, 0.74, 1.0])
+    moved = val._clear_of_values(edges, values, tolerance=0.06)
+    # 0.05 and 0.49 fall in gaps; 0.52 and 0.74 inside the run: moved below it (0.47, then kept in order behind
+    # 0.49: an empty bin) and above it (0.78)
+    np.testing.assert_allclose(moved, [0.0, 0.05, 0.49, 0.49, 0.78, 1.0])
+    top = val._clear_of_values(np.array([0.0, 0.76, 1.0]), np.r_[0.0, np.arange(0.5, 1.001, 0.05)], tolerance=0.06)
+    np.testing.assert_allclose(top, [0.0, 0.47, 1.0])  # a run up to the top: below it
+
+
+def test_edges_move_only_off_shared_values():
+    draw = np.random.default_rng(0)
+    p, q = draw.normal(size=5000), draw.normal(size=5000)
+    plain = np.histogram_bin_edges(np.r_[p, q], val.N_BINS)
+    edges = val.common_edges(p, q, log=False)
+    span = plain[-1] - plain[0]
+    assert np.abs(edges - plain).max() < 1e-3 * span  # a continuous sample: edges on a value move a hair
+    assert val.obs.separation_power(p, q, bins=edges) == pytest.approx(val.obs.separation_power(p, q, bins=plain))
+
+
 @pytest.mark.parametrize("bins", [(10.0,), (10.0, 5.0)])
 def test_bad_energy_bins_are_a_config_error(samples, bins):
     with pytest.raises(ConfigError, match="energy_bins"):
