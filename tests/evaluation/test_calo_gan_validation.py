@@ -46,6 +46,13 @@ def test_independent_samples_score_near_zero_and_eplus_against_piplus_far_from_i
     assert different["E_tot/E_inc"] > 0.9  # 0.995 +- 0.001 against 0.29 +- 0.25: disjoint
 
 
+def test_without_energy_bins_the_overall_powers_are_the_same(samples):
+    full = val.compare_observables(samples["eplus"], samples["piplus"])
+    overall = val.compare_observables(samples["eplus"], samples["piplus"], by_energy=False)
+    assert [row["separation_power"] for row in overall] == [row["separation_power"] for row in full]
+    assert all(row["by_energy"] == [] for row in overall) and all(row["by_energy"] for row in full)
+
+
 def test_energy_bins_count_showers_and_skip_the_sparse_ones(samples):
     rows = val.compare_observables(samples["eplus"], samples["piplus"], energy_bins=(1.0, 1.1, 50.0, 100.0))
     bins = rows[0]["by_energy"]

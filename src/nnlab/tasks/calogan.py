@@ -242,7 +242,7 @@ class CaloGANTask(GeneratorAverage, Task):
         generated = self.generate_like(reference, seed=epoch)
         generated["particle"] = reference["particle"]
         pairs = [(_select(reference, i), _select(generated, i)) for i in range(len(self.particles))]
-        rows = [row for pair in pairs for row in validation.compare_observables(*pair)
+        rows = [row for pair in pairs for row in validation.compare_observables(*pair, by_energy=False)
                 if row["separation_power"] is not None]
         scores = {"sep_watched": float(np.mean([r["separation_power"] for r in rows if r["observable"] in WATCHED])),
                   "n_above": float(sum(r["separation_power"] >= SEPARATION_BOUND for r in rows))}
