@@ -235,8 +235,8 @@ class CaloGANTask(GeneratorAverage, Task):
 
     def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:
         """Each particle's showers of the epoch against training showers (never the held-out ones): the mean
-        separation power of WATCHED, the number of observables at SEPARATION_BOUND or more and, to choose the
-        epoch kept by, the classifier's AUC on the observables (mean over particles)."""
+        separation power of WATCHED, the number of observables at SEPARATION_BOUND or more (summed over
+        particles) and, to choose the epoch kept by, the classifier's AUC on the observables (mean over particles)."""
         score = self.config.score
         reference = _first(self.reference["train"], score.n_epoch)
         generated = self.generate_like(reference, seed=epoch)
