@@ -7,7 +7,7 @@ and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV, 
 of three timings, as `timeit` advises. CaloGAN
 (Paganini et al. 2018, table 2) needs 2.0 ms per shower on a CPU at batch 1,024, i.e. 500
 showers per second.
-Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu]
+Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu] [--glibc-defaults]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 from nnlab.models.calogan import CaloGenerator, flatten_layers, generate
 from nnlab.physics.simulator import iter_showers
 from nnlab.tasks.calogan import CaloGANModelConfig, make_generator
+from nnlab.training.runtime import retain_freed_memory
 
 BATCHES = (1, 128, 1024, 10_000)
 CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024
@@ -58,8 +59,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="leave glibc's malloc as it is (by default freed memory is retained, as nnlab's CLI does)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    retained = not args.glibc_defaults and retain_freed_memory()  # as `nnlab sample` does, for G and simulator
     model = CaloGANModelConfig()
     simulated, showers = simulator_rate()
     G = make_generator(model, n_particles=1)
@@ -71,7 +75,8 @@ def main() -> None:
     if G.energy_model is not None:  # layer energies drawn as in a trained run
         G.fit_layer_energies(cells, energy, particle, steps=model.energy_fit_steps, seed=0)
     G = G.to(args.device)
-    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; "
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, freed memory "
+          f"{'retained' if retained else 'returned (glibc defaults)'}; "
           f"G has {sum(p.numel() for p in G.parameters()):,} parameters")
     print(f"simulator (e+, 1-100 GeV): {simulated:,.0f} showers/s; CaloGAN on CPU (published): "
           f"{CALOGAN_CPU_SHOWERS_PER_S:,.0f} showers/s at batch 1,024")

@@ -20,7 +20,7 @@ from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
 from nnlab.training.distributed import process_group
 from nnlab.training.rundir import RunDir, environment
-from nnlab.training.runtime import Launch, resolve_device, seed_everything
+from nnlab.training.runtime import Launch, resolve_device, retain_freed_memory, seed_everything
 from nnlab.training.trainer import Trainer
 
 
@@ -71,6 +71,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
 
     Unless `evaluate` is False, the best epoch is then scored as `nnlab evaluate` would.
     """
+    retain_freed_memory()
     task_cls = get_task(task_name)
     run = _open_for_resume(resume, task_name) if resume else None
     config = resolve_config(task_name, config_path=config_path, overrides=overrides,
@@ -104,6 +105,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
 def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
              cache_dir: Path | None = None) -> tuple[RunDir, Task]:
     """Rebuild a run's task and trained models from its directory, without unpickling anything."""
+    retain_freed_memory()
     run = RunDir.open(run_path)
     values = run.read_config()
     task_name = values.get("task")

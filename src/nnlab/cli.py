@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one nnlab command; return the exit status (0 ok, 2 user error, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _configure_logging()
+    from nnlab.training.runtime import retain_freed_memory
+
+    retain_freed_memory()  # before the first tensor: every command's batches reuse freed memory
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the subcommand's own parser, so the hint names the right --help
