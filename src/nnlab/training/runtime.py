@@ -94,8 +94,10 @@ def retain_freed_memory() -> bool:
         return False
     if any(os.environ.get(name) for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")):
         return False
-    mallopt = ctypes.CDLL(None).mallopt
-    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)) & bool(mallopt(M_TRIM_THRESHOLD, RETAINED_HEAP_BYTES))
+    mallopt = ctypes.CDLL(None).mallopt  # returns 1 where it took the value
+    mmap_set = mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)
+    trim_set = mallopt(M_TRIM_THRESHOLD, RETAINED_HEAP_BYTES)
+    return bool(mmap_set and trim_set)
 
 
 def _glibc() -> bool:
