@@ -37,11 +37,12 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
 
 
 def describe_environment() -> list[str]:
-    """Versions of nnlab and its libraries, the devices torch sees, and the thread count."""
+    """Versions of nnlab and its libraries, the devices torch sees, the thread count and the allocator setting."""
     import numpy
     import torch
 
     from nnlab import __version__
+    from nnlab.training.runtime import freed_memory_retained
 
     cuda = (f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
             if torch.cuda.is_available() else "not available")
@@ -51,4 +52,5 @@ def describe_environment() -> list[str]:
         f"cpu: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, "
         f"capability {torch.backends.cpu.get_cpu_capability()}",
         f"cuda: {cuda}", f"mps: {'available' if torch.backends.mps.is_available() else 'not available'}",
+        f"freed memory: {'retained for reuse' if freed_memory_retained() else 'returned to the OS (glibc defaults)'}",
     ]

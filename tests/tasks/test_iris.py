@@ -12,6 +12,7 @@ import yaml
 
 from tests.conftest import assert_one_line_error, edit_weights, untimed_metrics
 from nnlab.training.checkpoint import load_checkpoint
+from nnlab.training.runtime import freed_memory_retained
 
 
 def train(cli, out: Path, *args: str) -> Path:
@@ -38,6 +39,7 @@ def test_default_training_reaches_95_percent_test_accuracy(trained):
         assert (trained / name).is_file(), name
     env = json.loads((trained / "env.json").read_text())
     assert env["seed"] == 0 and env["world_size"] == 1 and env["torch"] == torch.__version__
+    assert env["freed_memory_retained"] is freed_memory_retained()  # the CLI set it before training
 
 
 def test_same_seed_gives_the_same_metrics_file(cli, tmp_path):

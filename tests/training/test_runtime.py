@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from nnlab.training.runtime import _glibc, retain_freed_memory
+from nnlab.training.runtime import _glibc, freed_memory_retained, retain_freed_memory
 
 # three live 4 MiB temporaries per "batch", then all freed: the pattern of a generator's batch
 PROBE = """
@@ -45,3 +45,15 @@ def test_retained_memory_is_reused_without_page_faults():
 def test_the_users_own_malloc_settings_are_left_alone(monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
     assert retain_freed_memory() is False
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    assert retain_freed_memory() is _glibc() and freed_memory_retained() is _glibc()
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
+def test_env_says_whether_freed_memory_is_retained():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    for extra, said in (({}, "freed memory: retained for reuse"),
+                        ({"MALLOC_TOP_PAD_": "131072"}, "freed memory: returned to the OS")):
+        done = subprocess.run([sys.executable, "-m", "nnlab", "env"], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0 and said in done.stdout, done.stdout + done.stderr

@@ -95,12 +95,14 @@ def environment(*, seed: int, argv: Sequence[str], world_size: int, device: str)
     import torch
 
     from nnlab import __version__
+    from nnlab.training.runtime import freed_memory_retained
 
     return {
         "nnlab": __version__, "python": platform.python_version(), "torch": torch.__version__,
         "numpy": numpy.__version__, "platform": platform.platform(), "seed": seed,
         "argv": list(argv), "world_size": world_size, "device": device,
-        "torch_threads": torch.get_num_threads(), "git_commit": _git_commit(Path(__file__).parent),
+        "torch_threads": torch.get_num_threads(), "freed_memory_retained": freed_memory_retained(),
+        "git_commit": _git_commit(Path(__file__).parent),
         "started": dt.datetime.now().isoformat(timespec="seconds"), "executable": sys.executable,
     }
 

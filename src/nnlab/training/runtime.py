@@ -78,6 +78,7 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 # showers' cells is 20 MB) come from the heap, and up to 256 MiB of freed heap is kept for the next batch
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 RETAINED_HEAP_BYTES, HEAP_BLOCK_BYTES = 256 << 20, 32 << 20
+_memory = {"retained": False}  # set once per process by retain_freed_memory
 
 
 def retain_freed_memory() -> bool:
@@ -97,7 +98,13 @@ def retain_freed_memory() -> bool:
     mallopt = ctypes.CDLL(None).mallopt  # returns 1 where it took the value
     mmap_set = mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)
     trim_set = mallopt(M_TRIM_THRESHOLD, RETAINED_HEAP_BYTES)
-    return bool(mmap_set and trim_set)
+    _memory["retained"] = bool(mmap_set and trim_set)
+    return _memory["retained"]
+
+
+def freed_memory_retained() -> bool:
+    """Whether `retain_freed_memory` took effect in this process: env.json records it, as it moves timings."""
+    return _memory["retained"]
 
 
 def _glibc() -> bool:
