@@ -28,9 +28,14 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 """
 
 
+def without_malloc_settings() -> dict[str, str]:
+    """This process's environment less any MALLOC_*_ variable, so a child starts with glibc's defaults."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
+
 def page_faults_per_batch(mode: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    done = subprocess.run([sys.executable, "-c", PROBE, mode], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", PROBE, mode], env=without_malloc_settings(), capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return float(done.stdout)
 
@@ -51,7 +56,7 @@ def test_the_users_own_malloc_settings_are_left_alone(monkeypatch):
 
 @pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
 def test_env_says_whether_freed_memory_is_retained():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env = without_malloc_settings()
     for extra, said in (({}, "freed memory: retained for reuse"),
                         ({"MALLOC_TOP_PAD_": "131072"}, "freed memory: returned to the OS")):
         done = subprocess.run([sys.executable, "-m", "nnlab", "env"], env={**env, **extra}, capture_output=True,
