@@ -26,6 +26,7 @@ from nnlab.models.calogan import (
     linear_view,
     split_cells,
 )
+from nnlab.models.calogan import _dithered_counts as dithered_counts
 from nnlab.models.calogan import _in_whole_spots as in_whole_spots
 from nnlab.models.calogan import _spot_counts as spot_counts
 from nnlab.physics.simulator import simulate
@@ -137,16 +138,26 @@ def test_spot_counts_stay_finite_at_both_ends_of_the_uniform_draw(monkeypatch):
     assert all(torch.isfinite(counts).all() for counts in ends.values())  # erfinv(+-1) is infinite
 
 
-def test_random_spots_keep_each_layers_energy_seeded_and_pass_gradients_straight_through():
+def test_dithered_spot_counts_keep_the_mean_and_stay_within_one_spot():
+    expected = torch.tensor([0.0, 0.3, 2.4, 50.0]).repeat(50_000, 1)
+    counts = dithered_counts(expected, torch.Generator().manual_seed(0))
+    for column, (low, p_high) in enumerate([(0.0, 0.0), (0.0, 0.3), (2.0, 0.4), (50.0, 0.0)]):
+        # floor(x + u): the whole numbers either side of x, the upper one with probability frac(x)
+        assert set(counts[:, column].unique().tolist()) <= {low, low + 1}
+        assert abs((counts[:, column] == low + 1).double().mean() - p_high) < 0.01, column
+
+
+@pytest.mark.parametrize("sampling", ["random", "dither"])
+def test_random_spots_keep_each_layers_energy_seeded_and_pass_gradients_straight_through(sampling):
     cells = torch.tensor([0.0, 0.3, 2.0, 50.0]).repeat(100, 1).requires_grad_()  # MeV; 1 MeV spots
     energy, spot = cells.detach().sum(dim=1, keepdim=True), torch.ones(100, 1)
-    drawn = in_whole_spots(cells, energy, spot, sampling="random", noise=torch.Generator().manual_seed(0))
+    drawn = in_whole_spots(cells, energy, spot, sampling=sampling, noise=torch.Generator().manual_seed(0))
     torch.testing.assert_close(drawn.sum(dim=1, keepdim=True), energy)  # the spots stretch to keep it
     assert not torch.all(drawn[:, 1] == drawn[0, 1])  # drawn, not rounded
     drawn.sum().backward()
     torch.testing.assert_close(cells.grad, torch.ones_like(cells))
     with torch.no_grad():  # sampling skips the straight-through plumbing, not the draws
-        again = in_whole_spots(cells, energy, spot, sampling="random", noise=torch.Generator().manual_seed(0))
+        again = in_whole_spots(cells, energy, spot, sampling=sampling, noise=torch.Generator().manual_seed(0))
     torch.testing.assert_close(again, drawn.detach())  # the same draws (straight through rounds apart by ulps)
 
 
@@ -350,5 +361,5 @@ def test_generate_rejects_bad_requests_in_one_line(energy, particle, match):
 
 
 def test_an_unknown_spot_sampling_is_a_config_error():
-    with pytest.raises(ConfigError, match="spot_sampling must be one of random, nearest"):
+    with pytest.raises(ConfigError, match="spot_sampling must be one of random, dither, nearest"):
         _tiny(round_to_spots=True, spot_sampling="binomial")
