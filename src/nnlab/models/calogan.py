@@ -358,8 +358,9 @@ def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tenso
                     noise: torch.Generator | None = None, part: torch.Tensor | None = None) -> torch.Tensor:
     """Cells (B, n) of a layer holding energy (B, 1), as whole spots (B, 1) that keep the energy, all in MeV.
 
-    The counts are drawn around cells / spot like a Poisson count's (`_spot_counts`, `noise` the RNG)
-    or are the nearest whole number to it; gradients pass straight through; empty cells are exact zeros.
+    The counts are the whole numbers either side of cells / spot at random (`_dithered_counts`), drawn
+    like a Poisson count (`_spot_counts`; `noise` the RNG of both) or the nearest whole number, as
+    `sampling` says; gradients pass straight through; empty cells are exact zeros.
     No layer comes out empty: where the hottest cell holds less than a spot, it is the spot. `part`, (R,)
     1 for some of the layer's R rows and 0 for the others, keeps their energy and the rest's apart (`_by_part`).
     """
