@@ -66,6 +66,7 @@ def main() -> None:
     retained = not args.glibc_defaults and retain_freed_memory()  # as `nnlab sample` does, for G and simulator
     model = CaloGANModelConfig()
     simulated, showers = simulator_rate()
+    torch.manual_seed(0)  # the same weights each run: how many cells they hit sets part of the speed
     G = make_generator(model, n_particles=1)
     cells = flatten_layers([torch.from_numpy(showers[f"layer_{k}"]).float() for k in range(3)])
     energy = torch.from_numpy(showers["energy"][:, 0]).float()
