@@ -65,7 +65,8 @@ class CaloGANModelConfig:
     # each cell's whole spots drawn around G's expected number: dithered (floor(x + u)), like Poisson counts
     # ('random'), or rounded to the nearest (e+, 150 epochs, random against nearest: classifier AUC 0.93
     # against 0.95, mean separation power 0.022 against 0.028). The default run, dither against random:
-    # AUC e+ 0.711 against 0.719, gamma 0.693 against 0.698, G 20% faster (docs/benchmarks.md)
+    # AUC e+ 0.711 against 0.719, gamma 0.693 against 0.698; G in bf16 at batch 10,000: 102-123k showers/s
+    # against 75-86k (docs/benchmarks.md)
     spot_sampling: str = choices(*SPOT_SAMPLING, default="dither")
     # layers whose critic stream also reads the cells over the layer's hottest: with layers 0 and 1, their
     # E_ratio fell from 0.22-0.29 to 0.01 (e+); the sparse back layer's own view made it worse (docs/benchmarks.md)
