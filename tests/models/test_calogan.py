@@ -161,14 +161,16 @@ def test_random_spots_keep_each_layers_energy_seeded_and_pass_gradients_straight
     torch.testing.assert_close(again, drawn.detach())  # the same draws (straight through rounds apart by ulps)
 
 
-def test_a_layer_below_one_spot_is_never_emptied():
-    G = _tiny(round_to_spots=True)
+@pytest.mark.parametrize("sampling", ["nearest", "dither", "random"])
+def test_a_layer_below_one_spot_is_never_emptied(sampling):
+    G = _tiny(round_to_spots=True, spot_sampling=sampling)
     G.spot_coefficients[..., 0] = float(np.log(1e6))  # a 1 TeV spot: every hottest cell holds less
     for image in G(torch.randn(8, 8), torch.full((8,), 10.0)):
         flat = image.detach().flatten(1)
         hottest = flat.amax(dim=1, keepdim=True)
         assert torch.all(hottest > 0)  # the spot shrinks to the hottest cell, which keeps one
-        torch.testing.assert_close(torch.where(flat > 0, flat, hottest), hottest.expand_as(flat))
+        if sampling != "random":  # at most one spot a cell, so every hit cell holds the same (Poisson: up to 3)
+            torch.testing.assert_close(torch.where(flat > 0, flat, hottest), hottest.expand_as(flat))
 
 
 def test_fit_spot_energy_recovers_the_spot_of_quantised_showers():
