@@ -99,6 +99,8 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("train", "calogan", "--loss", "l2"), "gan.loss")
     split_by_g = cli("train", "calogan", "--data", str(showers), "--set", "model.layer_energies=generator")
     assert_one_line_error(split_by_g, "model.outer_shares=[]")
+    inert = cli("train", "calogan", "--data", str(showers), "--set", "gan.energy_weight=0")
+    assert_one_line_error(inert, "gan.energy_weight")  # the mixture sets the energies: the term would do nothing
 
     def overflowing(weights):  # finite weights so large that G's sums overflow: inf - inf is NaN
         for key, value in weights.items():

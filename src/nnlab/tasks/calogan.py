@@ -99,9 +99,9 @@ class CaloGANLossConfig:
     gp_weight: float = 10.0
     gp_per_layer: bool = True  # hold each layer's gradient norm to 1, not the three layers' together
     # weight of CaloGAN's energy-consistency term in G's loss when G splits the energies itself (layer_energies=
-    # generator; with the mixture, the energies are set and the term is not used; 0 = off, the gap logged). Off measured
-    # no better (250 epochs, held-out AUC e+ 0.863, 0.863, 0.907 for seeds 0-2 against 0.870, 0.863, 0.873 on;
-    # gamma 0.854, 0.868 against 0.867, 0.879; docs/benchmarks.md), and e+ is the default particle
+    # generator; with the mixture, the energies are set, the term is not used and setting it is an error; 0 = off,
+    # the gap logged). Off measured no better (250 epochs, held-out AUC e+ 0.863, 0.863, 0.907 for seeds 0-2 against
+    # 0.870, 0.863, 0.873 on; gamma 0.854, 0.868 against 0.867, 0.879; docs/benchmarks.md), and e+ is the default
     energy_weight: float = 1.0
     # generate from a moving average of G's weights with this decay per G step; 0 = off (the default:
     # e+, 150 epochs, mean separation power 0.141 from G itself, 0.163 averaged at 0.99, 0.170 at 0.999)
@@ -172,6 +172,7 @@ class CaloGANTask(GeneratorAverage, Task):
         if cfg.model.round_to_spots:
             G.fit_spot_energy(*self.train_data)
         if G.energy_model is not None and training:  # a resumed or loaded run's fit comes with its weights
+            _refuse_settings_the_mixture_ignores(cfg)
             if cfg.model.energy_fit_steps < 1:
                 raise ConfigError(f"model.energy_fit_steps must be at least 1, got {cfg.model.energy_fit_steps}")
             G.fit_layer_energies(*self.train_data, steps=cfg.model.energy_fit_steps, seed=cfg.train.seed)
@@ -357,6 +358,18 @@ def make_generator(model: CaloGANModelConfig, n_particles: int) -> CaloGenerator
     return CaloGenerator(model.latent_dim, n_particles, model.width, round_to_spots=model.round_to_spots,
                          spot_sampling=model.spot_sampling, energy_bumps=model.energy_bumps,
                          layer_energies=model.layer_energies, outer_shares=model.outer_shares)
+
+
+def _refuse_settings_the_mixture_ignores(cfg: CaloGANConfig) -> None:
+    """A setting of G's own energy split changed with the mixture drawing the energies would do nothing: say so."""
+    ignored = [name for name, value, default in (
+        ("gan.energy_weight", cfg.gan.energy_weight, CaloGANLossConfig.energy_weight),
+        ("model.start_at_response", cfg.model.start_at_response, CaloGANModelConfig.start_at_response))
+        if value != default]
+    if ignored:
+        raise ConfigError(f"{' and '.join(ignored)} set G's own split of the layer energies: with "
+                          "model.layer_energies=mixture the fitted mixture draws them, so leave them at their defaults "
+                          "or set model.layer_energies=generator model.outer_shares=[]")
 
 
 def _split(n: int, labels: np.ndarray, *, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
