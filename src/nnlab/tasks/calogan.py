@@ -156,6 +156,8 @@ class CaloGANTask(GeneratorAverage, Task):
         cfg = self.config
         if cfg.gan.d_steps < 1:
             raise ConfigError(f"gan.d_steps must be at least 1, got {cfg.gan.d_steps}")
+        if training and cfg.model.layer_energies == "mixture":  # before the showers are read (or simulated)
+            _refuse_settings_the_mixture_ignores(cfg)
         showers, self.source = load_showers(cfg.data, min_particles=1)
         self.particles = tuple(cfg.data.particles)
         index = np.concatenate([np.full(len(s["energy"]), i) for i, s in enumerate(showers)])
@@ -172,7 +174,6 @@ class CaloGANTask(GeneratorAverage, Task):
         if cfg.model.round_to_spots:
             G.fit_spot_energy(*self.train_data)
         if G.energy_model is not None and training:  # a resumed or loaded run's fit comes with its weights
-            _refuse_settings_the_mixture_ignores(cfg)
             if cfg.model.energy_fit_steps < 1:
                 raise ConfigError(f"model.energy_fit_steps must be at least 1, got {cfg.model.energy_fit_steps}")
             G.fit_layer_energies(*self.train_data, steps=cfg.model.energy_fit_steps, seed=cfg.train.seed)
