@@ -138,7 +138,7 @@ def test_evaluate_judges_against_a_reference_file_beside_the_held_out_report(cli
 def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "score.n_epoch=200", "score.classifier_epochs=20", "train.epochs=3", f"score.select_by={select_by}",
-                "model.energy_fit_steps=50", "train.seed=5"]  # a seed whose lowest separation power is not the first
+                "model.energy_fit_steps=50", "train.seed=7"]  # a seed whose lowest separation power is not the first
     run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
     history = run.read_metrics()
     # by the classifier: the lowest AUC, and among equal AUCs the lowest separation power

@@ -441,12 +441,18 @@ def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch
 def _dithered_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch.Tensor:
     """floor(expected + u), u uniform: the whole number either side of `expected`, on average `expected`.
 
-    Three passes over the cells against the Poisson-like law's thirty (`_spot_counts`): the
+    A few passes over the cells against the Poisson-like law's thirty (`_spot_counts`): the
     cells below one spot are drawn as often as G expects there, one spot or none, but a
     cell's count varies by at most one spot, so the spread of the hot cells is G's own.
+    u is (k + 1/2) / 2^16 for a random 16-bit k, four to each 64-bit draw: torch's CPU generator
+    makes its words one at a time on one core, and one float per cell took longer than G's
+    matrix products for a layer (1,024 x 288 cells, 2 cores: 0.92 against 0.39 ms for the counts).
+    The mean stays exact; a cell G expects under 2^-17 spots is never hit (under 0.01 hits a shower).
     """
-    uniform = torch.rand(expected.shape, generator=noise, device=expected.device, dtype=expected.dtype)
-    return uniform.add_(expected).floor_()
+    n = expected.numel()
+    words = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), generator=noise, device=expected.device)
+    bits = words.view(torch.int16)[:n].view(expected.shape).to(expected.dtype)  # k - 2^15
+    return torch.add(expected, bits, alpha=2**-16).add_(0.5 + 2**-17).floor_()
 
 
 def _spot_terms(x: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
