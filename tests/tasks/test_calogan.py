@@ -13,6 +13,7 @@ from nnlab import api
 from nnlab.data.calo import read_calogan
 from nnlab.models.calogan import generate
 from nnlab.physics.simulator import simulate_to_file
+from nnlab.tasks.calogan import _two_figures
 from nnlab.training.checkpoint import load_checkpoint
 from tests.conftest import assert_one_line_error, edit_weights
 
@@ -62,6 +63,10 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     ranged = cli("sample", run, "--energy", "5:20", "-n", "50", "--seed", "2", "-o", tmp_path / "ranged.h5")
     energies = read_calogan(tmp_path / "ranged.h5")["energy"]
     assert ranged.code == 0 and energies.min() >= 5 and energies.max() <= 20 and energies.std() > 1
+    assert "extrapolates" not in ranged.out  # inside the 160 training showers' energies (1-100 GeV drawn)
+    beyond = cli("sample", run, "--energy", "200:500", "-n", "40", "-o", tmp_path / "beyond.h5")
+    (note,) = [line for line in beyond.out.splitlines() if line.startswith("note: ")]
+    assert beyond.code == 0 and note.startswith("note: 40 of 40 energies") and "extrapolates" in note
 
 
 def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(tmp_path, showers):
@@ -92,6 +97,8 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     run = train(cli, tmp_path, "--data", str(showers))
     assert_one_line_error(cli("sample", run, "--particle", "gamma"), "eplus")
     assert_one_line_error(cli("sample", run, "--energy", "fifty"), "--energy")
+    assert_one_line_error(cli("sample", run, "--energy", "nan"), "--energy")
+    assert_one_line_error(cli("sample", run, "--energy", "1:inf"), "--energy")
     assert_one_line_error(cli("sample", run, "--label", "3"), "--label")
     assert_one_line_error(cli("train", "calogan", "--particle", "muon"), "muon")
     assert_one_line_error(cli("train", "calogan", "--data", f"{showers},{showers}"), "one file per particle")
@@ -167,3 +174,8 @@ def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers
         for key, value in a["models"][name].items():
             assert torch.equal(value, b["models"][name][key]), (name, key)
     assert torch.equal(a["rng"], b["rng"])
+
+
+def test_the_training_range_rounds_outward_to_two_significant_figures():
+    assert [_two_figures(v, np.floor) for v in (1.004, 1.23, 0.01234, 20.0)] == [1.0, 1.2, 0.012, 20.0]
+    assert [_two_figures(v, np.ceil) for v in (99.98, 100.0, 2.01, 0.01234)] == [100.0, 100.0, 2.1, 0.013]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +276,22 @@ class CaloGANTask(GeneratorAverage, Task):
                                    seed=seed))
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
-        return [f"wrote {n} generated {particle} showers to {path}"]
+        return [f"wrote {n} generated {particle} showers to {path}", *self._extrapolated(energy_gev, particle)]
+
+    def _extrapolated(self, energy_gev: np.ndarray, particle: str) -> list[str]:
+        """A note when requested energies lie outside the training showers' range: G was never judged there.
+
+        The range is rounded outward to two significant figures (1.004-99.98 GeV becomes 1-100), so
+        that asking for the range the showers were simulated in draws no note.
+        """
+        _, energy, index = self.train_data
+        trained = energy[index == self.particles.index(particle)].double()
+        low, high = _two_figures(float(trained.min()), np.floor), _two_figures(float(trained.max()), np.ceil)
+        outside = int(np.sum((energy_gev < low) | (energy_gev > high)))
+        if not outside:
+            return []
+        return [f"note: {outside} of {len(energy_gev)} energies lie outside the {low:g}-{high:g} GeV of the "
+                f"training {particle} showers: the generator extrapolates there"]
 
     def evaluate(self, run: RunDir, *, reference: str | None = None, **unsupported: Any) -> Report:
         """Per particle: separation powers (overall and in energy bins), classifier AUCs, histograms, mean images.
@@ -402,10 +417,16 @@ def _first(showers: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {key: value[:n] for key, value in showers.items()}
 
 
+def _two_figures(value: float, rounding: Callable[[float], float]) -> float:
+    """A positive value rounded to two significant figures by `rounding` (np.floor down, np.ceil up)."""
+    scale = 10.0 ** (np.floor(np.log10(value)) - 1)
+    return float(round(rounding(value / scale) * scale, 12))
+
+
 def _energies(text: str, n: int, *, seed: int) -> np.ndarray:
     """--energy "50" -> n times 50 GeV; "1:100" -> n energies uniform in [1, 100] GeV, seeded."""
     energy = parse_energy_gev(text)
-    if min(np.atleast_1d(energy)) <= 0:
+    if not np.all(np.isfinite(energy)) or min(np.atleast_1d(energy)) <= 0:
         raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH (e.g. 1:100) or one value (e.g. 50)")
     if np.ndim(energy) == 0:
         return np.full(n, energy)
