@@ -76,10 +76,8 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     run = _open_for_resume(resume, task_name) if resume else None
     config = resolve_config(task_name, config_path=config_path, overrides=overrides,
                             base=run.read_config() if run else None)
-    if config.train.epochs < 1 or config.train.batch_size < 1:
-        raise ConfigError("train.epochs and train.batch_size must be at least 1")
-    if not 0.0 <= config.train.warmup < 1.0:
-        raise ConfigError(f"train.warmup must be in [0, 1), got {config.train.warmup}")
+    if len(config.train.betas) != 2:  # each one's range is checked with the config
+        raise ConfigError(f"train.betas needs two values (Adam's b1, b2), got {list(config.train.betas)}")
     if config.train.batch_size % launch.world_size:
         raise ConfigError(f"train.batch_size {config.train.batch_size} must be divisible by the "
                           f"{launch.world_size} processes of this launch")

@@ -28,25 +28,53 @@ def choices(*allowed: str, default: str) -> Any:
     return dataclasses.field(default=default, metadata={"choices": allowed})
 
 
+def in_range(interval: str, *, default: Any) -> Any:
+    """A number field (or each number of a tuple field) that must lie in `interval`, written as in
+    mathematics: "[0, 1)", "(0, inf)", "[1, inf)". Checked when a config is built, so a bad value
+    stops with one line naming the key rather than deep inside torch or scikit-learn."""
+    return dataclasses.field(default=default, metadata={"range": _Interval.parse(interval)})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Interval:
+    text: str
+    low: float
+    high: float
+    low_closed: bool
+    high_closed: bool
+
+    @classmethod
+    def parse(cls, text: str) -> _Interval:
+        low, high = (float(part) for part in text[1:-1].split(","))
+        return cls(text, low, high, text[0] == "[", text[-1] == "]")
+
+    def __contains__(self, value: float) -> bool:
+        above = value >= self.low if self.low_closed else value > self.low
+        below = value <= self.high if self.high_closed else value < self.high
+        return above and below
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """What every task's training shares: the loop, the optimiser, the schedule, the hardware."""
 
-    epochs: int = 10
-    batch_size: int = 64  # global: split evenly over the processes of a torchrun launch
-    lr: float = 1e-3
+    epochs: int = in_range("[1, inf)", default=10)
+    batch_size: int = in_range("[1, inf)", default=64)  # global: split evenly over the processes of a torchrun launch
+    lr: float = in_range("(0, inf)", default=1e-3)
     optimizer: str = choices("adam", "adamw", "sgd", "adadelta", default="adam")
-    momentum: float = 0.9  # sgd only
-    betas: tuple[float, ...] = (0.9, 0.999)  # adam/adamw
-    weight_decay: float = 0.0
+    momentum: float = in_range("[0, 1)", default=0.9)  # sgd only
+    betas: tuple[float, ...] = in_range("[0, 1)", default=(0.9, 0.999))  # adam/adamw
+    weight_decay: float = in_range("[0, inf)", default=0.0)
     scheduler: str = choices("none", "cosine", "onecycle", "step", default="none")
-    step_gamma: float = 0.7  # "step": lr factor applied once per epoch (PyTorch MNIST example)
-    warmup: float = 0.25  # "onecycle": fraction of the steps spent rising to the peak lr
-    grad_clip: float = 0.0  # max gradient norm; 0 turns clipping off
-    label_smoothing: float = 0.0  # classification cross-entropy only
-    early_stopping: int = 0  # patience in epochs without improvement; 0 turns it off
-    checkpoint_every_s: float = 10.0  # save at most this often, and always at the end, early stop or Ctrl-C
-    seed: int = 0
+    # "step": lr factor applied once per epoch (PyTorch MNIST example)
+    step_gamma: float = in_range("(0, inf)", default=0.7)
+    warmup: float = in_range("[0, 1)", default=0.25)  # "onecycle": fraction of the steps spent rising to the peak lr
+    grad_clip: float = in_range("[0, inf)", default=0.0)  # max gradient norm; 0 turns clipping off
+    label_smoothing: float = in_range("[0, 1)", default=0.0)  # classification cross-entropy only
+    early_stopping: int = in_range("[0, inf)", default=0)  # patience in epochs without improvement; 0 turns it off
+    # save at most this often, and always at the end, early stop or Ctrl-C
+    checkpoint_every_s: float = in_range("[0, inf)", default=10.0)
+    seed: int = in_range("[0, inf)", default=0)
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
     precision: str = choices("32", "bf16-mixed", default="32")
 
@@ -78,7 +106,7 @@ def from_dict(cls: type[C], values: Mapping[str, Any], *, prefix: str = "") -> C
         if dataclasses.is_dataclass(hints[name]):
             kwargs[name] = from_dict(hints[name], value, prefix=key + ".")
         else:
-            kwargs[name] = _coerce(value, hints[name], key, fields[name].metadata.get("choices"))
+            kwargs[name] = _coerce(value, hints[name], key, fields[name].metadata)
     return cls(**kwargs)
 
 
@@ -147,14 +175,20 @@ def dump_yaml(values: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(values), sort_keys=False)
 
 
-def _coerce(value: Any, hint: Any, key: str, allowed: tuple[str, ...] | None) -> Any:
-    """Coerce one value (from YAML or a --set string) to the field's type or raise ConfigError."""
+def _coerce(value: Any, hint: Any, key: str, rules: Mapping[str, Any]) -> Any:
+    """Coerce one value (from YAML or a --set string) to the field's type, check its `choices` or
+    `in_range` rule, or raise ConfigError."""
     try:
         result = _coerce_type(value, hint)
     except (TypeError, ValueError):
         raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(hint)}") from None
+    allowed, interval = rules.get("choices"), rules.get("range")
     if allowed is not None and result not in allowed:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+    if interval is not None:
+        for number in result if isinstance(result, tuple) else () if result is None else (result,):
+            if number not in interval:
+                raise ConfigError(f"{key}: {number!r} is not in {interval.text}")
     return result
 
 

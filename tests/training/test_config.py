@@ -7,6 +7,7 @@ from hypothesis import given, strategies as st
 
 from nnlab.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import ConfigError
+from nnlab.tasks.cnn import CNNConfig
 from nnlab.tasks.iris import IrisConfig
 
 
@@ -27,12 +28,31 @@ def test_overrides_are_coerced_to_field_types():
     ("train.optimizer=adamx", "not one of adam, adamw, sgd, adadelta"),
     ("noequals", "--set expects key=value"),
     ("train=3", "expected a mapping"),
+    ("train.lr=-1", "train.lr: -1.0 is not in (0, inf)"),  # each was a traceback inside torch or scikit-learn
+    ("train.lr=0", "train.lr: 0.0 is not in (0, inf)"),
+    ("train.betas=1.5,0.9", "train.betas: 1.5 is not in [0, 1)"),  # every element of a tuple
+    ("train.label_smoothing=1.5", "train.label_smoothing: 1.5 is not in [0, 1)"),
+    ("train.epochs=0", "train.epochs: 0 is not in [1, inf)"),
+    ("data.test_fraction=1", "data.test_fraction: 1.0 is not in (0, 1)"),
+    ("model.hidden_dims=8,0", "model.hidden_dims: 0 is not in [1, inf)"),
+    ("model.dropout=-0.1", "model.dropout: -0.1 is not in [0, 1)"),
 ])
 def test_bad_overrides_raise_one_line_config_errors(assignment, fragment):
     with pytest.raises(ConfigError) as error:
         merge(IrisConfig(), parse_overrides([assignment]))
     assert fragment in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_range_admits_its_closed_ends_and_not_its_open_ones():
+    assert merge(IrisConfig(), parse_overrides(["model.dropout=0"])).model.dropout == 0.0  # [0, 1)
+    assert merge(IrisConfig(), parse_overrides(["model.dropout=0.999"])).model.dropout == 0.999
+    with pytest.raises(ConfigError, match=r"model.dropout: 1.0 is not in \[0, 1\)"):
+        merge(IrisConfig(), parse_overrides(["model.dropout=1"]))
+    assert merge(CNNConfig(), parse_overrides(["data.max_rotation=180"])).data.max_rotation == 180.0  # [0, 180]
+    with pytest.raises(ConfigError, match="data.max_rotation: 180.5 is not in"):
+        merge(CNNConfig(), parse_overrides(["data.max_rotation=180.5"]))
+    assert merge(CNNConfig(), parse_overrides(["model.dropout=none"])).model.dropout is None  # unset passes
 
 
 def test_yaml_round_trip_restores_the_same_config(tmp_path):

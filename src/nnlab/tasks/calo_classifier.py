@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlab.config import TrainConfig
+from nnlab.config import TrainConfig, in_range
 from nnlab.data.calo import read_calogan
 from nnlab.errors import ConfigError
 from nnlab.evaluation.calo_observables import layers_of, shower_observables
@@ -35,18 +35,19 @@ CUT_VARIABLES = ("s_d", "lateral_width_1")  # shower depth and layer-1 width: pi
 class CaloDataConfig:
     particles: tuple[str, ...] = ("gamma", "piplus")  # the first is the "signal" of ROC curves
     files: tuple[str, ...] = ()  # one CaloGAN HDF5 file per particle; empty: simulate the showers
-    n_per_particle: int = 20_000  # showers per particle (read from each file, or simulated)
-    energy_gev: tuple[float, ...] = (1.0, 100.0)  # simulated incident energies, uniform
-    sim_seed: int = 0
-    test_fraction: float = 0.2
-    val_fraction: float = 0.1
-    split_seed: int = 0
+    # showers per particle (read from each file, or simulated)
+    n_per_particle: int = in_range("[1, inf)", default=20_000)
+    energy_gev: tuple[float, ...] = in_range("(0, inf)", default=(1.0, 100.0))  # simulated incident energies, uniform
+    sim_seed: int = in_range("[0, inf)", default=0)
+    test_fraction: float = in_range("(0, 1)", default=0.2)
+    val_fraction: float = in_range("[0, 1)", default=0.1)
+    split_seed: int = in_range("[0, inf)", default=0)
 
 
 @dataclasses.dataclass(frozen=True)
 class CaloModelConfig:
-    width: int = 16  # channels of each layer's CNN stream
-    hidden_dims: tuple[int, ...] = (64,)
+    width: int = in_range("[1, inf)", default=16)  # channels of each layer's CNN stream
+    hidden_dims: tuple[int, ...] = in_range("[1, inf)", default=(64,))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.config import TrainConfig, choices
+from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.calo import CALOGAN_KEYS, read_attrs, read_calogan, write_calogan
 from nnlab.errors import ConfigError, DataError
 from nnlab.evaluation import calo_gan_validation as validation
@@ -44,18 +44,18 @@ SEPARATION_BOUND = 0.05  # the target for every observable: each epoch logs how 
 class CaloGANDataConfig:
     particles: tuple[str, ...] = ("eplus",)
     files: tuple[str, ...] = ()  # one CaloGAN HDF5 file per particle; empty: simulate the showers
-    n_per_particle: int = 20_000
-    energy_gev: tuple[float, ...] = (1.0, 100.0)  # simulated incident energies, uniform
-    sim_seed: int = 0
-    test_fraction: float = 0.2  # held-out reference showers for evaluate
-    split_seed: int = 0
+    n_per_particle: int = in_range("[1, inf)", default=20_000)
+    energy_gev: tuple[float, ...] = in_range("(0, inf)", default=(1.0, 100.0))  # simulated incident energies, uniform
+    sim_seed: int = in_range("[0, inf)", default=0)
+    test_fraction: float = in_range("(0, 1)", default=0.2)  # held-out reference showers for evaluate
+    split_seed: int = in_range("[0, inf)", default=0)
 
 
 @dataclasses.dataclass(frozen=True)
 class CaloGANModelConfig:
-    latent_dim: int = 64
-    width: int = 256  # G's hidden width
-    d_width: int = 128  # D's hidden width
+    latent_dim: int = in_range("[1, inf)", default=64)
+    width: int = in_range("[1, inf)", default=256)  # G's hidden width
+    d_width: int = in_range("[1, inf)", default=128)  # D's hidden width
     # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
     # 150 epochs: E_tot/E_inc separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
     start_at_response: bool = True
@@ -77,12 +77,12 @@ class CaloGANModelConfig:
     # G and the critic read the energy also as this many bumps over 1-100 GeV (0 = the log energy alone):
     # held-out AUC e+ 0.850, 0.809, 0.857 (seeds 0-2) against 0.870, 0.863, 0.873, gamma 0.836, 0.874, 0.885
     # against 0.867, 0.879, 0.891; the benchmark e+ 0.825 against 0.821, gamma 0.862 against 0.855 (docs/benchmarks.md)
-    energy_bumps: int = 8
+    energy_bumps: int = in_range("[0, inf)", default=8)
     # who draws the layer energies: a Gaussian mixture fitted to the training showers by maximum likelihood before
     # the GAN trains, G shaping the layers for them, or G's own streams (held-out AUC, 250 epochs, seeds 0 and 1:
     # e+ 0.791, 0.771 against 0.850, 0.809; gamma 0.809, 0.825 against 0.836, 0.874; docs/benchmarks.md)
     layer_energies: str = choices(*LAYER_ENERGIES, default="mixture")
-    energy_fit_steps: int = 3000  # Adam steps of that fit (batches of 2,048)
+    energy_fit_steps: int = in_range("[1, inf)", default=3000)  # Adam steps of that fit (batches of 2,048)
     # layers whose outer rows' share of the layer's energy (off the rows the axis runs through) the mixture also
     # draws, G's rows scaled to it; the outer rows set most of a layer's lateral width. Held-out AUC, 250 epochs,
     # seeds 0 and 1: layer 0 alone e+ 0.781, 0.783, gamma 0.757, 0.782 against 0.791, 0.771 and 0.809, 0.825
@@ -95,23 +95,24 @@ class CaloGANLossConfig:
     loss: str = choices(*LOSSES, default="wgan-gp")  # measured: wgan-gp beat nonsaturating (mean S 0.15 vs 0.37)
     # critic updates per G update: 3 rather than WGAN-GP's usual 5 (150 epochs, mean separation power
     # e+ 0.059 and 0.075 for seeds 0 and 1 against 0.080 and 0.082, gamma 0.039 against 0.053)
-    d_steps: int = 3
-    gp_weight: float = 10.0
+    d_steps: int = in_range("[1, inf)", default=3)
+    gp_weight: float = in_range("[0, inf)", default=10.0)
     gp_per_layer: bool = True  # hold each layer's gradient norm to 1, not the three layers' together
     # weight of CaloGAN's energy-consistency term in G's loss when G splits the energies itself (layer_energies=
     # generator; with the mixture, the energies are set, the term is not used and setting it is an error; 0 = off,
     # the gap logged). Off measured no better (250 epochs, held-out AUC e+ 0.863, 0.863, 0.907 for seeds 0-2 against
     # 0.870, 0.863, 0.873 on; gamma 0.854, 0.868 against 0.867, 0.879; docs/benchmarks.md), and e+ is the default
-    energy_weight: float = 1.0
+    energy_weight: float = in_range("[0, inf)", default=1.0)
     # generate from a moving average of G's weights with this decay per G step; 0 = off (the default:
     # e+, 150 epochs, mean separation power 0.141 from G itself, 0.163 averaged at 0.99, 0.170 at 0.999)
-    g_average: float = 0.0
+    g_average: float = in_range("[0, 1)", default=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
 class CaloGANScoreConfig:
-    n_epoch: int = 4000  # training showers each epoch is scored against (as many as evaluate's held-out set)
-    classifier_epochs: int = 20
+    # training showers each epoch is scored against (as many as evaluate's held-out set)
+    n_epoch: int = in_range("[1, inf)", default=4000)
+    classifier_epochs: int = in_range("[1, inf)", default=20)
     # the epoch kept: the lowest AUC of a fresh classifier telling its showers from training showers, or the
     # lowest mean separation power of WATCHED (the same trainings, seeds 0 and 1, judged on the held-out
     # showers: AUC e+ 0.870 and 0.868 against 0.898 and 0.899, gamma 0.904 and 0.906 against 0.914 and 0.930)
@@ -154,8 +155,6 @@ class CaloGANTask(GeneratorAverage, Task):
 
     def build(self, *, training: bool) -> None:
         cfg = self.config
-        if cfg.gan.d_steps < 1:
-            raise ConfigError(f"gan.d_steps must be at least 1, got {cfg.gan.d_steps}")
         if training and cfg.model.layer_energies == "mixture":  # before the showers are read (or simulated)
             _refuse_settings_the_mixture_ignores(cfg)
         showers, self.source = load_showers(cfg.data, min_particles=1)
@@ -174,8 +173,6 @@ class CaloGANTask(GeneratorAverage, Task):
         if cfg.model.round_to_spots:
             G.fit_spot_energy(*self.train_data)
         if G.energy_model is not None and training:  # a resumed or loaded run's fit comes with its weights
-            if cfg.model.energy_fit_steps < 1:
-                raise ConfigError(f"model.energy_fit_steps must be at least 1, got {cfg.model.energy_fit_steps}")
             G.fit_layer_energies(*self.train_data, steps=cfg.model.energy_fit_steps, seed=cfg.train.seed)
         if cfg.model.start_at_response:
             G.start_at_response(float(self.target_response.mean()))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlab.config import TrainConfig, choices
+from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.images import load_images
 from nnlab.errors import CheckpointError, ConfigError
 from nnlab.files import write_text_atomic
@@ -33,19 +33,24 @@ from nnlab.training.trainer import Metrics, Step
 class ImageDataConfig:
     source: str = "mnist-5k"  # mnist-5k, mnist, fashion-mnist, synthetic, or a folder of IDX files
     data_dir: str = ""  # where mnist / fashion-mnist live; else $NNLAB_DATA, then the user cache
-    n_train: int = 0  # use only this many training images (stratified, seeded); 0 = all
-    val_fraction: float = 0.0  # held out from training for validation; 0 = train on all, test at the end
-    subset_seed: int = 0
-    max_shift: int = 2  # augmentation: random shifts by up to this many pixels; 0 = off
-    max_rotation: float = 10.0  # augmentation: random rotations by up to this many degrees; 0 = off
-    max_zoom: float = 0.1  # augmentation: random scaling by a factor in [1 - z, 1 + z]; 0 = off
+    n_train: int = in_range("[0, inf)", default=0)  # use only this many training images (stratified, seeded); 0 = all
+    # held out from training for validation; 0 = train on all, test at the end
+    val_fraction: float = in_range("[0, 1)", default=0.0)
+    subset_seed: int = in_range("[0, inf)", default=0)
+    max_shift: int = in_range("[0, inf)", default=2)  # augmentation: random shifts by up to this many pixels; 0 = off
+    # augmentation: random rotations by up to this many degrees; 0 = off
+    max_rotation: float = in_range("[0, 180]", default=10.0)
+    # augmentation: random scaling by a factor in [1 - z, 1 + z]; 0 = off
+    max_zoom: float = in_range("[0, 1)", default=0.1)
 
 
 @dataclasses.dataclass(frozen=True)
 class CNNModelConfig:
     arch: str = choices(*CNN_NAMES, default="fast")
-    widths: tuple[int, ...] = ()  # channels per stage (fast: 3; resnet, vgg: 1-4); empty = the architecture's own
-    dropout: float | None = None  # before the classifier layer (fast, inception, vgg); empty = the architecture's own
+    # channels per stage (fast: 3; resnet, vgg: 1-4); empty = the architecture's own
+    widths: tuple[int, ...] = in_range("[1, inf)", default=())
+    # before the classifier layer (fast, inception, vgg); empty = the architecture's own
+    dropout: float | None = in_range("[0, 1)", default=None)
     channels_last: bool = True  # faster convolutions on CPU (oneDNN) and on GPUs with tensor cores
     init_from: str = ""  # a cnn run whose trained features start this model (transfer learning)
     freeze: str = choices("none", "features", default="none")
@@ -267,6 +272,9 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tup
     """A stratified, seeded subset of n training images (all of them when n is 0 or too large)."""
     if n <= 0 or n >= len(y):
         return x, y
+    n_classes = len(np.unique(y))
+    if n < n_classes:
+        raise ConfigError(f"data.n_train {n} must be 0 (all images) or at least the {n_classes} classes")
     from sklearn.model_selection import train_test_split
 
     x_small, _, y_small, _ = train_test_split(x, y, train_size=n, stratify=y, random_state=seed)

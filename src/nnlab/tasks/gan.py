@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.config import TrainConfig, choices
+from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.images import load_images
 from nnlab.errors import ConfigError
 from nnlab.evaluation.fid_cnn import FeatureSpace, cached_classifier, load_feature_space, memorisation, scores
@@ -41,16 +41,18 @@ GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per 
 class GANDataConfig:
     source: str = "mnist-5k"  # mnist-5k, mnist, fashion-mnist, synthetic, or a folder of IDX files
     data_dir: str = ""
-    n_train: int = 0  # use only this many training images (stratified, seeded); 0 = all
-    subset_seed: int = 0
+    n_train: int = in_range("[0, inf)", default=0)  # use only this many training images (stratified, seeded); 0 = all
+    subset_seed: int = in_range("[0, inf)", default=0)
 
 
 @dataclasses.dataclass(frozen=True)
 class GANModelConfig:
     arch: str = choices(*GAN_ARCHS, default="dcgan")
-    latent_dim: int = 0  # 0: the architecture's default (mlp 10, as in the lecture; dcgan 64)
+    # 0: the architecture's default (mlp 10, as in the lecture; dcgan 64)
+    latent_dim: int = in_range("[0, inf)", default=0)
     conditional: bool = False  # G and D see the class label; `nnlab sample RUN --label 3`
-    d_dropout: float = 0.3  # dropout in D's hidden layers: D otherwise memorises a small training set
+    # dropout in D's hidden layers: D otherwise memorises a small training set
+    d_dropout: float = in_range("[0, 1)", default=0.3)
     refine: bool = True  # dcgan: 3x3 convolutions in G (1/4 and 1/2 resolution) and D (1/4); docs/benchmarks.md
     channels_last: bool = True
 
@@ -58,24 +60,32 @@ class GANModelConfig:
 @dataclasses.dataclass(frozen=True)
 class AdversarialConfig:
     loss: str = choices(*LOSSES, default="nonsaturating")
-    d_steps: int = 1  # D updates per G update (5 is usual for wgan-gp)
-    gp_weight: float = 10.0  # wgan-gp: lambda of Gulrajani et al. 2017
-    d_label_smoothing: float = 0.0  # one-sided: D's real target becomes 1 - this (BCE losses)
-    collapse_threshold: float = 0.05  # stop when the fixed samples' spread falls below this share of the data's
-    g_average: float = 0.999  # sample from a moving average of G's weights with this decay per G step; 0 = off
-    g_lr_factor: float = 1.0  # G's learning rate is train.lr times this (D's is train.lr): two time scales
+    d_steps: int = in_range("[1, inf)", default=1)  # D updates per G update (5 is usual for wgan-gp)
+    gp_weight: float = in_range("[0, inf)", default=10.0)  # wgan-gp: lambda of Gulrajani et al. 2017
+    # one-sided: D's real target becomes 1 - this (BCE losses)
+    d_label_smoothing: float = in_range("[0, 1)", default=0.0)
+    # stop when the fixed samples' spread falls below this share of the data's
+    collapse_threshold: float = in_range("[0, inf)", default=0.05)
+    # sample from a moving average of G's weights with this decay per G step; 0 = off
+    g_average: float = in_range("[0, 1)", default=0.999)
+    # G's learning rate is train.lr times this (D's is train.lr): two time scales
+    g_lr_factor: float = in_range("(0, inf)", default=1.0)
 
 
 @dataclasses.dataclass(frozen=True)
 class GANScoreConfig:
     classifier: str = ""  # a cnn run for the feature space; empty: the cached default for the data set
-    every: int = 1  # FID-CNN, precision and recall every this many epochs; 0 = only in evaluate
-    n_epoch: int = 2000  # generated images scored per epoch
-    n_eval: int = 10000  # generated images scored by evaluate (capped at the training set's size)
-    n_restore: int = 64  # held-out test images for the in-painting and denoising measurement
-    restore_steps: int = 300  # Adam steps of the latent search
+    # FID-CNN, precision and recall every this many epochs; 0 = only in evaluate
+    every: int = in_range("[0, inf)", default=1)
+    # generated images scored per epoch (precision and recall need more than their k = 3 neighbours)
+    n_epoch: int = in_range("[4, inf)", default=2000)
+    # generated images scored by evaluate (capped at the training set's size)
+    n_eval: int = in_range("[4, inf)", default=10000)
+    # held-out test images for the in-painting and denoising measurement
+    n_restore: int = in_range("[1, inf)", default=64)
+    restore_steps: int = in_range("[1, inf)", default=300)  # Adam steps of the latent search
     hole: int = 10  # side of the square hole in-painting fills
-    noise_sigma: float = 0.3  # Gaussian noise on pixels in [0, 1] that denoising removes
+    noise_sigma: float = in_range("(0, inf)", default=0.3)  # Gaussian noise on pixels in [0, 1] that denoising removes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,10 +131,6 @@ class GANTask(GeneratorAverage, Task):
 
     def build(self, *, training: bool) -> None:
         cfg = self.config
-        if cfg.gan.d_steps < 1:
-            raise ConfigError(f"gan.d_steps must be at least 1, got {cfg.gan.d_steps}")
-        if not cfg.gan.g_lr_factor > 0:
-            raise ConfigError(f"gan.g_lr_factor must be positive, got {cfg.gan.g_lr_factor}")
         data = load_images(cfg.data.source, data_dir=cfg.data.data_dir or None, search_dirs=self.data_dirs,
                            seed=cfg.data.subset_seed)
         self.class_names, self.image_shape = data.class_names, (1, *data.image_shape)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlab.config import TrainConfig, choices
+from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.iris import CLASSES, FEATURES, load_iris_splits
 from nnlab.data.tables import read_rows
 from nnlab.files import write_text_atomic
@@ -20,16 +20,16 @@ from nnlab.training.schedules import make_optimizer
 
 @dataclasses.dataclass(frozen=True)
 class IrisData:
-    test_fraction: float = 0.2  # 30 test flowers
-    val_fraction: float = 0.2  # of the rest: 24 validation, 96 training flowers
-    split_seed: int = 0
+    test_fraction: float = in_range("(0, 1)", default=0.2)  # 30 test flowers
+    val_fraction: float = in_range("[0, 1)", default=0.2)  # of the rest: 24 validation, 96 training flowers
+    split_seed: int = in_range("[0, inf)", default=0)
 
 
 @dataclasses.dataclass(frozen=True)
 class IrisModel:
-    hidden_dims: tuple[int, ...] = (16,)
+    hidden_dims: tuple[int, ...] = in_range("[1, inf)", default=(16,))
     activation: str = choices("relu", "tanh", "sigmoid", default="relu")
-    dropout: float = 0.0
+    dropout: float = in_range("[0, 1)", default=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
