@@ -34,6 +34,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def seed_number(text: str) -> int:
+    """argparse type of --seed: a whole number >= 0 (numpy's generators refuse negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number >= 0, got '{text}'")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one nnlab command; return the exit status (0 ok, 2 user error, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -95,7 +106,7 @@ def build_parser() -> Parser:
     sample = verbs.add_parser("sample", help="draw samples from a trained generator (a gan or calogan run)")
     sample.add_argument("run", help="run directory")
     sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    sample.add_argument("--seed", type=int, default=0, help="latent seed: the same seed draws the same samples")
+    sample.add_argument("--seed", type=seed_number, default=0, help="latent seed: the same seed draws the same samples")
     sample.add_argument("--label", type=int, help="class to draw (conditional GANs)")
     sample.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
                         help="also write a latent walk of STEPS images between two samples")
@@ -110,7 +121,7 @@ def build_parser() -> Parser:
     restore.add_argument("run", help="run directory of a gan run")
     restore.add_argument("mode", choices=("inpaint", "denoise"))
     restore.add_argument("-n", type=int, default=16, help="held-out test images to corrupt and restore")
-    restore.add_argument("--seed", type=int, default=0)
+    restore.add_argument("--seed", type=seed_number, default=0)
     restore.add_argument("--steps", type=int, default=300, help="Adam steps of the latent search")
     restore.add_argument("--out", help="folder for the picture (default RUN/plots)")
     restore.add_argument("--device", default="auto")
@@ -132,7 +143,7 @@ def build_parser() -> Parser:
     simulate.add_argument("--particle", required=True, choices=("eplus", "gamma", "piplus"))
     simulate.add_argument("-n", type=int, required=True, help="number of showers")
     simulate.add_argument("--energy", default="1:100", help="GeV: a range LOW:HIGH (uniform) or one value")
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--seed", type=seed_number, default=0)
     simulate.add_argument("-o", "--output", required=True, help="HDF5 file to write (atomically)")
     simulate.add_argument("--visible", action="store_true", help="record the LAr signal, not the total deposit")
     simulate.add_argument("--chunk-size", type=int, default=10_000, help="showers held in memory at once")
@@ -150,7 +161,7 @@ def build_parser() -> Parser:
     foundations = verbs.add_parser("foundations", help="the from-scratch NumPy demos of the lecture")
     foundations.add_argument("demo", choices=DEMOS)
     foundations.add_argument("--out", default="runs/foundations", help="folder for the plots")
-    foundations.add_argument("--seed", type=int, default=0)
+    foundations.add_argument("--seed", type=seed_number, default=0)
     foundations.set_defaults(handler=_foundations, parser=foundations)
 
     tour = verbs.add_parser("tour", help="a short tour of everything on bundled data (make demo)")
