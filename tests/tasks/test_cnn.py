@@ -65,6 +65,7 @@ def test_evaluate_predict_and_inspect(cli, fast_run, tmp_path):
         assert (fast_run / "plots" / "inspect" / name).is_file()
     assert list((fast_run / "plots" / "inspect").glob("feature_maps_*.png"))
     assert_one_line_error(cli("inspect", fast_run, "--index", "100000"), "outside the 500 test images")
+    assert_one_line_error(cli("inspect", fast_run, "--steps", "0"), "--steps")
     assert_one_line_error(cli("predict", fast_run, "--input", tmp_path / "missing.png"), "missing.png")
 
 

@@ -189,6 +189,8 @@ class CNNTask(ClassifierTask):
         from nnlab.evaluation.inspection import activation_maximisation, feature_maps, first_layer_filters
         from nnlab.plots.images import image_grid
 
+        if steps < 1:
+            raise ConfigError(f"--steps must be at least 1, got {steps}")
         if not 0 <= index < len(self.test_data[0]):
             raise ConfigError(f"--index {index} is outside the {len(self.test_data[0])} test images")
         model, folder = self.models["model"].eval(), run.plots_dir / "inspect"
