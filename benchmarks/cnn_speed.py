@@ -133,7 +133,8 @@ def main() -> None:
     if args.one:
         return one(args.one[0], args.one[1], int(args.one[2]))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul peak "
-          f"fp32 {matmul_peak_gflops(torch.float32):.0f} GFLOP/s, bf16 {matmul_peak_gflops(torch.bfloat16):.0f} GFLOP/s")
+          f"fp32 {matmul_peak_gflops(torch.float32):.0f} GFLOP/s, "
+          f"bf16 {matmul_peak_gflops(torch.bfloat16):.0f} GFLOP/s")
     for data in args.data:
         epochs = dict(zip(("lecture", "fast"), args.epochs or ((14, 30) if data == "mnist-5k" else (5, 3))))
         epochs["plain"] = epochs["lecture"]

@@ -120,7 +120,8 @@ def test_spot_counts_fall_like_poisson_counts():
     assert set(counts[:, 1].unique().tolist()) == {0.0, 1.0, 2.0, 3.0}
     for k in range(3):
         assert abs((counts[:, 1] == k).double().mean() - poisson[k]) < 0.005, k
-    poisson = [math.exp(-2.0) * 2.0**k / math.factorial(k) for k in range(6)]  # at 2 expected: P(N = 0) moves to one spot
+    # at 2 expected: P(N = 0) moves to one spot
+    poisson = [math.exp(-2.0) * 2.0**k / math.factorial(k) for k in range(6)]
     assert counts[:, 2].min() == 1 and abs((counts[:, 2] == 1).double().mean() - poisson[0] - poisson[1]) < 0.01
     for k in range(2, 6):
         assert abs((counts[:, 2] == k).double().mean() - poisson[k]) < 0.01, k

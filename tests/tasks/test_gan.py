@@ -130,7 +130,8 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")
     assert_one_line_error(cli("train", "gan", "--loss", "lsgan", "--data", "synthetic"), "gan.loss")
     assert_one_line_error(cli("train", "gan", "--data", "synthetic", "--set", "gan.g_lr_factor=0"), "g_lr_factor")
-    for setting in ("gan.g_average=1.5", "score.n_restore=0", "model.d_dropout=1.5", "score.n_eval=3"):  # were tracebacks
+    # each of these was a traceback before the config checked ranges
+    for setting in ("gan.g_average=1.5", "score.n_restore=0", "model.d_dropout=1.5", "score.n_eval=3"):
         assert_one_line_error(cli("train", "gan", "--data", "synthetic", "--set", setting), setting.split("=")[0])
     assert_one_line_error(cli("train", "gan", "--data", "synthetic", "--set", "data.n_train=3"), "10 classes")
     iris = cli("train", "iris", "--epochs", "1", "--out", tmp_path)

@@ -59,9 +59,10 @@ def _xor(out_dir: Path, seed: int) -> str:
 
     path = plot_xor_surface((xx, yy, prob), x, xor.XOR_LABELS, out_dir / "xor.png")
     p_points = softmax(network.forward(params, x).logits)[:, 1]
+    farkas = _bits(np.round(xor.farkas_certificate(xor.XOR_LABELS), 3))
     return "\n".join([
         f"single logistic unit: at most {xor.max_correct_single_unit()} of 4 XOR points right "
-        f"(Farkas weights {_bits(np.round(xor.farkas_certificate(xor.XOR_LABELS), 3))} sum the 4 inequalities to 0 > 0)",
+        f"(Farkas weights {farkas} sum the 4 inequalities to 0 > 0)",
         f"2-2-2 sigmoid network (seed {seed}): predicts {_bits(network.predict(params, x))} for 00 01 10 11, "
         f"P(1) = {_bits(np.round(p_points, 3))}",
         f"decision surface: {path}",
