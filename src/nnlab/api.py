@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nnlab.config import load_yaml, merge, parse_overrides, to_dict
+from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError
 from nnlab.tasks import get_task
 from nnlab.tasks.base import Report, Task
@@ -61,6 +61,15 @@ def _layered(config: Any, layers: Sequence[tuple[Mapping[str, Any] | None, str]]
             raise ConfigError(f"{origin} is a config for task '{named}', not '{task_name}'")
         config = merge(config, values)
     return config
+
+
+def training_config_yaml(task_name: str, *, config_path: str | os.PathLike | None = None,
+                         overrides: Mapping[str, Any] | Sequence[str] = (),
+                         resume: str | os.PathLike | None = None) -> str:
+    """The settings `train` would run with, as the YAML of a run's config.yaml (`--config` reads it back)."""
+    base = _open_for_resume(resume, task_name).read_config() if resume else None
+    config = resolve_config(task_name, config_path=config_path, overrides=overrides, base=base)
+    return dump_yaml({"task": task_name, **to_dict(config)})
 
 
 def train(task_name: str, *, config_path: str | os.PathLike | None = None,

@@ -191,6 +191,9 @@ def _add_train_task(tasks: argparse._SubParsersAction, name: str) -> None:
     sub.add_argument("--out", default="runs", help="root folder for run directories (default: ./runs)")
     sub.add_argument("--name", default="", help="suffix for the run directory name")
     sub.add_argument("--resume", metavar="RUN", help="continue this run where it stopped")
+    sub.add_argument("--print-config", action="store_true",
+                     help="print the settings it would train with (defaults, the data set's recipe, --config, "
+                          "--set) as YAML, and exit")
     sub.set_defaults(handler=_train, parser=sub)
 
 
@@ -199,6 +202,10 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab.training.runtime import Launch
 
     flags = [f"{key}={value}" for key, value in vars(args).items() if "." in key and value is not None]
+    if args.print_config:
+        print(api.training_config_yaml(args.task, config_path=args.config, overrides=[*flags, *args.set],
+                                       resume=args.resume), end="")
+        return 0
     launch = Launch.from_environment(os.environ, argv=("nnlab", *argv))
     result = api.train(args.task, config_path=args.config, overrides=[*flags, *args.set], out_dir=args.out,
                        name=args.name, resume=args.resume, launch=launch, data_dirs=_data_dirs(),

@@ -121,6 +121,18 @@ def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
     assert not (tmp_path / "iris").exists()  # nothing half-done was written
 
 
+def test_print_config_shows_the_settings_and_trains_nothing(cli, trained, tmp_path):
+    result = cli("train", "iris", "--print-config", "--set", "train.lr=0.5", "--epochs", "4", "--out", tmp_path)
+    assert result.code == 0 and not any(tmp_path.iterdir())  # no run directory
+    values = yaml.safe_load(result.out)
+    assert values["task"] == "iris" and (values["train"]["lr"], values["train"]["epochs"]) == (0.5, 4)
+    (tmp_path / "settings.yaml").write_text(result.out)
+    assert cli("train", "iris", "--print-config", "--config", tmp_path / "settings.yaml").out == result.out
+    resumed = yaml.safe_load(cli("train", "iris", "--print-config", "--resume", trained).out)
+    assert resumed == yaml.safe_load((trained / "config.yaml").read_text())  # a resume continues the run's own
+    assert_one_line_error(cli("train", "iris", "--print-config", "--set", "train.lr=-1"), "train.lr")
+
+
 def test_weights_holding_nan_are_refused_in_one_line(cli, trained, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(trained, copy)
