@@ -3,7 +3,9 @@
 For each particle: `nnlab train calogan --particle P` with the defaults (epochs from the
 command line), then the report `nnlab evaluate` writes: classifier AUC on high-level
 observables and on cells, and the separation power of every observable. Prints a summary
-row per particle and the observables above 0.05. Run: python benchmarks/calogan.py [--particles eplus gamma]
+row per particle and the observables above 0.05; with --bf16 a second row judges the same generator's showers drawn
+under bf16 autocast (as benchmarks/calogan_speed.py times them).
+Run: python benchmarks/calogan.py [--particles eplus gamma] [--bf16]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def main() -> None:
     parser.add_argument("--particles", nargs="+", default=["eplus", "gamma"])
     parser.add_argument("--epochs", type=int, default=None, help="default: the task's")
     parser.add_argument("--set", action="append", default=[], help="extra config overrides")
+    parser.add_argument("--bf16", action="store_true", help="also judge showers generated under bf16 autocast")
     args = parser.parse_args()
     logging.getLogger("nnlab").setLevel(logging.WARNING)
     print(f"{'particle':<8} {'epochs':>6} {'train s':>8} {'AUC obs':>8} {'AUC cells':>9} {'mean S':>7} "
@@ -32,16 +35,22 @@ def main() -> None:
             if args.epochs:
                 overrides.append(f"train.epochs={args.epochs}")
             result = api.train("calogan", overrides=overrides, out_dir=out)
-            values = result.report.values[particle]
-            powers = {r["observable"]: r["separation_power"] for r in values["separation"]
-                      if r["separation_power"] is not None}
             seconds = sum(row["seconds"] for row in result.history)
-            auc = values["classifier_auc"]
-            print(f"{particle:<8} {len(result.history):>6} {seconds:8.0f} {auc['observables']:8.3f} "
-                  f"{auc['cells']:9.3f} {np.mean(list(powers.values())):7.3f} {max(powers.values()):6.3f} "
-                  f"{sum(v < 0.05 for v in powers.values()):>3}/{len(powers)}", flush=True)
-            worst = sorted(((v, k) for k, v in powers.items() if v >= 0.05), reverse=True)
-            print("         above 0.05: " + ", ".join(f"{k} {v:.2f}" for v, k in worst))
+            _print_row(particle, len(result.history), seconds, result.report.values[particle])
+            if args.bf16:
+                report = api.evaluate(result.run.path, bf16=True)
+                _print_row(f"{particle} bf16", len(result.history), seconds, report.values[particle])
+
+
+def _print_row(label: str, epochs: int, seconds: float, values: dict) -> None:
+    powers = {r["observable"]: r["separation_power"] for r in values["separation"]
+              if r["separation_power"] is not None}
+    auc = values["classifier_auc"]
+    print(f"{label:<8} {epochs:>6} {seconds:8.0f} {auc['observables']:8.3f} "
+          f"{auc['cells']:9.3f} {np.mean(list(powers.values())):7.3f} {max(powers.values()):6.3f} "
+          f"{sum(v < 0.05 for v in powers.values()):>3}/{len(powers)}", flush=True)
+    worst = sorted(((v, k) for k, v in powers.items() if v >= 0.05), reverse=True)
+    print("         above 0.05: " + ", ".join(f"{k} {v:.2f}" for v, k in worst))
 
 
 if __name__ == "__main__":

@@ -129,8 +129,9 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
              cache_dir: Path | None = None, **options: Any) -> Report:
     """Score a trained run on its held-out data; writes report.json and plots into the run.
 
-    `options` are task-specific: `reference` (calogan: CaloGAN files to judge against),
-    `classifier` (gan: the cnn run whose features score the samples).
+    `options` are task-specific: `reference` (calogan: CaloGAN files to judge against), `bf16`
+    (calogan: judge showers generated under bf16 autocast), `classifier` (gan: the cnn run whose
+    features score the samples).
     """
     run, task = load_run(run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
     return task.evaluate(run, **options)

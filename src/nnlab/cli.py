@@ -86,6 +86,8 @@ def build_parser() -> Parser:
                           "comma-separated (default: the run's held-out showers)")
     evaluate.add_argument("--classifier", help="gan: cnn run whose features score the samples "
                           "(default: the run's, else the cached default for its data set)")
+    evaluate.add_argument("--bf16", action="store_true",
+                          help="calogan: judge showers generated under bf16 autocast (as `sample --bf16` draws them)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate, parser=evaluate)
 
@@ -113,6 +115,8 @@ def build_parser() -> Parser:
     sample.add_argument("--particle", help="calogan: the particle to simulate (default: the run's first)")
     sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
     sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
+    sample.add_argument("--bf16", action="store_true",
+                        help="calogan: generate under bf16 autocast (faster on CPUs with bf16; see evaluate --bf16)")
     sample.add_argument("--out", help="folder for what sample writes (default RUN/samples)")
     sample.add_argument("--device", default="auto")
     sample.set_defaults(handler=_sample, parser=sample)
@@ -227,7 +231,7 @@ def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
     report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir(),
-                          reference=args.reference, classifier=args.classifier)
+                          reference=args.reference, classifier=args.classifier, bf16=args.bf16)
     print("\n".join(report.lines))
     for path in report.files:
         print(f"plot: {path}")
@@ -255,7 +259,7 @@ def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     print("\n".join(api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
                                data_dirs=_data_dirs(), label=args.label, interpolate=args.interpolate,
-                               particle=args.particle, energy=args.energy, output=args.output)))
+                               particle=args.particle, energy=args.energy, output=args.output, bf16=args.bf16)))
     return 0
 
 

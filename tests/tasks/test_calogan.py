@@ -50,6 +50,12 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
     assert {row["observable"] for row in report["separation"]} >= {"E_tot/E_inc", "f_0", "s_d", "sparsity_1"}
     assert (run / "plots" / "eplus" / "report.md").is_file()
     assert (run / "plots" / "eplus" / "average_images.png").is_file()
+    judged = cli("evaluate", run, "--bf16")  # showers drawn under bf16 autocast, judged beside the float32 ones
+    assert judged.code == 0, judged.err
+    bf16 = json.loads((run / "plots" / "bf16" / "report.json").read_text())
+    assert bf16["generated in"] == "bf16 autocast" and (run / "plots" / "bf16" / "eplus" / "report.md").is_file()
+    assert json.loads((run / "report.json").read_text())["generated in"] == "float32"  # the default report kept
+    assert 0.0 <= bf16["eplus"]["classifier_auc"]["observables"] <= 1.0
 
 
 def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
@@ -60,6 +66,11 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     assert fake["layer_0"].shape == (30, 3, 96) and np.allclose(fake["energy"], 50.0)
     again = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "again.h5")
     assert again.code == 0 and np.array_equal(read_calogan(tmp_path / "again.h5")["layer_1"], fake["layer_1"])
+    fast = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "bf16.h5",
+               "--bf16")
+    in_bf16 = read_calogan(tmp_path / "bf16.h5")
+    assert fast.code == 0 and in_bf16["layer_0"].shape == (30, 3, 96) and (in_bf16["layer_0"] >= 0).all()
+    assert not np.array_equal(in_bf16["layer_1"], fake["layer_1"])  # G's products rounded to bf16: other showers
     ranged = cli("sample", run, "--energy", "5:20", "-n", "50", "--seed", "2", "-o", tmp_path / "ranged.h5")
     energies = read_calogan(tmp_path / "ranged.h5")["energy"]
     assert ranged.code == 0 and energies.min() >= 5 and energies.max() <= 20 and energies.std() > 1

@@ -126,6 +126,7 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     run = train(cli, tmp_path, classifier, "--set", "score.every=0")
     assert_one_line_error(cli("sample", run, "--label", "3"), "--conditional")
     assert_one_line_error(cli("sample", run, "-n", "0"), "-n")
+    assert_one_line_error(cli("sample", run, "--bf16"), "--bf16 does not apply to gan runs")
     assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")
     assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")
     assert_one_line_error(cli("train", "gan", "--loss", "lsgan", "--data", "synthetic"), "gan.loss")

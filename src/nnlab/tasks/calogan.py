@@ -256,21 +256,25 @@ class CaloGANTask(GeneratorAverage, Task):
 
     # -- using and judging the generator ------------------------------------------------------
 
-    def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int) -> dict[str, np.ndarray]:
-        """One generated shower per reference shower, at its particle and incident energy."""
+    def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int,
+                      bf16: bool = False) -> dict[str, np.ndarray]:
+        """One generated shower per reference shower, at its particle and incident energy (bf16: under autocast)."""
         return _finite(generate(self.sampler, reference["energy"][:, 0], particle_index=reference["particle"],
-                                seed=seed))
+                                seed=seed, autocast_dtype=torch.bfloat16 if bf16 else None))
 
-    def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None,
-               energy: str | None = None, output: str | None = None, **unsupported: Any) -> list[str]:
-        """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout."""
+    def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
+               output: str | None = None, bf16: bool = False, **unsupported: Any) -> list[str]:
+        """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout.
+
+        `bf16`: G's matrix products under bf16 autocast, as `benchmarks/calogan_speed.py` times it
+        (`evaluate --bf16` judges those showers)."""
         reject_options(unsupported, self.name)
         particle = particle or self.particles[0]
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
         showers = _finite(generate(self.sampler, energy_gev, particle_index=np.full(n, self.particles.index(particle)),
-                                   seed=seed))
+                                   seed=seed, autocast_dtype=torch.bfloat16 if bf16 else None))
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
         return [f"wrote {n} generated {particle} showers to {path}", *self._extrapolated(energy_gev, particle)]
@@ -290,12 +294,14 @@ class CaloGANTask(GeneratorAverage, Task):
         return [f"note: {outside} of {len(energy_gev)} energies lie outside the {low:g}-{high:g} GeV of the "
                 f"training {particle} showers: the generator extrapolates there"]
 
-    def evaluate(self, run: RunDir, *, reference: str | None = None, **unsupported: Any) -> Report:
+    def evaluate(self, run: RunDir, *, reference: str | None = None, bf16: bool = False,
+                 **unsupported: Any) -> Report:
         """Per particle: separation powers (overall and in energy bins), classifier AUCs, histograms, mean images.
 
         Against the run's held-out showers, or against `reference`: CaloGAN files, one per particle
         of the run, comma-separated (say, showers simulated with another seed, or real CaloGAN
-        files); their report and plots go to plots/vs_<file>/, beside the held-out ones.
+        files); their report and plots go to plots/vs_<file>/, beside the held-out ones. With `bf16`
+        the showers judged are generated under bf16 autocast, and the report goes to a bf16/ folder.
         """
         reject_options(unsupported, self.name)
         if reference:
@@ -305,20 +311,22 @@ class CaloGANTask(GeneratorAverage, Task):
         else:
             showers = [_select(self.reference["test"], i) for i in range(len(self.particles))]
             lines, folder = [], run.plots_dir
-        values: dict[str, Any] = {"data": self.source, "reference": reference or "held-out showers"}
+        folder = folder / "bf16" if bf16 else folder
+        values: dict[str, Any] = {"data": self.source, "reference": reference or "held-out showers",
+                                  "generated in": "bf16 autocast" if bf16 else "float32"}
         files = []
         for particle, showers_of in zip(self.particles, showers):
-            generated = self.generate_like(showers_of, seed=1)
+            generated = self.generate_like(showers_of, seed=1, bf16=bf16)
             values[particle], found, plots = self._judge(particle, showers_of, generated, folder / particle)
             lines += found
             files += plots
         history = run.read_metrics()
-        if history and not reference:
+        if history and not reference and not bf16:
             from nnlab.plots.training import plot_history
 
             files.append(plot_history(history, run.plots_dir / "history.png", extra=("sep_watched", "auc_watched")))
         report = Report(values, lines, files)
-        report.save(run, folder / "report.json" if reference else None)
+        report.save(run, folder / "report.json" if reference or bf16 else None)
         return report
 
     def _reference_files(self, paths: list[str]) -> tuple[list[dict[str, np.ndarray]], list[str]]:
