@@ -120,7 +120,9 @@ class LayerGenerator(nn.Module):
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.body(h)  # (B, width)
         logits = None if self.energy is None else self.energy(h).float()  # (B, n_energy_logits)
-        return _normalised_shape(self.cells(h)), logits
+        with torch.autocast(h.device.type, enabled=False):  # cell logits in float32 even under bf16 autocast
+            cell_logits = self.cells(h.float())  # (B, n_cells)
+        return _normalised_shape(cell_logits), logits
 
 
 class CaloGenerator(nn.Module):
