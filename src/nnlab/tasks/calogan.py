@@ -394,10 +394,9 @@ def _refuse_settings_the_mixture_ignores(cfg: CaloGANConfig) -> None:
 
 
 def _split(n: int, labels: np.ndarray, *, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train and test indices; `test` in (0, 1), as the config's range for data.test_fraction holds."""
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test < 1:
-        raise ConfigError(f"data.test_fraction must be between 0 and 1, got {test}")
     return train_test_split(np.arange(n), test_size=test, stratify=labels, random_state=seed)
 
 

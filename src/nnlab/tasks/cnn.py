@@ -284,11 +284,11 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tup
 
 
 def _hold_out(x: np.ndarray, y: np.ndarray, *, fraction: float, seed: int):
-    """Split a stratified validation part off the training images; (train, None) when fraction is 0."""
+    """Split a stratified validation part off the training images; (train, None) when fraction is 0.
+
+    `fraction` lies in [0, 1), as the config's range for data.val_fraction holds."""
     if fraction <= 0:
         return (x, y), None
-    if fraction >= 1:
-        raise ConfigError(f"data.val_fraction must be below 1, got {fraction}")
     from sklearn.model_selection import train_test_split
 
     x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
