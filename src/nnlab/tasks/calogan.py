@@ -279,7 +279,7 @@ class CaloGANTask(GeneratorAverage, Task):
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
         return [f"wrote {n} generated {particle} showers to {path}", *self._extrapolated(energy_gev, particle)]
 
-    def _extrapolated(self, energy_gev: np.ndarray, particle: str) -> list[str]:
+    def _extrapolated(self, energy_gev: np.ndarray, particle: str, what: str = "energies") -> list[str]:
         """A note when requested energies lie outside the training showers' range: G was never judged there.
 
         The range is rounded outward to two significant figures (1.004-99.98 GeV becomes 1-100), so
@@ -291,7 +291,7 @@ class CaloGANTask(GeneratorAverage, Task):
         outside = int(np.sum((energy_gev < low) | (energy_gev > high)))
         if not outside:
             return []
-        return [f"note: {outside} of {len(energy_gev)} energies lie outside the {low:g}-{high:g} GeV of the "
+        return [f"note: {outside} of {len(energy_gev)} {what} lie outside the {low:g}-{high:g} GeV of the "
                 f"training {particle} showers: the generator extrapolates there"]
 
     def evaluate(self, run: RunDir, *, reference: str | None = None, bf16: bool = False,
@@ -331,11 +331,10 @@ class CaloGANTask(GeneratorAverage, Task):
 
     def _reference_files(self, paths: list[str]) -> tuple[list[dict[str, np.ndarray]], list[str]]:
         """One file's showers per particle of the run, refused when labelled as another particle; lines naming
-        them, and notes for energies outside the training range, where the generator extrapolates."""
+        them, and notes for energies outside the particle's training range (`_extrapolated`)."""
         if len(paths) != len(self.particles) or not all(paths):
             raise ConfigError(f"--reference: give one CaloGAN file per particle of the run "
                               f"({', '.join(self.particles)}), comma-separated; got '{','.join(paths)}'")
-        low, high = (float(f(self.train_data[1])) for f in (torch.min, torch.max))
         showers, notes = [], []
         for i, (path, particle) in enumerate(zip(paths, self.particles)):
             labelled = read_attrs(path).get("particle")
@@ -345,9 +344,7 @@ class CaloGANTask(GeneratorAverage, Task):
             found["particle"] = np.full(len(found["energy"]), i)
             energy = found["energy"][:, 0]
             notes.append(f"{particle}: judged against {path} ({len(energy)} showers)")
-            if energy.min() < low * 0.999 or energy.max() > high * 1.001:
-                notes.append(f"note: {path} holds {particle} showers of {energy.min():.3g}-{energy.max():.3g} GeV; "
-                             f"the run trained on {low:.3g}-{high:.3g} GeV, outside that the generator extrapolates")
+            notes += self._extrapolated(energy, particle, what=f"showers of {path}")
             showers.append(found)
         return showers, notes
 
