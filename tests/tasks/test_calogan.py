@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,8 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     run = train(cli, tmp_path, "--particle", "gamma,piplus", "--set", "data.n_per_particle=200")
     result = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "fake.h5")
     assert result.code == 0, result.err
+    assert re.search(r"wrote 30 generated piplus showers to .*fake.h5 \(generated in [0-9.]+ s: [0-9,]+ showers/s\)",
+                     result.out)
     fake = read_calogan(tmp_path / "fake.h5")
     assert fake["layer_0"].shape == (30, 3, 96) and np.allclose(fake["energy"], 50.0)
     again = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "again.h5")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -273,11 +274,14 @@ class CaloGANTask(GeneratorAverage, Task):
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
+        started = time.perf_counter()
         showers = _finite(generate(self.sampler, energy_gev, particle_index=np.full(n, self.particles.index(particle)),
                                    seed=seed, autocast_dtype=torch.bfloat16 if bf16 else None))
+        seconds = time.perf_counter() - started
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
-        return [f"wrote {n} generated {particle} showers to {path}", *self._extrapolated(energy_gev, particle)]
+        return [f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
+                f"{n / max(seconds, 1e-9):,.0f} showers/s)", *self._extrapolated(energy_gev, particle)]
 
     def _extrapolated(self, energy_gev: np.ndarray, particle: str, what: str = "energies") -> list[str]:
         """A note when requested energies lie outside the training showers' range: G was never judged there.
