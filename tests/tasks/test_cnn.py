@@ -88,11 +88,13 @@ def test_init_from_another_model_is_refused(cli, fast_run, tmp_path):
     assert_one_line_error(narrow, "widths default, this run uses 8,16,24")
 
 
-def test_widths_the_model_cannot_take_are_a_one_line_error(cli, tmp_path):
+def test_settings_the_model_or_images_cannot_take_are_a_one_line_error(cli, tmp_path):
     result = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "lecture", "--set", "model.widths=8,8,8")
     assert_one_line_error(result, "model: the lecture network has fixed widths")
     resnet = cli("train", "cnn", "--out", tmp_path, *TINY, "--model", "resnet", "--set", "model.dropout=0.1")
     assert_one_line_error(resnet, "can be set for fast, inception, vgg")
+    shifted = cli("train", "cnn", "--out", tmp_path, *TINY, "--set", "data.max_shift=14")
+    assert_one_line_error(shifted, "data.max_shift=14 would shift the 28x28 images out of their frame")
 
 
 def test_resume_restores_the_augmentation_stream(cli, tmp_path):
