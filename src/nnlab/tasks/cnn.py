@@ -129,8 +129,9 @@ class CNNTask(ClassifierTask):
                            seed=cfg.data.subset_seed)
         self.class_names = data.class_names
         if 2 * cfg.data.max_shift >= min(data.image_shape):
-            raise ConfigError(f"data.max_shift={cfg.data.max_shift} would shift the {'x'.join(map(str, data.image_shape))}"
-                              f" images out of their frame: use less than half a side")
+            side = "x".join(map(str, data.image_shape))
+            raise ConfigError(f"data.max_shift={cfg.data.max_shift} would shift the {side} images out of their frame: "
+                              f"use less than half a side")
         x, y = stratified_subset(data.train_images, data.train_labels, n=cfg.data.n_train, seed=cfg.data.subset_seed)
         (x, y), val = _hold_out(x, y, fraction=cfg.data.val_fraction, seed=cfg.data.subset_seed)
         self.train_data = (torch.from_numpy(x), torch.from_numpy(y))
