@@ -45,9 +45,10 @@ def _total_mev(layers) -> torch.Tensor:
     return flatten_layers(layers).sum(dim=1)
 
 
-@pytest.mark.parametrize("train", [True, False])
-def test_layer_shapes_dtype_non_negative_with_exact_zeros(train):
-    G = _tiny().train(train)
+@pytest.mark.parametrize("train, depth", [(True, 2), (False, 2), (True, 1)])
+def test_layer_shapes_dtype_non_negative_with_exact_zeros(train, depth):
+    G = _tiny(depth=depth).train(train)
+    assert all(sum(isinstance(m, torch.nn.Linear) for m in stream.body) == depth for stream in G.streams)
     layers = G(torch.randn(16, 8), torch.linspace(1.0, 100.0, 16))
     assert [tuple(image.shape[1:]) for image in layers] == list(LAYER_SHAPES)
     assert all(image.shape[0] == 16 and image.dtype == torch.float32 for image in layers)

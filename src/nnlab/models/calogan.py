@@ -111,9 +111,9 @@ def _normalised_shape(logits: torch.Tensor) -> torch.Tensor:
 class LayerGenerator(nn.Module):
     """One layer's stream: [z, condition, memory] -> normalised cell shape and `n_energy_logits` energy logits."""
 
-    def __init__(self, in_dim: int, n_cells: int, width: int, n_energy_logits: int):
+    def __init__(self, in_dim: int, n_cells: int, width: int, n_energy_logits: int, depth: int = 2):
         super().__init__()
-        self.body = _mlp(in_dim, width)
+        self.body = _mlp(in_dim, width, n_hidden=depth)
         self.cells = nn.Linear(width, n_cells)
         self.energy = nn.Linear(width, n_energy_logits) if n_energy_logits else None
 
@@ -153,6 +153,7 @@ class CaloGenerator(nn.Module):
     30. Either way the spots stretch to keep the layer's energy; gradients pass straight through.
 
     `energy_bumps` adds that many bumps over 1-100 GeV to the energy condition (`encode_condition`).
+    `depth`: the hidden layers of each stream, all `width` wide.
 
     With `layer_energies="mixture"` the streams split nothing: the three layer energies come
     first, from a `LayerEnergyMixture` fitted to the training showers by maximum likelihood
@@ -171,11 +172,11 @@ class CaloGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 64, n_particles: int = 1, width: int = 256, round_to_spots: bool = False,
                  spot_sampling: str = "nearest", energy_bumps: int = 0, layer_energies: str = "generator",
-                 outer_shares: Sequence[int] = ()):
+                 outer_shares: Sequence[int] = (), depth: int = 2):
         super().__init__()
-        if latent_dim < 1 or n_particles < 1 or width < 1:
-            raise ConfigError(f"CaloGenerator needs latent_dim, n_particles and width >= 1, "
-                              f"got {latent_dim}, {n_particles}, {width}")
+        if latent_dim < 1 or n_particles < 1 or width < 1 or depth < 1:
+            raise ConfigError(f"CaloGenerator needs latent_dim, n_particles, width and depth >= 1, "
+                              f"got {latent_dim}, {n_particles}, {width}, {depth}")
         if spot_sampling not in SPOT_SAMPLING:
             raise ConfigError(f"spot_sampling must be one of {', '.join(SPOT_SAMPLING)}, got {spot_sampling!r}")
         _check_energy_bumps(energy_bumps)
@@ -197,7 +198,7 @@ class CaloGenerator(nn.Module):
         n_units = N_UNITS + len(outer_shares)
         in_dim = latent_dim + condition_dim + (n_units if mixture else 0)
         n_energy_logits = (0,) * len(N_CELLS) if mixture else self.N_ENERGY_LOGITS
-        self.streams = nn.ModuleList(LayerGenerator(in_dim + k * MEMORY_DIM, n, width, n_logits)
+        self.streams = nn.ModuleList(LayerGenerator(in_dim + k * MEMORY_DIM, n, width, n_logits, depth)
                                      for k, (n, n_logits) in enumerate(zip(N_CELLS, n_energy_logits)))
         self.encoders = nn.ModuleList(nn.Sequential(nn.Linear(n, MEMORY_DIM), nn.LeakyReLU(LEAKY_SLOPE))
                                       for n in N_CELLS[:-1])

@@ -56,6 +56,9 @@ class CaloGANDataConfig:
 class CaloGANModelConfig:
     latent_dim: int = in_range("[1, inf)", default=64)
     width: int = in_range("[1, inf)", default=256)  # G's hidden width
+    # hidden layers in each of G's streams: one (e+, the default run otherwise, 2026-12-01) gave AUC 0.661 against
+    # 0.723 with two, largest separation power 0.026 against 0.028, sampling 12% faster; gamma not yet judged
+    depth: int = in_range("[1, inf)", default=2)
     d_width: int = in_range("[1, inf)", default=128)  # D's hidden width
     # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
     # 150 epochs: E_tot/E_inc separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
@@ -379,7 +382,7 @@ def make_generator(model: CaloGANModelConfig, n_particles: int) -> CaloGenerator
     """The generator a model config describes, its spot energies and layer-energy mixture not yet fitted."""
     return CaloGenerator(model.latent_dim, n_particles, model.width, round_to_spots=model.round_to_spots,
                          spot_sampling=model.spot_sampling, energy_bumps=model.energy_bumps,
-                         layer_energies=model.layer_energies, outer_shares=model.outer_shares)
+                         layer_energies=model.layer_energies, outer_shares=model.outer_shares, depth=model.depth)
 
 
 def _refuse_settings_the_mixture_ignores(cfg: CaloGANConfig) -> None:
