@@ -56,8 +56,8 @@ class CaloGANDataConfig:
 class CaloGANModelConfig:
     latent_dim: int = in_range("[1, inf)", default=64)
     width: int = in_range("[1, inf)", default=256)  # G's hidden width
-    # hidden layers in each of G's streams: one (e+, the default run otherwise, 2026-12-01) gave AUC 0.661 against
-    # 0.723 with two, largest separation power 0.026 against 0.028, sampling 12% faster; gamma not yet judged
+    # hidden layers in each of G's streams: one (the default run otherwise, 2026-12-01) gave AUC e+ 0.661, gamma
+    # 0.679 against 0.723 and 0.699 with two, all 24 observables below 0.05, sampling 12% faster (docs/benchmarks.md)
     depth: int = in_range("[1, inf)", default=2)
     d_width: int = in_range("[1, inf)", default=128)  # D's hidden width
     # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
