@@ -278,8 +278,8 @@ class CaloGANTask(GeneratorAverage, Task):
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
         started = time.perf_counter()
-        showers = _finite(generate(self.sampler, energy_gev, particle_index=np.full(n, self.particles.index(particle)),
-                                   seed=seed, autocast_dtype=torch.bfloat16 if bf16 else None))
+        request = {"energy": energy_gev[:, None], "particle": np.full(n, self.particles.index(particle))}
+        showers = self.generate_like(request, seed=seed, bf16=bf16)
         seconds = time.perf_counter() - started
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
