@@ -83,19 +83,19 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     assert beyond.code == 0 and note.startswith("note: 40 of 40 energies") and "extrapolates" in note
 
 
-def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(tmp_path, showers):
+def test_runs_saved_before_spot_rounding_the_critic_views_and_g_depth_load_without_them(tmp_path, showers):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "train.epochs=1", "model.round_to_spots=false", "model.critic_linear_views=[]",
                 "model.critic_leakage=false", "gan.gp_per_layer=false", "score.select_by=separation",
-                "model.energy_bumps=0", "model.layer_energies=generator", "model.outer_shares=[]"]
+                "model.energy_bumps=0", "model.layer_energies=generator", "model.outer_shares=[]", "model.depth=2"]
     old = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run.path
     config = (old / "config.yaml").read_text()
     lines = [line for line in config.splitlines(keepends=True)  # saved before these keys existed
              if not line.strip().startswith(("round_to_spots:", "critic_linear_views:", "critic_leakage:",
                                              "gp_per_layer:", "select_by:", "energy_bumps:", "layer_energies:",
-                                             "outer_shares:"))]
+                                             "outer_shares:", "depth:"))]
     (old / "config.yaml").write_text("".join(lines))
-    assert len(lines) == len(config.splitlines()) - 8
+    assert len(lines) == len(config.splitlines()) - 9
     _, task = api.load_run(old)
     assert task.config.model.round_to_spots is False and not task.models["G"].round_to_spots
     assert task.config.model.critic_linear_views == () and task.models["D"].linear_views == ()
@@ -104,6 +104,8 @@ def test_runs_saved_before_spot_rounding_and_the_critic_views_load_without_them(
     assert task.config.model.energy_bumps == 0 and task.models["G"].energy_bumps == task.models["D"].energy_bumps == 0
     assert task.config.model.layer_energies == "generator" and task.models["G"].energy_model is None
     assert task.config.model.outer_shares == () and task.models["G"].outer_shares == ()
+    assert task.config.model.depth == 2
+    assert all(sum(isinstance(m, torch.nn.Linear) for m in stream.body) == 2 for stream in task.models["G"].streams)
     assert task.config.score.select_by == "separation" and task.monitor == ("sep_watched", "min")
 
 

@@ -56,9 +56,9 @@ class CaloGANDataConfig:
 class CaloGANModelConfig:
     latent_dim: int = in_range("[1, inf)", default=64)
     width: int = in_range("[1, inf)", default=256)  # G's hidden width
-    # hidden layers in each of G's streams: one (the default run otherwise, 2026-12-01) gave AUC e+ 0.661, gamma
-    # 0.679 against 0.723 and 0.699 with two, all 24 observables below 0.05, sampling 12% faster (docs/benchmarks.md)
-    depth: int = in_range("[1, inf)", default=2)
+    # hidden layers in each of G's streams: one gave AUC e+ 0.658, gamma 0.668 against 0.723 and 0.699 with two, all
+    # 24 observables below 0.05, and samples 12% faster (docs/benchmarks.md)
+    depth: int = in_range("[1, inf)", default=1)
     d_width: int = in_range("[1, inf)", default=128)  # D's hidden width
     # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
     # 150 epochs: E_tot/E_inc separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
@@ -144,7 +144,7 @@ class CaloGANTask(GeneratorAverage, Task):
     # what runs saved before these settings existed were trained without
     saved_run_defaults = {"model": {"round_to_spots": False, "spot_sampling": "nearest", "critic_linear_views": (),
                                     "critic_leakage": False, "energy_bumps": 0,
-                                    "layer_energies": "generator", "outer_shares": ()},
+                                    "layer_energies": "generator", "outer_shares": (), "depth": 2},
                           "gan": {"gp_per_layer": False}, "score": {"select_by": "separation"}}
     options = (
         Option("--particle", "data.particles", f"one or more of {', '.join(PARTICLES)}, comma-separated"),
