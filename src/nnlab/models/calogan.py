@@ -637,5 +637,6 @@ def _assemble(energy_gev: np.ndarray, chunks: list[list[np.ndarray]]) -> dict[st
 
 
 def n_parameters(model: nn.Module) -> int:
-    """Trainable parameter count (CaloGAN had ~30 M; the defaults here: 0.23 M in G before its layer-energy mixture is fitted, 0.22 M in D)."""
+    """Trainable parameter count (CaloGAN had ~30 M; the defaults here: 0.23 M in G before its layer-energy
+    mixture is fitted, 0.22 M in D)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
