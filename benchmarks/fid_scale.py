@@ -1,0 +1,78 @@
+"""How strict is FID-CNN? Real images, slightly degraded, scored against the held-out test set.
+
+A GAN's FID-CNN is read against the real-vs-real floor (training against test images). This
+puts the ratio on a scale: N real training images, blurred, noised, shifted by a pixel or
+quantised, scored like generated ones (`nnlab evaluate`: the same cached classifier, the same
+10,000 test images). With `--run`, a GAN run's N samples (seed 1, as `evaluate` draws them)
+join the table. Run: python benchmarks/fid_scale.py [--data fashion-mnist] [--n 10000] [--run RUN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnlab import api
+from nnlab.data.images import default_cache_dir, load_images
+from nnlab.evaluation.fid_cnn import cached_classifier
+from nnlab.evaluation.generative import frechet_distance
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Images (N, H, W) convolved with a separable Gaussian of `sigma` pixels (5 taps, edges replicated)."""
+    taps = torch.arange(-2, 3, dtype=images.dtype)
+    kernel = torch.exp(-taps.square() / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    x = F.conv2d(F.pad(images[:, None], (2, 2, 0, 0), mode="replicate"), kernel.view(1, 1, 1, 5))
+    return F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), kernel.view(1, 1, 5, 1))[:, 0]
+
+
+def degradations(seed: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """Named changes of real images in [0, 1], each small to the eye."""
+    noise = torch.Generator().manual_seed(seed)
+    return {
+        "real (the floor)": lambda x: x,
+        "quantised to 16 grey levels": lambda x: torch.round(x * 15) / 15,
+        "Gaussian noise, sigma 0.02": lambda x: x + 0.02 * torch.randn(x.shape, generator=noise),
+        "Gaussian noise, sigma 0.05": lambda x: x + 0.05 * torch.randn(x.shape, generator=noise),
+        "Gaussian blur, sigma 0.5 px": lambda x: gaussian_blur(x, 0.5),
+        "Gaussian blur, sigma 1 px": lambda x: gaussian_blur(x, 1.0),
+        "shifted 1 px right": lambda x: torch.roll(x, 1, dims=2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="fashion-mnist")
+    parser.add_argument("--n", type=int, default=10_000, help="images per scored set (evaluate: 10,000)")
+    parser.add_argument("--run", help="a GAN run on the same data: its samples join the table")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    logging.getLogger("nnlab").setLevel(logging.WARNING)
+    device = torch.device("cpu")
+    space = cached_classifier(args.data, cache_dir=default_cache_dir(os.environ), device=device, echo=print)
+    data = load_images(args.data)
+    test = space.embed(data.test_images / np.float32(255))[0]
+    pick = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(args.seed))[:args.n]
+    real = torch.from_numpy(data.train_images[pick.numpy()]).float() / 255  # (N, H, W)
+    rows = {name: change(real) for name, change in degradations(args.seed).items()}
+    if args.run:
+        _, task = api.load_run(args.run, device="cpu")
+        rows["samples of the --run GAN"] = torch.from_numpy(task.generate(args.n, seed=1))
+    print(f"FID-CNN against the {len(test):,} {args.data} test images, {args.n:,} images a set, "
+          f"features of {space.source}" + (f"; --run {args.run}" if args.run else ""))
+    floor = 0.0
+    for name, images in rows.items():
+        distance = frechet_distance(space.embed(images.clamp(0, 1))[0], test)
+        floor = floor or distance  # the first row: real images
+        print(f"{name:<30} {distance:8.3f} {distance / floor:7.1f}x the floor", flush=True)
+
+
+if __name__ == "__main__":
+    main()
