@@ -1,8 +1,9 @@
 """GANs on 2 CPU cores: FID-CNN against its floor, precision, recall, time per epoch, restoration PSNR.
 
-For each (model, data set) it trains one default-config GAN (epochs from the command line),
-scores it with `nnlab evaluate` (the classifier trained once per data set and cached), and
-prints one table row. Training time is the sum of the epochs' wall times, scoring excluded.
+For each (model, data set) it trains one default-config GAN (epochs from its recipe or the
+command line) within the targets' 10 minutes (`--time-budget`, seconds; 0: no budget), scores it
+with `nnlab evaluate` (the classifier trained once per data set and cached), and prints one
+table row. Training time is the sum of the epochs' wall times, scoring excluded.
 Run: python benchmarks/gan.py [--data mnist-5k fashion-mnist] [--models mlp dcgan] [--epochs 40 15]
 """
 
@@ -23,6 +24,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["mlp", "dcgan"])
     parser.add_argument("--epochs", type=int, nargs="+", default=[], help="one per data set; default: its recipe")
     parser.add_argument("--set", action="append", default=[], help="extra config overrides for every run")
+    parser.add_argument("--time-budget", type=float, default=600.0,
+                        help="seconds of training at most per run (default: the targets' 10 minutes)")
     args = parser.parse_args()
     logging.getLogger("nnlab").setLevel(logging.WARNING)
     cache = default_cache_dir(os.environ)
@@ -31,7 +34,8 @@ def main() -> None:
         for i, data in enumerate(args.data):
             epochs = [f"train.epochs={args.epochs[i]}"] if i < len(args.epochs) else []
             for model in args.models:
-                overrides = [f"data.source={data}", f"model.arch={model}", "score.every=0", *epochs, *args.set]
+                overrides = [f"data.source={data}", f"model.arch={model}", "score.every=0",
+                             f"train.time_budget_s={args.time_budget}", *epochs, *args.set]
                 result = api.train("gan", overrides=overrides, out_dir=out, cache_dir=cache)
                 rows.append(_row(data, model, result))
                 print(rows[-1], flush=True)

@@ -24,6 +24,8 @@ TRAIN_FLAGS = (  # flag, config key, type, help: the everyday settings every tas
     ("--seed", "train.seed", int, "random seed (recorded in the run)"),
     ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
     ("--precision", "train.precision", str, "32 or bf16-mixed (autocast)"),
+    ("--time-budget", "train.time_budget_s", float,
+     "seconds of training at most: stop before an epoch that would end past them"),
 )
 
 

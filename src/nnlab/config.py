@@ -72,6 +72,10 @@ class TrainConfig:
     grad_clip: float = in_range("[0, inf)", default=0.0)  # max gradient norm; 0 turns clipping off
     label_smoothing: float = in_range("[0, 1)", default=0.0)  # classification cross-entropy only
     early_stopping: int = in_range("[0, inf)", default=0)  # patience in epochs without improvement; 0 turns it off
+    # stop before an epoch that, at the mean time of the epochs so far (resumed ones too), would end past this many
+    # seconds of training; 0 turns it off. Opt-in: where it stops depends on the machine's speed, not on the seed.
+    # The learning-rate schedule still spans `epochs`.
+    time_budget_s: float = in_range("[0, inf)", default=0.0)
     # save at most this often, and always at the end, early stop or Ctrl-C
     checkpoint_every_s: float = in_range("[0, inf)", default=10.0)
     seed: int = in_range("[0, inf)", default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import pytest
 import torch
@@ -148,6 +149,23 @@ def assert_same_weights(a, b):
 def test_early_stopping_stops_when_nothing_improves(tmp_path):
     _, history, _ = fit(tmp_path, dataclasses.replace(CFG, epochs=20, lr=0.0, early_stopping=2))
     assert len(history) == 3  # epoch 1 sets the best, epochs 2 and 3 fail to beat it
+
+
+def test_a_time_budget_stops_before_an_epoch_that_would_overrun_it_and_holds_on_resume(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="nnlab")
+    _, history, run = fit(tmp_path, dataclasses.replace(CFG, epochs=20, time_budget_s=1e-6))
+    assert len(history) == 1  # any epoch takes longer than a microsecond: a second one would overrun
+    assert "time budget: stopping after epoch 1 of 20" in caplog.text
+    assert [row["epoch"] for row in run.read_metrics()] == [1]  # the epoch it stopped after is saved
+    payload = load_checkpoint(run.last_path, task="boring")
+    before = {k: v.clone() for k, v in payload["models"]["model"].items()}
+    resumed, history, _ = fit(tmp_path, dataclasses.replace(CFG, epochs=20, time_budget_s=1e-6), run=run,
+                              checkpoint=payload)
+    assert len(history) == 1  # the budget is spent: resuming trains nothing
+    assert all(torch.equal(v, resumed.models["model"].state_dict()[k]) for k, v in before.items())
+    _, history, _ = fit(tmp_path, dataclasses.replace(CFG, time_budget_s=1e6), run=run,
+                        checkpoint=load_checkpoint(run.last_path, task="boring"))
+    assert len(history) == 3  # a budget no epoch comes near: the configured epochs
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):

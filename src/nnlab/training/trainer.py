@@ -135,6 +135,9 @@ class Trainer:
     def fit(self, run: RunDir | None) -> list[dict[str, float]]:
         """Train the set-up task up to the configured epochs, saving into `run` (rank 0); return the history."""
         self.run, self._saved_at, self._snapshot_at = run, time.monotonic(), None
+        if len(self.history) < self.cfg.epochs and self._out_of_time():  # a resumed run that used its budget
+            self._log_out_of_time()
+            return self.history
         try:
             for epoch in range(len(self.history), self.cfg.epochs):
                 if self._run_epoch(epoch):
@@ -208,6 +211,8 @@ class Trainer:
             self.bad_epochs += 1
         patience = self.cfg.early_stopping
         stop = bool(patience) and self.bad_epochs >= patience
+        out_of_time = not stop and row["epoch"] < self.cfg.epochs and self._out_of_time()
+        stop = stop or out_of_time
         flush_due = (stop or row["epoch"] == self.cfg.epochs
                      or time.monotonic() - self._saved_at >= self.cfg.checkpoint_every_s)
         if flush_due or self._snapshot_due():
@@ -216,10 +221,30 @@ class Trainer:
             self._flush()
         if self.launch.is_main and log.isEnabledFor(logging.INFO):
             log.info(_summary(row, self.cfg.epochs, seconds))
-            if stop:
+            if out_of_time:
+                self._log_out_of_time()
+            elif stop:
                 log.info(f"early stopping: {metric} has not improved for {patience} epochs "
                          f"(best {self.best['value']:.4g} at epoch {self.best['epoch']})")
         return stop
+
+    def _out_of_time(self) -> bool:
+        """Whether another epoch, at the mean time of those so far, would end past the time budget.
+
+        Rank 0's clock decides for every rank (each rank times its own epochs), so all stop together.
+        """
+        budget = self.cfg.time_budget_s
+        if not budget or not self.history:
+            return False
+        spent = sum(row["seconds"] for row in self.history)
+        return bool(distributed.broadcast_object(spent * (1 + 1 / len(self.history)) > budget))
+
+    def _log_out_of_time(self) -> None:
+        if self.launch.is_main:
+            spent = sum(row["seconds"] for row in self.history)
+            log.info(f"time budget: stopping after epoch {len(self.history)} of {self.cfg.epochs}: "
+                     f"{spent:.3g} s trained, and another epoch (~{spent / len(self.history):.3g} s) "
+                     f"would end past the budget of {self.cfg.time_budget_s:g} s")
 
     def _snapshot_due(self) -> bool:
         """Snapshot after the first epoch, then at most every SNAPSHOT_EVERY_S (every epoch under DDP,
