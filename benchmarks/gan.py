@@ -50,8 +50,8 @@ def _row(data: str, model: str, result: api.TrainResult) -> str:
     seconds = sum(row["seconds"] for row in result.history)
     ratio = scores["fid_cnn"] / scores["fid_cnn_floor"]
     return (f"{data:<14} {model:<6} {len(result.history):>6} {seconds / len(result.history):8.2f} {seconds:8.1f} "
-            f"{scores['fid_cnn']:8.2f} {scores['fid_cnn_floor']:6.2f} {ratio:6.1f} {scores['precision']:5.2f} "
-            f"{scores['recall']:6.2f} {scores['inpaint']['psnr_gain']:+11.2f} {scores['denoise']['psnr_gain']:+11.2f}")
+            f"{scores['fid_cnn']:8.2f} {scores['fid_cnn_floor']:6.2f} {ratio:6.1f} {scores['precision']:5.3f} "
+            f"{scores['recall']:6.3f} {scores['inpaint']['psnr_gain']:+11.2f} {scores['denoise']['psnr_gain']:+11.2f}")
 
 
 if __name__ == "__main__":
