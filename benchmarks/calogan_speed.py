@@ -4,7 +4,9 @@ Showers per second of `nnlab.models.calogan.generate` (the generator `nnlab trai
 builds by default, untrained, its spots and layer energies fitted to simulated showers: speed
 depends on the weights only through how many cells are hit) at batch 1, 128, 1,024
 and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV, each the best
-of three timings, as `timeit` advises. CaloGAN
+of three timings, as `timeit` advises; and the bf16 generator's rate over the simulator's at
+batch 1,024 and 10,000 from rounds that time the two in turn, as this machine's speed drifts
+by 10-50% between minutes (a ratio of two bests taken a minute apart moves with it). CaloGAN
 (Paganini et al. 2018, table 2) needs 2.0 ms per shower on a CPU at batch 1,024, i.e. 500
 showers per second.
 Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu] [--glibc-defaults]
@@ -28,14 +30,17 @@ CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024
 
 
 REPEATS = 3  # each rate is the best of this many timings: this machine's speed drifts by 10-20% within minutes
+PAIRED_ROUNDS = 7  # rounds of the generator and the simulator timed in turn, for their ratio
+PAIRED_BATCHES = (1024, 10_000)
 
 
-def generator_rate(G: CaloGenerator, batch: int, dtype: torch.dtype | None, *, min_seconds: float = 1.0) -> float:
-    """Showers per second of `generate` in batches of `batch`: the best of REPEATS runs of at least `min_seconds`."""
+def generator_rate(G: CaloGenerator, batch: int, dtype: torch.dtype | None, *, min_seconds: float = 1.0,
+                   repeats: int = REPEATS) -> float:
+    """Showers per second of `generate` in batches of `batch`: the best of `repeats` runs of at least `min_seconds`."""
     energies = np.random.default_rng(0).uniform(1, 100, batch)
     generate(G, energies, batch_size=batch, seed=0, autocast_dtype=dtype)  # warm-up
     rates = []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         count, started = 0, time.perf_counter()
         while time.perf_counter() - started < min_seconds:
             generate(G, energies, batch_size=batch, seed=count, autocast_dtype=dtype)
@@ -44,15 +49,30 @@ def generator_rate(G: CaloGenerator, batch: int, dtype: torch.dtype | None, *, m
     return max(rates)
 
 
-def simulator_rate(n: int = 10_000) -> tuple[float, dict[str, np.ndarray]]:
-    """Showers per second of the simulator (e+, 1-100 GeV; the best of REPEATS runs of n), and its showers."""
+def simulator_rate(n: int = 10_000, repeats: int = REPEATS) -> tuple[float, dict[str, np.ndarray]]:
+    """Showers per second of the simulator (e+, 1-100 GeV; the best of `repeats` runs of n), and its showers."""
     rates = []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         started = time.perf_counter()
         for showers in iter_showers("eplus", n, seed=0, chunk_size=n):
             pass
         rates.append(n / (time.perf_counter() - started))
     return max(rates), showers
+
+
+def paired_ratios(G: CaloGenerator, batch: int, dtype: torch.dtype | None, rounds: int = PAIRED_ROUNDS) -> np.ndarray:
+    """The generator's rate over the simulator's, the two timed in turn in each round (which goes first
+    alternates): a drift of the machine's speed then reaches both sides of each ratio alike."""
+    ratios = []
+    for i in range(rounds):
+        if i % 2:
+            generated = generator_rate(G, batch, dtype, repeats=1)
+            simulated = simulator_rate(repeats=1)[0]
+        else:
+            simulated = simulator_rate(repeats=1)[0]
+            generated = generator_rate(G, batch, dtype, repeats=1)
+        ratios.append(generated / simulated)
+    return np.array(ratios)
 
 
 def main() -> None:
@@ -86,6 +106,10 @@ def main() -> None:
         fp32 = generator_rate(G, batch, None)
         bf16 = generator_rate(G, batch, torch.bfloat16)
         print(f"{batch:>7} {fp32:15,.0f} {bf16:15,.0f} {bf16 / simulated:16.1f}x", flush=True)
+    print(f"bf16 / simulator, the two timed in turn ({PAIRED_ROUNDS} rounds): median of the rounds' ratios (range)")
+    for batch in PAIRED_BATCHES:
+        ratios = paired_ratios(G, batch, torch.bfloat16)
+        print(f"{batch:>7} {np.median(ratios):.1f}x ({ratios.min():.1f}-{ratios.max():.1f}x)", flush=True)
 
 
 if __name__ == "__main__":
