@@ -34,7 +34,7 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def degradations(seed: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """Named changes of real images in [0, 1], each small to the eye."""
+    """Named changes of real images (N, H, W) in [0, 1], each of a few grey levels or about a pixel."""
     noise = torch.Generator().manual_seed(seed)
     return {
         "real (the floor)": lambda x: x,
@@ -43,7 +43,7 @@ def degradations(seed: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]
         "Gaussian noise, sigma 0.05": lambda x: x + 0.05 * torch.randn(x.shape, generator=noise),
         "Gaussian blur, sigma 0.5 px": lambda x: gaussian_blur(x, 0.5),
         "Gaussian blur, sigma 1 px": lambda x: gaussian_blur(x, 1.0),
-        "shifted 1 px right": lambda x: torch.roll(x, 1, dims=2),
+        "shifted 1 px right": lambda x: F.pad(x[:, :, :-1], (1, 0)),  # a black column comes in on the left
     }
 
 
