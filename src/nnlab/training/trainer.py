@@ -236,12 +236,16 @@ class Trainer:
         budget = self.cfg.time_budget_s
         if not budget or not self.history:
             return False
-        spent = sum(row["seconds"] for row in self.history)
-        return bool(distributed.broadcast_object(spent * (1 + 1 / len(self.history)) > budget))
+        return bool(distributed.broadcast_object(self._seconds_trained * (1 + 1 / len(self.history)) > budget))
+
+    @property
+    def _seconds_trained(self) -> float:
+        """Wall time of the epochs in the history, resumed ones included (scoring counts as training)."""
+        return sum(row["seconds"] for row in self.history)
 
     def _log_out_of_time(self) -> None:
         if self.launch.is_main:
-            spent = sum(row["seconds"] for row in self.history)
+            spent = self._seconds_trained
             log.info(f"time budget: stopping after epoch {len(self.history)} of {self.cfg.epochs}: "
                      f"{spent:.3g} s trained, and another epoch (~{spent / len(self.history):.3g} s) "
                      f"would end past the budget of {self.cfg.time_budget_s:g} s")
