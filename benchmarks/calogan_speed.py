@@ -6,9 +6,10 @@ depends on the weights only through how many cells are hit) at batch 1, 128, 1,0
 and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV, each the best
 of three timings, as `timeit` advises; and the bf16 generator's rate over the simulator's at
 batch 1,024 and 10,000 from rounds that time the two in turn, as this machine's speed drifts
-by 10-50% between minutes (a ratio of two bests taken a minute apart moves with it). CaloGAN
-(Paganini et al. 2018, table 2) needs 2.0 ms per shower on a CPU at batch 1,024, i.e. 500
-showers per second.
+by 10-50% between minutes (a ratio of two bests taken a minute apart moves with it). Then the
+same for the generator compiled by torch.compile (`CompiledGenerator`) at batch 1,024 and 10,000,
+after its one-off compilation (timed). CaloGAN (Paganini et al. 2018, table 2) needs 2.0 ms per
+shower on a CPU at batch 1,024, i.e. 500 showers per second.
 Run: python benchmarks/calogan_speed.py [--threads 2] [--device cpu] [--glibc-defaults]
 """
 
@@ -20,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from nnlab.models.calogan import CaloGenerator, flatten_layers, generate
+from nnlab.models.calogan import CaloGenerator, CompiledGenerator, flatten_layers, generate
 from nnlab.physics.simulator import iter_showers
 from nnlab.tasks.calogan import CaloGANModelConfig, make_generator
 from nnlab.training.runtime import retain_freed_memory
@@ -34,7 +35,7 @@ PAIRED_ROUNDS = 7  # rounds of the generator and the simulator timed in turn, fo
 PAIRED_BATCHES = (1024, 10_000)
 
 
-def generator_rate(G: CaloGenerator, batch: int, dtype: torch.dtype | None, *, min_seconds: float = 1.0,
+def generator_rate(G: CaloGenerator | CompiledGenerator, batch: int, dtype: torch.dtype | None, *, min_seconds: float = 1.0,
                    repeats: int = REPEATS) -> float:
     """Showers per second of `generate` in batches of `batch`: the best of `repeats` runs of at least `min_seconds`."""
     energies = np.random.default_rng(0).uniform(1, 100, batch)
@@ -60,7 +61,7 @@ def simulator_rate(n: int = 10_000, repeats: int = REPEATS) -> tuple[float, dict
     return max(rates), showers
 
 
-def paired_ratios(G: CaloGenerator, batch: int, dtype: torch.dtype | None, rounds: int = PAIRED_ROUNDS) -> np.ndarray:
+def paired_ratios(G: CaloGenerator | CompiledGenerator, batch: int, dtype: torch.dtype | None, rounds: int = PAIRED_ROUNDS) -> np.ndarray:
     """The generator's rate over the simulator's, the two timed in turn in each round (which goes first
     alternates): a drift of the machine's speed then reaches both sides of each ratio alike."""
     ratios = []
@@ -106,7 +107,25 @@ def main() -> None:
         fp32 = generator_rate(G, batch, None)
         bf16 = generator_rate(G, batch, torch.bfloat16)
         print(f"{batch:>7} {fp32:15,.0f} {bf16:15,.0f} {bf16 / simulated:16.1f}x", flush=True)
-    print(f"bf16 / simulator, the two timed in turn ({PAIRED_ROUNDS} rounds): median of the rounds' ratios (range)")
+    print_paired(G)
+    compiled = CompiledGenerator(G)
+    print("compiled (torch.compile, the weights frozen in); the first call of each batch size and dtype compiles:")
+    print(f"{'batch':>7} {'fp32 showers/s':>15} {'bf16 showers/s':>15} {'bf16 / simulator':>17} {'compiling':>10}")
+    for batch in PAIRED_BATCHES:
+        energies = np.random.default_rng(0).uniform(1, 100, batch)
+        started = time.perf_counter()
+        for dtype in (None, torch.bfloat16):
+            generate(compiled, energies, batch_size=batch, seed=0, autocast_dtype=dtype)
+        compiling = time.perf_counter() - started
+        fp32 = generator_rate(compiled, batch, None)
+        bf16 = generator_rate(compiled, batch, torch.bfloat16)
+        print(f"{batch:>7} {fp32:15,.0f} {bf16:15,.0f} {bf16 / simulated:16.1f}x {compiling:9.0f}s", flush=True)
+    print_paired(compiled, "compiled ")
+
+
+def print_paired(G: CaloGenerator | CompiledGenerator, what: str = "") -> None:
+    print(f"{what}bf16 / simulator, the two timed in turn ({PAIRED_ROUNDS} rounds): median of the rounds' ratios "
+          f"(range)")
     for batch in PAIRED_BATCHES:
         ratios = paired_ratios(G, batch, torch.bfloat16)
         print(f"{batch:>7} {np.median(ratios):.1f}x ({ratios.min():.1f}-{ratios.max():.1f}x)", flush=True)

@@ -17,6 +17,7 @@ from nnlab.models.calogan import (
     N_CELLS,
     CaloDiscriminator,
     CaloGenerator,
+    CompiledGenerator,
     critic_cells,
     encode_condition,
     energy_consistency,
@@ -28,12 +29,18 @@ from nnlab.models.calogan import (
 )
 from nnlab.models.calogan import _dithered_counts as dithered_counts
 from nnlab.models.calogan import _in_whole_spots as in_whole_spots
+from nnlab.models.calogan import _random_int16 as random_int16
 from nnlab.models.calogan import _spot_counts as spot_counts
 from nnlab.physics.simulator import simulate
 from nnlab.training.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than they save
+
+
+# a layer's random numbers for the spot counts, as CaloGenerator.draw_noise draws them, seeded
+G_NOISE = {"random": lambda shape: torch.rand(shape, generator=torch.Generator().manual_seed(0)),
+           "dither": lambda shape: random_int16(shape, torch.Generator().manual_seed(0), "cpu")}
 
 
 def _tiny(seed: int = 0, **kwargs) -> CaloGenerator:
@@ -115,7 +122,7 @@ def test_rounding_to_spots_keeps_each_layers_energy():
 
 def test_spot_counts_fall_like_poisson_counts():
     expected = torch.tensor([0.0, 0.3, 2.0, 50.0]).repeat(50_000, 1)  # spots G expects per cell
-    counts = spot_counts(expected, torch.Generator().manual_seed(0))
+    counts = spot_counts(expected, torch.rand(expected.shape, generator=torch.Generator().manual_seed(0)))
     assert torch.all(counts == counts.round()) and torch.all(counts[:, 0] == 0)
     poisson = [math.exp(-0.3) * 0.3**k / math.factorial(k) for k in range(3)]  # P(N = k) at 0.3 expected
     assert set(counts[:, 1].unique().tolist()) == {0.0, 1.0, 2.0, 3.0}
@@ -129,12 +136,13 @@ def test_spot_counts_fall_like_poisson_counts():
     assert abs(counts[:, 3].mean() - 50.0) < 0.1 and abs(counts[:, 3].var() / 50.0 - 1) < 0.05  # Poisson: var = mean
 
 
-def test_spot_counts_stay_finite_at_both_ends_of_the_uniform_draw(monkeypatch):
+def test_spot_counts_stay_finite_at_both_ends_of_the_uniform_draw():
     expected = torch.tensor([[0.0, 0.3, 2.0, 50.0]])
     ends = {}
     for end in (0.0, 1 - 2**-24):  # torch.rand's smallest and largest float32 values
-        monkeypatch.setattr(torch, "rand", lambda shape, **kw: torch.full(shape, end, dtype=kw["dtype"]))
-        ends[end] = spot_counts(expected, None)[0]
+        uniform = torch.full(expected.shape, end)
+        ends[end] = spot_counts(expected, uniform)[0]
+        assert torch.all(uniform == end)  # the caller's draws are left as they were
     assert ends[0.0].tolist()[:3] == [0.0, 0.0, 1.0] and 1 <= ends[0.0][3] < 25  # the law's lowest counts
     assert ends[1 - 2**-24].tolist()[:2] == [0.0, 3.0] and ends[1 - 2**-24][3] > 75  # and its highest
     assert all(torch.isfinite(counts).all() for counts in ends.values())  # erfinv(+-1) is infinite
@@ -142,7 +150,7 @@ def test_spot_counts_stay_finite_at_both_ends_of_the_uniform_draw(monkeypatch):
 
 def test_dithered_spot_counts_keep_the_mean_and_stay_within_one_spot():
     expected = torch.tensor([0.0, 0.3, 2.4, 50.0]).repeat(50_000, 1)
-    counts = dithered_counts(expected, torch.Generator().manual_seed(0))
+    counts = dithered_counts(expected, random_int16(expected.shape, torch.Generator().manual_seed(0), "cpu"))
     for column, (low, p_high) in enumerate([(0.0, 0.0), (0.0, 0.3), (2.0, 0.4), (50.0, 0.0)]):
         # floor(x + u): the whole numbers either side of x, the upper one with probability frac(x)
         assert set(counts[:, column].unique().tolist()) <= {low, low + 1}
@@ -153,13 +161,14 @@ def test_dithered_spot_counts_keep_the_mean_and_stay_within_one_spot():
 def test_random_spots_keep_each_layers_energy_seeded_and_pass_gradients_straight_through(sampling):
     cells = torch.tensor([0.0, 0.3, 2.0, 50.0]).repeat(100, 1).requires_grad_()  # MeV; 1 MeV spots
     energy, spot = cells.detach().sum(dim=1, keepdim=True), torch.ones(100, 1)
-    drawn = in_whole_spots(cells, energy, spot, sampling=sampling, noise=torch.Generator().manual_seed(0))
+    draws = G_NOISE[sampling](cells.shape)
+    drawn = in_whole_spots(cells, energy, spot, sampling=sampling, draws=draws)
     torch.testing.assert_close(drawn.sum(dim=1, keepdim=True), energy)  # the spots stretch to keep it
     assert not torch.all(drawn[:, 1] == drawn[0, 1])  # drawn, not rounded
     drawn.sum().backward()
     torch.testing.assert_close(cells.grad, torch.ones_like(cells))
     with torch.no_grad():  # sampling skips the straight-through plumbing, not the draws
-        again = in_whole_spots(cells, energy, spot, sampling=sampling, noise=torch.Generator().manual_seed(0))
+        again = in_whole_spots(cells, energy, spot, sampling=sampling, draws=draws)
     torch.testing.assert_close(again, drawn.detach())  # the same draws (straight through rounds apart by ulps)
 
 
@@ -342,6 +351,57 @@ def test_generate_draws_random_spots_from_its_seed():
         other = G(z, torch.as_tensor(energy, dtype=torch.float32), noise=torch.Generator().manual_seed(9))
     assert not np.array_equal(other[0].numpy(), showers["layer_0"])  # layer 0's energy is z's alone
     np.testing.assert_allclose(other[0].sum(axis=(1, 2)), showers["layer_0"].sum(axis=(1, 2)), rtol=1e-5)
+
+
+def test_forward_draws_its_noise_up_front_from_the_generator_it_is_given():
+    G = _tiny(round_to_spots=True, spot_sampling="dither", layer_energies="mixture", outer_shares=(0, 1)).eval()
+    G.spot_coefficients[..., 0] = float(np.log(2.5))
+    z, energy = torch.randn(6, 8), torch.linspace(1.0, 100.0, 6)
+    noise = G.draw_noise(6, generator=torch.Generator().manual_seed(1))
+    assert noise.mixture.shape == (6, 2, 5) and noise.spots.shape == (6, sum(N_CELLS))
+    with torch.no_grad():
+        given = G(z, energy, noise=noise)
+        drawn = G(z, energy, noise=torch.Generator().manual_seed(1))
+    for a, b in zip(given, drawn):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert G.draw_noise(6, units_given=True).mixture is None  # training gives the units: nothing to draw
+    assert _tiny().draw_noise(6) == (None, None)  # no mixture, no random spots
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's own, from inside torch.compile
+def test_a_compiled_generator_draws_the_eager_showers():
+    """torch.compile of the whole call (its own kernels, the weights frozen in): the same random numbers go
+    in, so the same showers come out up to float rounding, the last batch padded. Spots of 1 GeV leave many
+    outer-row parts with energy but no spot drawn: the compiled path gives every shower its part's hottest
+    cell, 0 or 1 spot; the eager one picks out those that miss one."""
+    G = _tiny(round_to_spots=True, spot_sampling="dither", layer_energies="mixture", outer_shares=(0, 1))
+    G.spot_coefficients[..., 0] = float(np.log(1e3))
+    energy = np.linspace(1.0, 100.0, 40)
+    eager = generate(G, energy, seed=5, batch_size=16)
+    compiled = generate(CompiledGenerator(G), energy, seed=5, batch_size=16)  # 16 + 16 + 8 padded to 16
+    assert G.training  # the mode is restored
+    for k in range(3):
+        cells, again = eager[f"layer_{k}"], compiled[f"layer_{k}"]
+        assert again.shape == cells.shape and again.min() >= 0 and (again == 0).any()
+        np.testing.assert_allclose(again.sum(axis=(1, 2)), cells.sum(axis=(1, 2)), rtol=1e-4)
+        assert np.mean(~np.isclose(again, cells, rtol=1e-3, atol=1e-3)) < 0.01  # a spot moved here and there
+    outer = eager["layer_0"][:, [0, 2]].sum(axis=(1, 2))
+    assert np.all((outer == 0) | (outer >= 1e3 * (1 - 1e-4) / 2))  # parts of whole spots, in both
+    np.testing.assert_array_equal(generate(CompiledGenerator(G), energy, seed=5, batch_size=16)["layer_1"],
+                                  compiled["layer_1"])  # seeded
+
+
+def test_a_generator_that_cannot_be_compiled_is_a_one_line_error(monkeypatch):
+    def compile_fails(*args, **kwargs):
+        cause = RuntimeError("No working C++ compiler found\nmore detail")
+        raise torch._dynamo.exc.BackendCompilerFailed(lambda: None, cause, None)
+
+    monkeypatch.setattr(torch, "compile", lambda *args, **kwargs: compile_fails)
+    G = _tiny()
+    with pytest.raises(ConfigError, match=r"^torch.compile could not compile the generator \(RuntimeError: No working "
+                                          r"C\+\+ compiler found\); run without compiling$"):
+        generate(CompiledGenerator(G), np.array([10.0]), seed=0)
+    assert G.training  # the mode is restored
 
 
 def test_generate_under_bf16_autocast_stays_close_in_total_energy():

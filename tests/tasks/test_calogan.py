@@ -74,6 +74,11 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     in_bf16 = read_calogan(tmp_path / "bf16.h5")
     assert fast.code == 0 and in_bf16["layer_0"].shape == (30, 3, 96) and (in_bf16["layer_0"] >= 0).all()
     assert not np.array_equal(in_bf16["layer_1"], fake["layer_1"])  # G's products rounded to bf16: other showers
+    compiled = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "c.h5",
+                   "--compile")
+    assert compiled.code == 0 and re.search(r"showers/s, after [0-9]+ s compiling\)", compiled.out), compiled.err
+    np.testing.assert_allclose(read_calogan(tmp_path / "c.h5")["layer_1"].sum(axis=(1, 2)),
+                               fake["layer_1"].sum(axis=(1, 2)), rtol=1e-4)  # the same showers, up to rounding
     ranged = cli("sample", run, "--energy", "5:20", "-n", "50", "--seed", "2", "-o", tmp_path / "ranged.h5")
     energies = read_calogan(tmp_path / "ranged.h5")["energy"]
     assert ranged.code == 0 and energies.min() >= 5 and energies.max() <= 20 and energies.std() > 1

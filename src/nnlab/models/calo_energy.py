@@ -85,18 +85,20 @@ class LayerEnergyMixture(nn.Module):
         return total
 
     @torch.no_grad()
-    def sample(self, condition: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, condition: torch.Tensor, *, generator: torch.Generator | None = None,
+               noise: torch.Tensor | None = None) -> torch.Tensor:
         """(B, n_units) units drawn unit by unit, each from its mixture given those before it.
 
-        Rows whose mixture weights are not finite (diverged or damaged weights) come out NaN, for
-        the caller's finiteness check to report, rather than failing inside the draw.
+        `noise`: (B, 2, n_units) uniforms that pick the components and normals within them (`draw_noise`),
+        else drawn from `generator`. Rows whose mixture weights are not finite (diverged or damaged
+        weights) come out NaN, for the caller's finiteness check to report, rather than failing inside the draw.
         """
         with torch.autocast(condition.device.type, enabled=False):
             condition = condition.float()
             x = torch.zeros(len(condition), self.n_units, device=condition.device)
-            # all the random numbers in two calls: each call costs more than the numbers it draws
-            picks = torch.rand(len(x), self.n_units, generator=generator, device=x.device)
-            noises = torch.randn(len(x), self.n_units, generator=generator, device=x.device)
+            if noise is None:
+                noise = self.draw_noise(len(x), generator=generator, device=x.device)
+            picks, noises = noise.float().unbind(1)  # (B, n_units) each
             for d in range(self.n_units):
                 logits, mean, log_scale = self._mixture(d, condition, x)
                 # the component by the inverse CDF of the weights, normalised by their sum (not softmax):
@@ -108,6 +110,13 @@ class LayerEnergyMixture(nn.Module):
                 drawn = torch.addcmul(mean.gather(1, k), log_scale.gather(1, k).exp(), noises[:, d:d + 1])
                 x[:, d] = drawn.masked_fill(broken, float("nan"))[:, 0]
             return x * self.std + self.mean
+
+    def draw_noise(self, n: int, *, generator: torch.Generator | None = None,
+                   device: torch.device | str = "cpu") -> torch.Tensor:
+        """(n, 2, n_units): the uniforms and normals `sample` draws n rows from, in two calls (each call costs more
+        than the numbers it draws)."""
+        return torch.stack([torch.rand(n, self.n_units, generator=generator, device=device),
+                            torch.randn(n, self.n_units, generator=generator, device=device)], dim=1)
 
     def fit(self, units: torch.Tensor, condition: torch.Tensor, *, steps: int, seed: int,
             batch_size: int = 2048, lr: float = 3e-3) -> float:

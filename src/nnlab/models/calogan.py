@@ -12,6 +12,7 @@ energies and the requested energy, with no BatchNorm (it must work under DDP and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -41,9 +42,22 @@ N_SPOT_TERMS = 6  # log spot energy ~ 1, x, x^2, l, l^2, x l with x = log(E / 10
 LAYER_ENERGIES = ("generator", "mixture")  # who draws the layer energies: G's streams, or a fitted mixture
 SPOT_SAMPLING = ("random", "dither", "nearest")  # how a cell's whole spots are drawn from the number G expects
 NO_SPOT_MEV = 1e-6  # the spot energy of a layer too rarely hit to fit: rounding to 1 eV changes nothing
+GENERATE_BATCH = 4096  # showers a call of G in `generate` by default
 # per layer, the rows (first image axis) the shower's axis runs through; the others are its outer rows, and in
 # layer 0 (3 rows of 160 mm) the two outer rows alone set the layer's lateral width
 AXIS_ROWS = ((1,), (5, 6), (5, 6))
+
+
+class ShowerNoise(NamedTuple):
+    """The random numbers of one generator call besides z, drawn up front (`CaloGenerator.draw_noise`): the
+    call is then a pure function of its inputs, which `torch.compile` can fuse into a few kernels.
+
+    `mixture`: (B, 2, n_units) for the layer-energy mixture, uniforms that pick a component and normals
+    within it (None without the mixture, or where the units are given). `spots`: (B, 504) per cell, 16-bit
+    random integers for the dither, uniforms for the Poisson-like counts (None without random spots).
+    """
+    mixture: torch.Tensor | None
+    spots: torch.Tensor | None
 
 
 def encode_condition(energy_gev: torch.Tensor, particle_index: torch.Tensor | None, n_particles: int,
@@ -205,10 +219,13 @@ class CaloGenerator(nn.Module):
         self.energy_model = LayerEnergyMixture(condition_dim, n_units=n_units) if mixture else None
 
     def forward(self, z: torch.Tensor, energy_gev: torch.Tensor, particle_index: torch.Tensor | None = None, *,
-                noise: torch.Generator | None = None, units: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """`noise` draws the random spot counts and the mixture's layer energies (default: the global RNG of
-        z's device). `units`: with the mixture, (B, n_units) `shower_units` to shape rather than drawn ones
-        (training shapes the training showers' own energies)."""
+                noise: ShowerNoise | torch.Generator | None = None,
+                units: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """`noise`: the call's random numbers (`draw_noise`), or the RNG they are drawn from (default: the
+        global RNG of z's device). `units`: with the mixture, (B, n_units) `shower_units` to shape rather
+        than drawn ones (training shapes the training showers' own energies)."""
+        if not isinstance(noise, ShowerNoise):
+            noise = self.draw_noise(len(z), generator=noise, device=z.device, units_given=units is not None)
         condition = encode_condition(energy_gev, particle_index, self.n_particles, self.energy_bumps)
         h = torch.cat([z, condition.to(z.dtype)], dim=1)
         incident = energy_gev.reshape(-1, 1).float() * 1e3  # (B, 1) MeV
@@ -217,11 +234,12 @@ class CaloGenerator(nn.Module):
             raise ValueError("units set the layer energies of a generator with layer_energies='mixture' only")
         if self.energy_model is not None:
             if units is None:
-                units = self.energy_model.sample(condition, generator=noise)
+                units = self.energy_model.sample(condition, noise=noise.mixture)
             given = layer_energies(units, energy_gev)  # (B, 3) MeV
             h = torch.cat([h, self.energy_model.standardise(units).to(h.dtype)], dim=1)
         remaining = incident  # MeV not yet given to a layer
         layers = []
+        draws = [None] * len(N_CELLS) if noise.spots is None else torch.split(noise.spots, N_CELLS, dim=1)
         for k, stream in enumerate(self.streams):
             shape, logits = stream(h)  # (B, n_cells_k), (B, n_logits_k)
             if given is not None:
@@ -238,19 +256,32 @@ class CaloGenerator(nn.Module):
             if k in self.outer_shares:
                 unit = N_UNITS + self.outer_shares.index(k)
                 cells = self._outer_share_layer(k, shape, energy, torch.sigmoid(units[:, unit:unit + 1].float()), spot,
-                                                noise)
+                                                draws[k])
             else:
                 cells = shape * energy  # (B, n_cells_k) MeV
                 if spot is not None:
-                    cells = _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, noise=noise)
+                    cells = _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, draws=draws[k])
             layers.append(cells.reshape(len(z), *LAYER_SHAPES[k]))
             if k < len(self.encoders):
                 memory = self.encoders[k](torch.log1p(cells) / LOG_CELL_SCALE)  # (B, MEMORY_DIM)
                 h = torch.cat([h, memory.to(h.dtype)], dim=1)
         return layers
 
+    def draw_noise(self, n: int, *, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+                   units_given: bool = False) -> ShowerNoise:
+        """The random numbers of a call for n showers (`ShowerNoise`), from `generator` (default: the global RNG)."""
+        mixture = None
+        if self.energy_model is not None and not units_given:
+            mixture = self.energy_model.draw_noise(n, generator=generator, device=device)
+        spots = None
+        if self.round_to_spots and self.spot_sampling == "dither":
+            spots = _random_int16((n, sum(N_CELLS)), generator, device)
+        elif self.round_to_spots and self.spot_sampling == "random":
+            spots = torch.rand(n, sum(N_CELLS), generator=generator, device=device)
+        return ShowerNoise(mixture, spots)
+
     def _outer_share_layer(self, k: int, shape: torch.Tensor, energy: torch.Tensor, share: torch.Tensor,
-                           spot: torch.Tensor | None, noise: torch.Generator | None) -> torch.Tensor:
+                           spot: torch.Tensor | None, draws: torch.Tensor | None) -> torch.Tensor:
         """Layer k (B, n) MeV holding `energy` (B, 1), its outer rows `share` (B, 1) of it, in whole spots.
 
         The drawn share already holds the spots' graininess (it is read off showers made of spots), so
@@ -262,7 +293,7 @@ class CaloGenerator(nn.Module):
         cells = _with_outer_share(shape, share, k) * energy
         if spot is None:
             return cells
-        return _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, noise=noise,
+        return _in_whole_spots(cells, energy, spot, sampling=self.spot_sampling, draws=draws,
                                part=_outer_rows(k, cells)[:, 0])
 
     @torch.no_grad()
@@ -358,12 +389,13 @@ def _with_outer_share(shape: torch.Tensor, share: torch.Tensor, k: int) -> torch
 
 
 def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tensor, *, sampling: str,
-                    noise: torch.Generator | None = None, part: torch.Tensor | None = None) -> torch.Tensor:
+                    draws: torch.Tensor | None = None, part: torch.Tensor | None = None) -> torch.Tensor:
     """Cells (B, n) of a layer holding energy (B, 1), as whole spots (B, 1) that keep the energy, all in MeV.
 
     The counts are the whole numbers either side of cells / spot at random (`_dithered_counts`), drawn
-    like a Poisson count (`_spot_counts`; `noise` the RNG of both) or the nearest whole number, as
-    `sampling` says; gradients pass straight through; empty cells are exact zeros.
+    like a Poisson count (`_spot_counts`), from `draws` (B, n) (16-bit integers or uniforms, as
+    `ShowerNoise` holds them), or the nearest whole number, as `sampling` says; gradients pass straight
+    through; empty cells are exact zeros.
     No layer comes out empty: where the hottest cell holds less than a spot, it is the spot. `part`, (R,)
     1 for some of the layer's R rows and 0 for the others, keeps their energy and the rest's apart (`_by_part`).
     """
@@ -373,36 +405,40 @@ def _in_whole_spots(cells: torch.Tensor, energy: torch.Tensor, spot: torch.Tenso
         spot = spot.clamp_min(torch.finfo(cells.dtype).tiny)
         expected = cells / spot  # (B, n_cells_k) spots per cell
         if sampling == "random":
-            spots = _spot_counts(expected, noise)
+            spots = _spot_counts(expected, draws)
         elif sampling == "dither":
-            spots = _dithered_counts(expected, noise)
+            spots = _dithered_counts(expected, draws)
         else:
             spots = torch.round(expected)
         if part is None:
-            whole = spots.mul_(spot)
             # the counts add or drop energy; the spots then stretch to keep the layer's energy exactly
-            whole.mul_(energy / whole.sum(dim=1, keepdim=True).clamp_min(1e-30))
+            whole = spots.mul_(energy / spots.sum(dim=1, keepdim=True).clamp_min(1))
         else:
-            whole = _by_part(spots, cells, spot, part)
+            whole = _by_part(spots, cells, part)
     if not torch.is_grad_enabled():
         return whole  # sampling: no gradient to pass on
     through = cells + (whole - cells).detach()
     return torch.where(whole > 0, through, through - through.detach())  # x - x: exactly 0, gradient kept
 
 
-def _by_part(spots: torch.Tensor, cells: torch.Tensor, spot: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
-    """Whole spots (B, n) in MeV that keep the energy of `cells` in the rows `part` (R,) marks and in the rest
-    apart, the spot's size kept: a part holding energy but drawn no spot gets one in its hottest cell."""
+def _by_part(spots: torch.Tensor, cells: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
+    """Spot counts (B, n) turned into MeV so that the rows `part` (R,) marks and the other rows each keep their
+    energy in `cells` (the spots stretch): a part holding energy but drawn no spot gets one in its hottest cell."""
     energy = _split_sums(cells, part)  # (B, 2): in the part, in the rest
-    missing = (_split_sums(spots, part) == 0) & (energy > 0)  # (B, 2): a part with energy but no spot
+    counts = _split_sums(spots, part)
+    missing = (counts == 0) & (energy > 0)  # (B, 2): a part with energy but no spot
+    rows = cells.reshape(len(cells), len(part), -1)
     for i, mask in enumerate((part, 1 - part)):  # a loop over the two parts, not the showers
-        rows = missing[:, i].nonzero()[:, 0]
-        if len(rows):
-            spots[rows, (cells[rows].reshape(len(rows), len(part), -1) * mask[:, None]).flatten(1).argmax(dim=1)] += 1
-    whole = spots.mul_(spot)
-    stretch = energy / _split_sums(whole, part).clamp_min(1e-30)  # (B, 2)
+        if torch.compiler.is_compiling():  # static shapes: every shower's hottest cell gets 0 or 1 spot
+            hottest = (rows * mask[:, None]).flatten(1).argmax(dim=1, keepdim=True)
+            spots.scatter_add_(1, hottest, missing[:, i:i + 1].to(spots.dtype))
+        else:  # only the showers missing a spot (usually none): the argmax over all took 5x the time
+            picked = missing[:, i].nonzero()[:, 0]
+            if len(picked):
+                spots[picked, (rows[picked] * mask[:, None]).flatten(1).argmax(dim=1)] += 1
+    stretch = energy / (counts + missing).clamp_min(1)  # (B, 2): MeV a spot, in the part and in the rest
     per_row = torch.addcmul(stretch[:, 1:], stretch[:, :1] - stretch[:, 1:], part)  # (B, R)
-    return whole.view(len(whole), len(part), -1).mul_(per_row[:, :, None]).view(whole.shape)
+    return spots.view(len(spots), len(part), -1).mul_(per_row[:, :, None]).view(spots.shape)
 
 
 def _split_sums(values: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
@@ -411,8 +447,8 @@ def _split_sums(values: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
     return torch.stack([(per_row * part).sum(dim=1), (per_row * (1 - part)).sum(dim=1)], dim=1)
 
 
-def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch.Tensor:
-    """Whole spots around `expected` that fall like a Poisson count's, from one uniform draw per cell.
+def _spot_counts(expected: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """Whole spots around `expected` that fall like a Poisson count's, from one uniform draw per cell (`uniform`).
 
     Below one spot, the Poisson law's inverse CDF up to three spots (P(N > 3) < 2%). From one
     spot on, its normal limit with the skewness term of the Cornish-Fisher expansion, rounded,
@@ -421,7 +457,7 @@ def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch
     core by exact Poisson draws, e+ training stalled: three seeds stuck for over 100 of 150
     epochs). torch's exact sampler draws one cell at a time and took longer than G itself.
     """
-    uniform = torch.rand(expected.shape, generator=noise, device=expected.device, dtype=expected.dtype)
+    uniform = uniform.to(expected.dtype, copy=True)  # changed in place below, the caller's draws kept
     # float arithmetic throughout: ceil(u - F) is [u > F], and torch mixes bool and float masks
     # several times slower than these (one thread: where 2.2 ms, lerp 0.4 ms for 1,024 x 504 cells);
     # in place where a value is not needed again (no gradient flows here): fewer cell-sized allocations
@@ -441,21 +477,26 @@ def _spot_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch
     return core.lerp_(tail, torch.sub(1, expected).ceil_().clamp_(0, 1))  # the tail below one spot
 
 
-def _dithered_counts(expected: torch.Tensor, noise: torch.Generator | None) -> torch.Tensor:
+def _dithered_counts(expected: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
     """floor(expected + u), u uniform: the whole number either side of `expected`, on average `expected`.
 
     A few passes over the cells against the Poisson-like law's thirty (`_spot_counts`): the
     cells below one spot are drawn as often as G expects there, one spot or none, but a
     cell's count varies by at most one spot, so the spread of the hot cells is G's own.
-    u is (k + 1/2) / 2^16 for a random 16-bit k, four to each 64-bit draw: torch's CPU generator
-    makes its words one at a time on one core, and one float per cell took longer than G's
-    matrix products for a layer (1,024 x 288 cells, 2 cores: 0.92 against 0.39 ms for the counts).
+    u is (k + 1/2) / 2^16 for the random 16-bit integers k + 2^15 of `bits` (`_random_int16`).
     The mean stays exact; a cell G expects under 2^-17 spots is never hit (under 0.01 hits a shower).
     """
-    n = expected.numel()
-    words = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), generator=noise, device=expected.device)
-    bits = words.view(torch.int16)[:n].view(expected.shape).to(expected.dtype)  # k - 2^15
     return torch.add(expected, bits, alpha=2**-16).add_(0.5 + 2**-17).floor_()
+
+
+def _random_int16(shape: tuple[int, ...], generator: torch.Generator | None,
+                  device: torch.device | str) -> torch.Tensor:
+    """Uniform random 16-bit integers, four to each 64-bit draw: torch's CPU generator makes its words one at a
+    time on one core, and one float per cell took longer than G's matrix products for a layer (1,024 x 288
+    cells, 2 cores: 0.92 against 0.39 ms for the counts)."""
+    n = int(np.prod(shape))
+    words = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), generator=generator, device=device)
+    return words.view(torch.int16)[:n].view(shape)
 
 
 def _spot_terms(x: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
@@ -592,16 +633,34 @@ def _check_request(energy_gev: np.ndarray, particle_index: np.ndarray | None, n_
         raise ConfigError(f"the generator knows {n_particles} particles: pass particle_index")
 
 
-def generate(generator: CaloGenerator, energy_gev: np.ndarray, *, particle_index: np.ndarray | None = None,
-             batch_size: int = 4096, seed: int, autocast_dtype: torch.dtype | None = None) -> dict[str, np.ndarray]:
+class CompiledGenerator:
+    """A CaloGenerator compiled whole for inference by `torch.compile` (static shapes, the weights frozen in
+    as constants): `generate` takes it in place of the generator. A few fused kernels replace ~550 small
+    operations a call, for less time a batch (docs/benchmarks.md), after a one-off compilation of about half
+    a minute per batch size and dtype on the first call (it needs a C++ compiler). For a generator whose
+    weights no longer change; the same random numbers go in, so the showers agree with the eager ones up
+    to float rounding (a cell's count near a whole number of spots may differ by one spot).
+    """
+
+    def __init__(self, generator: CaloGenerator):
+        self.generator = generator
+        self.forward = torch.compile(generator, dynamic=False, fullgraph=True, options={"freezing": True})
+
+
+def generate(generator: CaloGenerator | CompiledGenerator, energy_gev: np.ndarray, *,
+             particle_index: np.ndarray | None = None, batch_size: int = GENERATE_BATCH, seed: int,
+             autocast_dtype: torch.dtype | None = None) -> dict[str, np.ndarray]:
     """One shower per requested energy, in the CaloGAN layout (energy GeV, layer_0/1/2 and overflow MeV).
 
-    All latents are drawn up front from `seed`, and the random spot counts from a stream seeded
-    by it, so the same seed and batch size give the same showers. Runs in eval mode in
+    All latents are drawn up front from `seed`, and each batch's other random numbers from a stream
+    seeded by it, so the same seed and batch size give the same showers. Runs in eval mode in
     inference mode (no autograd bookkeeping: 6% less time a batch of 1,024 than under
     no_grad) on the model's device (optionally under bf16 autocast) and restores the mode.
-    Overflow is zero: the model has no overflow head.
+    Overflow is zero: the model has no overflow head. A `CompiledGenerator` runs every batch at
+    one size (the first's): the last is padded to it with copies of its last shower's inputs.
     """
+    compiled = isinstance(generator, CompiledGenerator)
+    call, generator = (generator.forward, generator.generator) if compiled else (generator, generator)
     energy_gev = np.asarray(energy_gev, dtype=np.float64).reshape(-1)
     particle = None if particle_index is None else np.asarray(particle_index, dtype=np.int64).reshape(-1)
     _check_request(energy_gev, particle, generator.n_particles)
@@ -610,22 +669,42 @@ def generate(generator: CaloGenerator, energy_gev: np.ndarray, *, particle_index
     device = next(generator.parameters()).device
     rng = torch.Generator().manual_seed(seed)
     z_all = generator.sample_latent(len(energy_gev), generator=rng)
-    noise = torch.Generator(device).manual_seed(int(torch.randint(2**62, (1,), generator=rng)))
+    noise_rng = torch.Generator(device).manual_seed(int(torch.randint(2**62, (1,), generator=rng)))
+    size = min(batch_size, len(energy_gev))
     chunks: list[list[np.ndarray]] = []
     was_training = generator.training
-    generator.eval()
+    if was_training:  # only then: setting the mode walks every submodule, and a compiled call re-checks them all
+        generator.eval()
     try:
         with torch.inference_mode(), torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
                                                    enabled=autocast_dtype is not None):
             for start in range(0, len(energy_gev), batch_size):
-                stop = start + batch_size
+                stop = min(start + batch_size, len(energy_gev))
                 energy = torch.as_tensor(energy_gev[start:stop], dtype=torch.float32, device=device)
                 index = None if particle is None else torch.as_tensor(particle[start:stop], device=device)
-                layers = generator(z_all[start:stop].to(device), energy, index, noise=noise)
-                chunks.append([image.float().cpu().numpy() for image in layers])
+                inputs = (z_all[start:stop].to(device), energy, index,
+                          generator.draw_noise(stop - start, generator=noise_rng, device=device))
+                if compiled and stop - start < size:
+                    inputs = tuple(_padded(value, size) for value in inputs)
+                layers = call(*inputs[:3], noise=inputs[3])
+                chunks.append([image[:stop - start].float().cpu().numpy() for image in layers])
+    except torch._dynamo.exc.BackendCompilerFailed as error:  # say, no C++ compiler
+        cause = getattr(error, "inner_exception", error)
+        raise ConfigError(f"torch.compile could not compile the generator ({type(cause).__name__}: "
+                          f"{(str(cause).strip().splitlines() or [''])[0]}); run without compiling") from None
     finally:
-        generator.train(was_training)
+        if was_training:
+            generator.train()
     return _assemble(energy_gev, chunks)
+
+
+def _padded(value: torch.Tensor | ShowerNoise | None, size: int) -> torch.Tensor | ShowerNoise | None:
+    """A batch's tensor (or the ShowerNoise of them) padded to `size` rows with copies of its last row."""
+    if value is None:
+        return None
+    if isinstance(value, ShowerNoise):
+        return ShowerNoise(*(_padded(part, size) for part in value))
+    return torch.cat([value, value[-1:].expand(size - len(value), *value.shape[1:])])
 
 
 def _assemble(energy_gev: np.ndarray, chunks: list[list[np.ndarray]]) -> dict[str, np.ndarray]:

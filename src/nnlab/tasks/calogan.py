@@ -22,8 +22,8 @@ from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.calo import CALOGAN_KEYS, read_attrs, read_calogan, write_calogan
 from nnlab.errors import ConfigError, DataError
 from nnlab.evaluation import calo_gan_validation as validation
-from nnlab.models.calogan import (LAYER_ENERGIES, N_CELLS, SPOT_SAMPLING, CaloDiscriminator, CaloGenerator,
-                                  energy_consistency, flatten_layers, generate)
+from nnlab.models.calogan import (GENERATE_BATCH, LAYER_ENERGIES, N_CELLS, SPOT_SAMPLING, CaloDiscriminator,
+                                  CaloGenerator, CompiledGenerator, energy_consistency, flatten_layers, generate)
 from nnlab.physics.simulator import PARTICLES, parse_energy_gev
 from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.calo_classifier import load_showers
@@ -260,31 +260,40 @@ class CaloGANTask(GeneratorAverage, Task):
 
     # -- using and judging the generator ------------------------------------------------------
 
-    def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int,
-                      bf16: bool = False) -> dict[str, np.ndarray]:
-        """One generated shower per reference shower, at its particle and incident energy (bf16: under autocast)."""
-        return _finite(generate(self.sampler, reference["energy"][:, 0], particle_index=reference["particle"],
+    def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int, bf16: bool = False,
+                      compiled: bool = False) -> dict[str, np.ndarray]:
+        """One generated shower per reference shower, at its particle and incident energy (bf16: under autocast;
+        compiled: by a `CompiledGenerator`)."""
+        generator = CompiledGenerator(self.sampler) if compiled else self.sampler
+        return _finite(generate(generator, reference["energy"][:, 0], particle_index=reference["particle"],
                                 seed=seed, autocast_dtype=torch.bfloat16 if bf16 else None))
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
-               output: str | None = None, bf16: bool = False, **unsupported: Any) -> list[str]:
+               output: str | None = None, bf16: bool = False, compile: bool = False,
+               **unsupported: Any) -> list[str]:
         """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout.
 
         `bf16`: G's matrix products under bf16 autocast, as `benchmarks/calogan_speed.py` times it
-        (`evaluate --bf16` judges those showers)."""
+        (`evaluate --bf16` judges those showers). `compile`: G compiled by torch.compile first (its time
+        is not in the rate printed, which it pays back only over many showers; see `CompiledGenerator`)."""
         reject_options(unsupported, self.name)
         particle = particle or self.particles[0]
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
-        started = time.perf_counter()
         request = {"energy": energy_gev[:, None], "particle": np.full(n, self.particles.index(particle))}
-        showers = self.generate_like(request, seed=seed, bf16=bf16)
+        compiling = ""
+        if compile:  # a first call compiles (per batch size and dtype): time the showers apart from it
+            started = time.perf_counter()
+            self.generate_like(_first(request, min(n, GENERATE_BATCH)), seed=seed, bf16=bf16, compiled=True)
+            compiling = f", after {time.perf_counter() - started:.0f} s compiling"
+        started = time.perf_counter()
+        showers = self.generate_like(request, seed=seed, bf16=bf16, compiled=compile)
         seconds = time.perf_counter() - started
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
         return [f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
-                f"{n / max(seconds, 1e-9):,.0f} showers/s)", *self._extrapolated(energy_gev, particle)]
+                f"{n / max(seconds, 1e-9):,.0f} showers/s{compiling})", *self._extrapolated(energy_gev, particle)]
 
     def _extrapolated(self, energy_gev: np.ndarray, particle: str, what: str = "energies") -> list[str]:
         """A note when requested energies lie outside the training showers' range: G was never judged there.
