@@ -368,7 +368,6 @@ def test_forward_draws_its_noise_up_front_from_the_generator_it_is_given():
     assert _tiny().draw_noise(6) == (None, None)  # no mixture, no random spots
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's own, from inside torch.compile
 def test_a_compiled_generator_draws_the_eager_showers():
     """torch.compile of the whole call (its own kernels, the weights frozen in): the same random numbers go
     in, so the same showers come out up to float rounding, the last batch padded. Spots of 1 GeV leave many
