@@ -35,8 +35,8 @@ PAIRED_ROUNDS = 7  # rounds of the generator and the simulator timed in turn, fo
 PAIRED_BATCHES = (1024, 10_000)
 
 
-def generator_rate(G: CaloGenerator | CompiledGenerator, batch: int, dtype: torch.dtype | None, *, min_seconds: float = 1.0,
-                   repeats: int = REPEATS) -> float:
+def generator_rate(G: CaloGenerator | CompiledGenerator, batch: int, dtype: torch.dtype | None, *,
+                   min_seconds: float = 1.0, repeats: int = REPEATS) -> float:
     """Showers per second of `generate` in batches of `batch`: the best of `repeats` runs of at least `min_seconds`."""
     energies = np.random.default_rng(0).uniform(1, 100, batch)
     generate(G, energies, batch_size=batch, seed=0, autocast_dtype=dtype)  # warm-up
@@ -61,7 +61,8 @@ def simulator_rate(n: int = 10_000, repeats: int = REPEATS) -> tuple[float, dict
     return max(rates), showers
 
 
-def paired_ratios(G: CaloGenerator | CompiledGenerator, batch: int, dtype: torch.dtype | None, rounds: int = PAIRED_ROUNDS) -> np.ndarray:
+def paired_ratios(G: CaloGenerator | CompiledGenerator, batch: int, dtype: torch.dtype | None,
+                  rounds: int = PAIRED_ROUNDS) -> np.ndarray:
     """The generator's rate over the simulator's, the two timed in turn in each round (which goes first
     alternates): a drift of the machine's speed then reaches both sides of each ratio alike."""
     ratios = []

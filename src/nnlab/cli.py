@@ -120,8 +120,8 @@ def build_parser() -> Parser:
     sample.add_argument("--bf16", action="store_true",
                         help="calogan: generate under bf16 autocast (faster on CPUs with bf16; see evaluate --bf16)")
     sample.add_argument("--compile", action="store_true",
-                        help="calogan: compile the generator with torch.compile first (about half a minute, "
-                             "needs a C++ compiler; then faster: pays off over many showers)")
+                        help="calogan: compile the generator with torch.compile first (20-30 s the first "
+                             "time, needs a C++ compiler; then faster: pays off over millions of showers)")
     sample.add_argument("--out", help="folder for what sample writes (default RUN/samples)")
     sample.add_argument("--device", default="auto")
     sample.set_defaults(handler=_sample, parser=sample)
