@@ -638,9 +638,9 @@ class CompiledGenerator:
     as constants): `generate` takes it in place of the generator. A few fused kernels replace ~550 small
     operations a call, for less time a batch (docs/benchmarks.md), after a one-off compilation of 20-30 s
     per batch size and dtype on the first call (6-8 s once inductor's cache holds the kernels; it needs a
-    C++ compiler). For a generator whose
-    weights no longer change; the same random numbers go in, so the showers agree with the eager ones up
-    to float rounding (a cell's count near a whole number of spots may differ by one spot).
+    C++ compiler). For a generator whose weights no longer change; the same random numbers go in, so the
+    showers agree with the eager ones up to float rounding (a cell's count near a whole number of spots
+    may differ by one spot).
     """
 
     def __init__(self, generator: CaloGenerator):

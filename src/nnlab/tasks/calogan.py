@@ -261,12 +261,12 @@ class CaloGANTask(GeneratorAverage, Task):
     # -- using and judging the generator ------------------------------------------------------
 
     def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int, bf16: bool = False,
-                      compiled: bool = False) -> dict[str, np.ndarray]:
+                      compiled: CompiledGenerator | None = None) -> dict[str, np.ndarray]:
         """One generated shower per reference shower, at its particle and incident energy (bf16: under autocast;
-        compiled: by a `CompiledGenerator`)."""
-        generator = CompiledGenerator(self.sampler) if compiled else self.sampler
-        return _finite(generate(generator, reference["energy"][:, 0], particle_index=reference["particle"],
-                                seed=seed, autocast_dtype=torch.bfloat16 if bf16 else None))
+        `compiled`: the sampler compiled, to draw them in its stead)."""
+        return _finite(generate(compiled or self.sampler, reference["energy"][:, 0],
+                                particle_index=reference["particle"], seed=seed,
+                                autocast_dtype=torch.bfloat16 if bf16 else None))
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
                output: str | None = None, bf16: bool = False, compile: bool = False,
@@ -282,13 +282,13 @@ class CaloGANTask(GeneratorAverage, Task):
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
         energy_gev = _energies(energy or "1:100", n, seed=seed)
         request = {"energy": energy_gev[:, None], "particle": np.full(n, self.particles.index(particle))}
-        compiling = ""
-        if compile:  # a first call compiles (per batch size and dtype): time the showers apart from it
+        compiling, compiled = "", CompiledGenerator(self.sampler) if compile else None
+        if compiled:  # a first call compiles (per batch size and dtype): time the showers apart from it
             started = time.perf_counter()
-            self.generate_like(_first(request, min(n, GENERATE_BATCH)), seed=seed, bf16=bf16, compiled=True)
+            self.generate_like(_first(request, min(n, GENERATE_BATCH)), seed=seed, bf16=bf16, compiled=compiled)
             compiling = f", after {time.perf_counter() - started:.0f} s compiling"
         started = time.perf_counter()
-        showers = self.generate_like(request, seed=seed, bf16=bf16, compiled=compile)
+        showers = self.generate_like(request, seed=seed, bf16=bf16, compiled=compiled)
         seconds = time.perf_counter() - started
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
