@@ -671,7 +671,8 @@ def generate(generator: CaloGenerator | CompiledGenerator, energy_gev: np.ndarra
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     device = next(generator.parameters()).device
     rng = torch.Generator().manual_seed(seed)
-    z_all = generator.sample_latent(len(energy_gev), generator=rng)
+    with torch.inference_mode():  # like every other input: a compiled call re-compiles for a tensor of another kind
+        z_all = generator.sample_latent(len(energy_gev), generator=rng)
     noise_rng = torch.Generator(device).manual_seed(int(torch.randint(2**62, (1,), generator=rng)))
     size = min(batch_size, len(energy_gev))
     chunks: list[list[np.ndarray]] = []
