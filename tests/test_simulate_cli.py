@@ -25,7 +25,7 @@ def test_simulate_rejects_bad_options(cli, tmp_path):
     out = tmp_path / "x.h5"
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--energy", "a:b", "-o", out), "--energy")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--energy", "50:5", "-o", out),
-                          "0 < low <= high")
+                          "0 < LOW <= HIGH")
     assert_one_line_error(cli("simulate", "--particle", "muon", "-n", "10", "-o", out), "invalid choice: 'muon'")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "0", "-o", out), "-n")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--seed", "-1", "-o", out), "--seed")

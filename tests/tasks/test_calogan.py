@@ -120,6 +120,7 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("sample", run, "--energy", "fifty"), "--energy")
     assert_one_line_error(cli("sample", run, "--energy", "nan"), "--energy")
     assert_one_line_error(cli("sample", run, "--energy", "1:inf"), "--energy")
+    assert_one_line_error(cli("sample", run, "--energy", "5:1"), "--energy '5:1'")
     assert_one_line_error(cli("sample", run, "--label", "3"), "--label")
     assert_one_line_error(cli("train", "calogan", "--particle", "muon"), "muon")
     assert_one_line_error(cli("train", "calogan", "--data", f"{showers},{showers}"), "one file per particle")

@@ -236,13 +236,15 @@ def iter_showers(particle: str, n: int, *, energy_gev: float | tuple[float, floa
 
 
 def parse_energy_gev(text: str) -> float | tuple[float, float]:
-    """The --energy syntax: "1:100" -> (1.0, 100.0) GeV, uniform; "50" -> 50.0; else a one-line error."""
+    """The --energy syntax: "1:100" -> (1.0, 100.0) GeV, uniform; "50" -> 50.0; else (energies not positive
+    and finite, LOW above HIGH) a one-line error."""
     try:
         parts = [float(part) for part in text.split(":")]
     except ValueError:
         parts = []
-    if len(parts) not in (1, 2):
-        raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH (e.g. 1:100) or one value (e.g. 50)")
+    if len(parts) not in (1, 2) or not all(0 < part < np.inf for part in parts) or parts != sorted(parts):
+        raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH with 0 < LOW <= HIGH (e.g. 1:100) "
+                          f"or one value (e.g. 50)")
     return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 

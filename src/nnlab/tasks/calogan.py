@@ -443,8 +443,6 @@ def _two_figures(value: float, rounding: Callable[[float], float]) -> float:
 def _energies(text: str, n: int, *, seed: int) -> np.ndarray:
     """--energy "50" -> n times 50 GeV; "1:100" -> n energies uniform in [1, 100] GeV, seeded."""
     energy = parse_energy_gev(text)
-    if not np.all(np.isfinite(energy)) or min(np.atleast_1d(energy)) <= 0:
-        raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH (e.g. 1:100) or one value (e.g. 50)")
     if np.ndim(energy) == 0:
         return np.full(n, energy)
     return np.random.default_rng(seed).uniform(energy[0], energy[1], n)
