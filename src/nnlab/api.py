@@ -160,7 +160,7 @@ def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str |
     """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
     run, task = load_run(run_path, device=device, data_dirs=data_dirs)
     if not hasattr(task, "sample"):
-        raise ConfigError(f"task '{task.name}' has no generator to sample; sample works on gan runs")
+        raise ConfigError(f"task '{task.name}' has no generator to sample; sample works on gan and calogan runs")
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     return task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)

@@ -104,6 +104,12 @@ def test_predict_rejects_missing_file_and_bad_inline(cli, trained):
     assert_one_line_error(cli("predict", trained, "--input", "1,2,3"), "expected 4 values")
 
 
+def test_commands_for_other_tasks_say_which_tasks_they_serve(cli, trained):
+    assert_one_line_error(cli("sample", trained), "sample works on gan and calogan runs")
+    assert_one_line_error(cli("inspect", trained), "inspect works on cnn runs")
+    assert_one_line_error(cli("restore", trained, "inpaint"), "restore works on gan runs")
+
+
 def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
     assert_one_line_error(cli("train", "nosuchtask"), "invalid choice: 'nosuchtask'")
     assert_one_line_error(cli("train", "iris", "--bogus"), "unrecognized arguments: --bogus", "nnlab train iris --help")
