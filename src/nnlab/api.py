@@ -85,6 +85,8 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     run = _open_for_resume(resume, task_name) if resume else None
     config = resolve_config(task_name, config_path=config_path, overrides=overrides,
                             base=run.read_config() if run else None)
+    if run:
+        _check_resume_keeps(resolve_config(task_name, base=run.read_config()), config)
     if len(config.train.betas) != 2:  # each one's range is checked with the config
         raise ConfigError(f"train.betas needs two values (Adam's b1, b2), got {list(config.train.betas)}")
     if config.train.batch_size % launch.world_size:
@@ -191,6 +193,21 @@ def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, conf
     run.write_config(config_dict)
     run.write_json(run.env_path, env)
     return run
+
+
+# where the data lives and how fast a step runs: a resumed run may change these, not what it trains
+RESUME_MAY_CHANGE = frozenset({"data.data_dir", "data.files", "model.channels_last"})
+
+
+def _check_resume_keeps(saved: Any, config: Any) -> None:
+    """A resumed run stays the run it was: its data and model settings stay (else one record would hold a
+    model trained on two data sets, or weights loaded into another network: relu weights under tanh)."""
+    for section in ("data", "model"):
+        before, after = to_dict(getattr(saved, section)), to_dict(getattr(config, section))
+        for key, value in after.items():
+            if f"{section}.{key}" not in RESUME_MAY_CHANGE and value != before.get(key):
+                raise ConfigError(f"--resume continues a run as it was trained: {section}.{key} was "
+                                  f"{before.get(key)!r}, not {value!r} (train a new run for other settings)")
 
 
 def _open_for_resume(path: str | os.PathLike, task_name: str) -> RunDir:

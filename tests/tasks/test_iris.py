@@ -155,13 +155,17 @@ def test_resume_of_another_task_or_model_is_refused(cli, trained, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(trained, copy)
     config_before = (copy / "config.yaml").read_text()
-    result = cli("train", "iris", "--resume", copy, "--set", "model.hidden_dims=32")
-    assert_one_line_error(result, "does not fit this model", "size mismatch")
+    for setting, fragment in [("model.hidden_dims=32", "model.hidden_dims was [16], not [32]"),
+                              ("model.activation=tanh", "model.activation was 'relu', not 'tanh'"),  # would load
+                              ("data.split_seed=1", "data.split_seed was 0, not 1")]:
+        result = cli("train", "iris", "--resume", copy, "--set", setting)
+        assert_one_line_error(result, "--resume continues a run as it was trained: " + fragment)
     assert (copy / "config.yaml").read_text() == config_before  # a failed resume changes nothing
 
     config = yaml.safe_load(config_before)
-    config["model"]["hidden_dims"] = [8]
+    config["model"]["hidden_dims"] = [8]  # a config.yaml edited by hand: the weights no longer fit
     (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert_one_line_error(cli("train", "iris", "--resume", copy), "does not fit this model", "size mismatch")
     assert_one_line_error(cli("evaluate", copy), "does not fit this model")
 
     config["task"] = "cnn"
