@@ -45,6 +45,9 @@ def test_three_classes_from_files(cli, tmp_path):
     assert [(p["signal"], p["background"]) for p in report["pairs"]] == [
         ("eplus", "gamma"), ("eplus", "piplus"), ("gamma", "piplus")]
     assert report["data"] == ", ".join(files)
+    swapped = ",".join([files[1], files[0], files[2]])  # each file's label is read, so the classes cannot swap
+    assert_one_line_error(cli("train", "calo-classifier", "--out", tmp_path, *TINY, "--particles", "eplus,gamma,piplus",
+                              "--data", swapped), f"--data {files[1]} holds gamma showers, not eplus")
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -125,6 +125,10 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("train", "calogan", "--particle", "muon"), "muon")
     assert_one_line_error(cli("train", "calogan", "--data", f"{showers},{showers}"), "one file per particle")
     assert_one_line_error(cli("train", "calogan", "--data", str(tmp_path / "missing.h5")), "missing.h5")
+    photons = simulate_to_file(tmp_path / "gamma.h5", "gamma", 20, energy_gev=50.0, seed=9)
+    assert_one_line_error(cli("train", "calogan", "--data", str(photons)), "gamma showers, not eplus")
+    assert_one_line_error(cli("train", "calogan", "--resume", run, "--particle", "gamma", "--data", str(photons)),
+                          "data.particles was ['eplus'], not ['gamma']")
     assert_one_line_error(cli("train", "calogan", "--loss", "l2"), "gan.loss")
     split_by_g = cli("train", "calogan", "--data", str(showers), "--set", "model.layer_energies=generator")
     assert_one_line_error(split_by_g, "model.outer_shares=[]")

@@ -236,6 +236,14 @@ def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
         return out
 
 
+def check_particle(path: str | os.PathLike, particle: str, *, option: str) -> None:
+    """Refuse a file labelled (its `particle` attribute) as another particle; unlabelled files, like the
+    original CaloGAN ones, pass. `option` names where the file was given, for the message."""
+    labelled = read_attrs(path).get("particle")
+    if labelled is not None and labelled != particle:
+        raise DataError(f"{option} {path} holds {labelled} showers, not {particle}")
+
+
 def check_calochallenge_layout(shapes: Mapping[str, tuple[int, ...]], *, source: str) -> int:
     """Check a CaloChallenge file's keys and shapes; return N."""
     for key in CALOCHALLENGE_KEYS:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from nnlab.config import TrainConfig, in_range
-from nnlab.data.calo import read_calogan
+from nnlab.data.calo import check_particle, read_calogan
 from nnlab.errors import ConfigError
 from nnlab.evaluation.calo_observables import layers_of, shower_observables
 from nnlab.evaluation.classification import classification_summary, format_summary
@@ -68,6 +68,8 @@ def load_showers(cfg: CaloDataConfig, *, min_particles: int = 2) -> tuple[list[d
     if cfg.files:
         if len(cfg.files) != len(cfg.particles):
             raise ConfigError(f"data.files: give one file per particle ({len(cfg.particles)}), got {len(cfg.files)}")
+        for path, particle in zip(cfg.files, cfg.particles):  # a file in the wrong place would swap the labels
+            check_particle(path, particle, option="--data")
         return [read_calogan(path, stop=cfg.n_per_particle) for path in cfg.files], ", ".join(cfg.files)
     energy = cfg.energy_gev[0] if len(cfg.energy_gev) == 1 else tuple(cfg.energy_gev[:2])
     showers = [simulate(p, cfg.n_per_particle, energy_gev=energy, seed=cfg.sim_seed + i, profile=False)

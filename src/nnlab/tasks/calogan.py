@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from nnlab.config import TrainConfig, choices, in_range
-from nnlab.data.calo import CALOGAN_KEYS, read_attrs, read_calogan, write_calogan
-from nnlab.errors import ConfigError, DataError
+from nnlab.data.calo import CALOGAN_KEYS, check_particle, read_calogan, write_calogan
+from nnlab.errors import ConfigError
 from nnlab.evaluation import calo_gan_validation as validation
 from nnlab.models.calogan import (GENERATE_BATCH, LAYER_ENERGIES, N_CELLS, SPOT_SAMPLING, CaloDiscriminator,
                                   CaloGenerator, CompiledGenerator, energy_consistency, flatten_layers, generate)
@@ -353,9 +353,7 @@ class CaloGANTask(GeneratorAverage, Task):
                               f"({', '.join(self.particles)}), comma-separated; got '{','.join(paths)}'")
         showers, notes = [], []
         for i, (path, particle) in enumerate(zip(paths, self.particles)):
-            labelled = read_attrs(path).get("particle")
-            if labelled is not None and labelled != particle:
-                raise DataError(f"--reference {path} holds {labelled} showers, not {particle}")
+            check_particle(path, particle, option="--reference")
             found = read_calogan(path)
             found["particle"] = np.full(len(found["energy"]), i)
             energy = found["energy"][:, 0]
