@@ -139,6 +139,8 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     iris_run = [line.split(": ", 1)[1] for line in iris.out.splitlines() if line.startswith("run: ")][0]
     assert_one_line_error(cli("sample", iris_run), "gan")
     assert_one_line_error(cli("train", "gan", "--resume", iris_run), "iris")
+    assert_one_line_error(cli("evaluate", run, "--classifier", iris_run),
+                          f"{iris_run} is a run of task 'iris'; the scores need a cnn classifier run")
 
 
 def test_restore_reports_psnr_and_inpainting_keeps_the_observed_pixels(cli, tmp_path, classifier):
@@ -205,7 +207,7 @@ def test_evaluate_trains_the_default_classifier_once_and_caches_it(cli, tmp_path
     chosen = cli("evaluate", run, "--classifier", classifier)  # named on the command line: nothing trained
     assert chosen.code == 0 and "training" not in chosen.err and not (tmp_path / "cache").exists()
     assert json.loads((run / "report.json").read_text())["classifier"] == str(classifier)
-    assert_one_line_error(cli("evaluate", run, "--classifier", run), "'gan' run")
+    assert_one_line_error(cli("evaluate", run, "--classifier", run), "is a run of task 'gan'")
     assert_one_line_error(cli("evaluate", run, "--reference", run / "x.h5"), "--reference does not apply to gan")
     first = cli("evaluate", run)
     assert first.code == 0, first.err

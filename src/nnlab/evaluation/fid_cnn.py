@@ -89,7 +89,7 @@ def load_feature_space(run_path: str | Path, *, device: torch.device, data_dirs:
 
     run, task = api.load_run(run_path, device=str(device), data_dirs=data_dirs)
     if task.name != "cnn":
-        raise CheckpointError(f"{run.path} is a '{task.name}' run; the scores need a cnn classifier run")
+        raise CheckpointError(f"{run.path} is a run of task '{task.name}'; the scores need a cnn classifier run")
     return FeatureSpace(task.models["model"].eval(), str(run.path), device, task.config.train.precision)
 
 
