@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
-from nnlab.errors import CheckpointError, ConfigError
+from nnlab.errors import CheckpointError, ConfigError, TrainingInterrupted
 from nnlab.tasks import get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
@@ -103,7 +104,12 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
         trainer = Trainer(config.train, device=device, launch=launch, task_name=task_name, config=config_dict)
         trainer.setup(task, checkpoint=checkpoint)
         run = _prepare_run(run, out_dir, name, config_dict, launch=launch, device=device) if launch.is_main else None
-        history = trainer.fit(run)
+        try:
+            history = trainer.fit(run)
+        except KeyboardInterrupt:
+            if run is None or not run.last_path.is_file():  # another rank, or stopped before a checkpoint
+                raise
+            raise TrainingInterrupted(f"nnlab train {task_name} --resume {shlex.quote(str(run.path))}") from None
     report = None
     if run is not None and evaluate:
         load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnlab import __version__
-from nnlab.errors import ConfigError, NnlabError
+from nnlab.errors import ConfigError, NnlabError, TrainingInterrupted
 
 log = logging.getLogger("nnlab")
 
@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NnlabError as error:
         print(f"nnlab: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as interrupt:
+        print(f"nnlab: interrupted (continue with: {interrupt})", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("nnlab: interrupted (a training run continues with: nnlab train TASK --resume RUN)",
               file=sys.stderr)

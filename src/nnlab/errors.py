@@ -15,3 +15,7 @@ class DataError(NnlabError):
 
 class CheckpointError(NnlabError):
     """A run directory or checkpoint that is missing, corrupt or from another model."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training after a checkpoint was written; its message is the command that continues the run."""

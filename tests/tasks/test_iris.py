@@ -13,6 +13,7 @@ import yaml
 from tests.conftest import assert_one_line_error, edit_weights, untimed_metrics
 from nnlab.training.checkpoint import load_checkpoint
 from nnlab.training.runtime import freed_memory_retained
+from nnlab.training.trainer import Trainer
 
 
 def train(cli, out: Path, *args: str) -> Path:
@@ -125,6 +126,24 @@ def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
     assert_one_line_error(cli("train", "iris", "--device", "cuda:0"), "CUDA is not available")
     assert_one_line_error(cli("evaluate", tmp_path), "not an nnlab run directory")
     assert not (tmp_path / "iris").exists()  # nothing half-done was written
+
+
+def test_ctrl_c_names_the_command_that_continues_the_run(cli, tmp_path, monkeypatch):
+    run_epoch = Trainer._run_epoch
+
+    def interrupted_in_epoch_3(self, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return run_epoch(self, epoch)
+
+    monkeypatch.setattr(Trainer, "_run_epoch", interrupted_in_epoch_3)
+    result = cli("train", "iris", "--epochs", "4", "--out", tmp_path / "with space")
+    (run,) = (tmp_path / "with space" / "iris").iterdir()
+    assert result.code == 130
+    assert result.err.splitlines()[-1] == f"nnlab: interrupted (continue with: nnlab train iris --resume '{run}')"
+    monkeypatch.undo()
+    assert cli("train", "iris", "--resume", run, "--epochs", "4").code == 0
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 4
 
 
 def test_print_config_shows_the_settings_and_trains_nothing(cli, trained, tmp_path):
