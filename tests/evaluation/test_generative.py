@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
+import torch
+from torch import nn
 
 from nnlab.evaluation import generative
+from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation
 from nnlab.evaluation.generative import class_histogram, frechet_distance, nearest_neighbours, precision_recall
 
 
@@ -110,3 +113,24 @@ def test_nearest_neighbours_agree_with_brute_force(monkeypatch):
     copies_idx, copies_dist = nearest_neighbours(refs[:5], refs)  # memorised samples sit at distance 0
     np.testing.assert_array_equal(copies_idx[:, 0], np.arange(5))
     np.testing.assert_allclose(copies_dist, 0, atol=1e-6)
+
+
+def _pixel_space() -> FeatureSpace:
+    """A feature space whose features are the pixels themselves."""
+    model = nn.Module()
+    model.standardize, model.network = nn.Identity(), nn.Module()
+    model.network.features, model.network.head = nn.Flatten(), nn.Linear(16, 2)
+    return FeatureSpace(model.eval(), "pixels", torch.device("cpu"))
+
+
+def test_memorisation_finds_the_copied_training_images_and_a_ratio_near_0():
+    rng = np.random.default_rng(3)
+    train, test = rng.random((50, 4, 4)), rng.random((30, 4, 4))
+    space = _pixel_space()
+    train_features, test_features = space.embed(train)[0], space.embed(test)[0]
+    copied = [7, 41, 2]
+    nearest, ratio = memorisation(space, train[copied] + 1e-4, train_features, test_features)
+    np.testing.assert_array_equal(nearest, copied)
+    assert ratio < 0.01  # copies sit next to their originals, fresh images do not
+    _, fresh = memorisation(space, rng.random((30, 4, 4)), train_features, test_features)
+    assert 0.7 < fresh < 1.4  # new images of the same law: as far from the training set as the test images

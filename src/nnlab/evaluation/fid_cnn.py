@@ -78,8 +78,8 @@ def memorisation(space: FeatureSpace, generated: np.ndarray, train_features: np.
     below 1 it is copying training images.
     """
     gen_features, _ = space.embed(generated)
-    gen_dist, gen_index = nearest_neighbours(gen_features, train_features, k=1)
-    test_dist, _ = nearest_neighbours(test_features, train_features, k=1)
+    gen_index, gen_dist = nearest_neighbours(gen_features, train_features, k=1)
+    _, test_dist = nearest_neighbours(test_features, train_features, k=1)
     return gen_index[:, 0], float(np.median(gen_dist) / max(np.median(test_dist), 1e-12))
 
 
