@@ -130,6 +130,8 @@ def test_bad_requests_are_one_line_errors(cli, tmp_path, showers):
     assert_one_line_error(cli("train", "calogan", "--resume", run, "--particle", "gamma", "--data", str(photons)),
                           "data.particles was ['eplus'], not ['gamma']")
     assert_one_line_error(cli("train", "calogan", "--loss", "l2"), "gan.loss")
+    assert_one_line_error(cli("train", "calogan", "--set", "data.n_per_particle=10"),
+                          "holds out 2 of the 10 eplus showers; the scores need at least 5")
     split_by_g = cli("train", "calogan", "--data", str(showers), "--set", "model.layer_energies=generator")
     assert_one_line_error(split_by_g, "model.outer_shares=[]")
     inert = cli("train", "calogan", "--data", str(showers), "--set", "gan.energy_weight=0")

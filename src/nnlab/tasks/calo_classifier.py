@@ -98,7 +98,7 @@ class CaloClassifierTask(ClassifierTask):
         self.class_names = tuple(cfg.data.particles)
         labels = np.concatenate([np.full(len(s["energy"]), i) for i, s in enumerate(showers)])
         merged = {key: np.concatenate([s[key] for s in showers]) for key in showers[0]}
-        parts = _split(len(labels), labels, test=cfg.data.test_fraction, val=cfg.data.val_fraction,
+        parts = split_showers(len(labels), labels, test=cfg.data.test_fraction, val=cfg.data.val_fraction,
                        seed=cfg.data.split_seed)
         tensors = (*shower_tensors(merged), torch.from_numpy(labels.astype(np.int64)))
         self.train_data, self.test_data = _take(tensors, parts["train"]), _take(tensors, parts["test"])
@@ -139,17 +139,22 @@ class CaloClassifierTask(ClassifierTask):
         return report
 
 
-def _split(n: int, labels: np.ndarray, *, test: float, val: float, seed: int) -> dict[str, np.ndarray]:
-    """Stratified, seeded train/val/test indices."""
+def split_showers(n: int, labels: np.ndarray, *, test: float, val: float, seed: int) -> dict[str, np.ndarray]:
+    """Stratified, seeded train/val/test indices of n showers of the particles `labels` (n,) names."""
     from sklearn.model_selection import train_test_split
 
     if not (0 < test < 1 and 0 <= val < 1 and test + val < 1):
         raise ConfigError(f"data.test_fraction {test} and data.val_fraction {val} must leave showers to train on")
     index = np.arange(n)
-    rest, test_index = train_test_split(index, test_size=test, stratify=labels, random_state=seed)
-    if val <= 0:
-        return {"train": rest, "val": index[:0], "test": test_index}
-    train, val_index = train_test_split(rest, test_size=val / (1 - test), stratify=labels[rest], random_state=seed)
+    try:
+        rest, test_index = train_test_split(index, test_size=test, stratify=labels, random_state=seed)
+        if val <= 0:
+            return {"train": rest, "val": index[:0], "test": test_index}
+        train, val_index = train_test_split(rest, test_size=val / (1 - test), stratify=labels[rest],
+                                            random_state=seed)
+    except ValueError as error:  # a part too small to hold every particle
+        raise ConfigError(f"{n} showers are too few to split by data.test_fraction {test} and data.val_fraction "
+                          f"{val} with every particle in each part ({error}); give more (data.n_per_particle)") from None
     return {"train": train, "val": val_index, "test": test_index}
 
 

@@ -26,7 +26,7 @@ from nnlab.models.calogan import (GENERATE_BATCH, LAYER_ENERGIES, N_CELLS, SPOT_
                                   CaloGenerator, CompiledGenerator, energy_consistency, flatten_layers, generate)
 from nnlab.physics.simulator import PARTICLES, parse_energy_gev
 from nnlab.tasks.base import Option, Report, Task, reject_options
-from nnlab.tasks.calo_classifier import load_showers
+from nnlab.tasks.calo_classifier import load_showers, split_showers
 from nnlab.training import distributed
 from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
@@ -165,7 +165,14 @@ class CaloGANTask(GeneratorAverage, Task):
         self.particles = tuple(cfg.data.particles)
         index = np.concatenate([np.full(len(s["energy"]), i) for i, s in enumerate(showers)])
         merged = {key: np.concatenate([s[key] for s in showers]) for key in CALOGAN_KEYS}
-        train, test = _split(len(index), index, test=cfg.data.test_fraction, seed=cfg.data.split_seed)
+        parts = split_showers(len(index), index, test=cfg.data.test_fraction, val=0.0, seed=cfg.data.split_seed)
+        train, test = parts["train"], parts["test"]
+        held_out = np.bincount(index[test], minlength=len(self.particles))
+        fewest = held_out.argmin()
+        if held_out[fewest] < validation.MIN_CLASSIFIER_SHOWERS:  # said before training, not after an epoch
+            raise ConfigError(f"data.test_fraction {cfg.data.test_fraction} holds out {held_out[fewest]} of the "
+                              f"{len(showers[fewest]['energy'])} {self.particles[fewest]} showers; the scores need at "
+                              f"least {validation.MIN_CLASSIFIER_SHOWERS} (give more: data.n_per_particle)")
         self.reference = {"train": _take(merged, index, train), "test": _take(merged, index, test)}
         cells = flatten_layers([torch.from_numpy(merged[f"layer_{k}"].astype(np.float32)) for k in range(3)])
         energy = torch.from_numpy(merged["energy"][:, 0].astype(np.float32))
@@ -402,13 +409,6 @@ def _refuse_settings_the_mixture_ignores(cfg: CaloGANConfig) -> None:
         raise ConfigError(f"{' and '.join(ignored)} set G's own split of the layer energies: with "
                           "model.layer_energies=mixture the fitted mixture draws them, so leave them at their defaults "
                           "or set model.layer_energies=generator model.outer_shares=[]")
-
-
-def _split(n: int, labels: np.ndarray, *, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified train and test indices; `test` in (0, 1), as the config's range for data.test_fraction holds."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(np.arange(n), test_size=test, stratify=labels, random_state=seed)
 
 
 def _take(showers: Mapping[str, np.ndarray], particle: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
