@@ -55,7 +55,7 @@ def test_three_classes_from_files(cli, tmp_path):
     (("--particles", "gamma"), "at least 2 different particles"),
     (("--data", "only-one.h5"), "one file per particle (2), got 1"),
     (("--data", "a.h5,b.h5"), "a.h5"),
-    (("--set", "data.n_per_particle=5"), "10 showers are too few to split"),
+    (("--set", "data.n_per_particle=5"), "of 10 showers (data.n_per_particle): too few to split"),
 ])
 def test_bad_calo_settings_are_one_line_errors(cli, tmp_path, args, fragment):
     assert_one_line_error(cli("train", "calo-classifier", "--out", tmp_path, *TINY, *args), fragment)

@@ -123,6 +123,8 @@ def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
     assert_one_line_error(cli("train", "iris", "--config", bad, "--out", tmp_path), "unknown config key 'train.epoch'")
     assert_one_line_error(cli("train", "iris", "--set", "train.lr=fast"), "train.lr")
     assert_one_line_error(cli("train", "iris", "--set", "train.warmup=1.5"), "train.warmup: 1.5 is not in [0, 1)")
+    assert_one_line_error(cli("train", "iris", "--set", "data.test_fraction=0.01"),  # 2 flowers of 3 species
+                          "data.test_fraction 0.01 of the 150 flowers: too few to split with every class in each part")
     assert_one_line_error(cli("train", "iris", "--device", "cuda:0"), "CUDA is not available")
     assert_one_line_error(cli("evaluate", tmp_path), "not an nnlab run directory")
     assert not (tmp_path / "iris").exists()  # nothing half-done was written

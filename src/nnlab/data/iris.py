@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from nnlab.data.splits import stratified_split
+
 FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)")
 CLASSES = ("setosa", "versicolor", "virginica")
 
@@ -21,12 +23,13 @@ class Split:
 def load_iris_splits(*, test_fraction: float, val_fraction: float, seed: int) -> dict[str, Split]:
     """Split the 150 flowers into train/val/test, each with the three species in proportion."""
     from sklearn.datasets import load_iris
-    from sklearn.model_selection import train_test_split
 
     data = load_iris()
     x, y = data.data.astype(np.float32), data.target.astype(np.int64)
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=test_fraction, stratify=y, random_state=seed)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=val_fraction, stratify=y_rest, random_state=seed)
+    x_rest, x_test, y_rest, y_test = stratified_split(
+        x, y, labels=y, test_size=test_fraction, seed=seed,
+        what=f"data.test_fraction {test_fraction} of the {len(y)} flowers")
+    x_train, x_val, y_train, y_val = stratified_split(
+        x_rest, y_rest, labels=y_rest, test_size=val_fraction, seed=seed,
+        what=f"data.val_fraction {val_fraction} of the {len(y_rest)} flowers left after the test set")
     return {"train": Split(x_train, y_train), "val": Split(x_val, y_val), "test": Split(x_test, y_test)}

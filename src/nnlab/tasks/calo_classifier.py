@@ -17,6 +17,7 @@ from torch import nn
 
 from nnlab.config import TrainConfig, in_range
 from nnlab.data.calo import check_particle, read_calogan
+from nnlab.data.splits import stratified_split
 from nnlab.errors import ConfigError
 from nnlab.evaluation.calo_observables import layers_of, shower_observables
 from nnlab.evaluation.classification import classification_summary, format_summary
@@ -141,20 +142,15 @@ class CaloClassifierTask(ClassifierTask):
 
 def split_showers(n: int, labels: np.ndarray, *, test: float, val: float, seed: int) -> dict[str, np.ndarray]:
     """Stratified, seeded train/val/test indices of n showers of the particles `labels` (n,) names."""
-    from sklearn.model_selection import train_test_split
-
     if not (0 < test < 1 and 0 <= val < 1 and test + val < 1):
         raise ConfigError(f"data.test_fraction {test} and data.val_fraction {val} must leave showers to train on")
     index = np.arange(n)
-    try:
-        rest, test_index = train_test_split(index, test_size=test, stratify=labels, random_state=seed)
-        if val <= 0:
-            return {"train": rest, "val": index[:0], "test": test_index}
-        train, val_index = train_test_split(rest, test_size=val / (1 - test), stratify=labels[rest],
-                                            random_state=seed)
-    except ValueError as error:  # a part too small to hold every particle
-        raise ConfigError(f"{n} showers are too few to split by data.test_fraction {test} and data.val_fraction "
-                          f"{val} with every particle in each part ({error}); give more (data.n_per_particle)") from None
+    rest, test_index = stratified_split(index, labels=labels, test_size=test, seed=seed,
+                                        what=f"data.test_fraction {test} of {n} showers (data.n_per_particle)")
+    if val <= 0:
+        return {"train": rest, "val": index[:0], "test": test_index}
+    train, val_index = stratified_split(rest, labels=labels[rest], test_size=val / (1 - test), seed=seed,
+                                        what=f"data.val_fraction {val} of {n} showers (data.n_per_particle)")
     return {"train": train, "val": val_index, "test": test_index}
 
 

@@ -17,6 +17,7 @@ from torch import nn
 
 from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.images import load_images
+from nnlab.data.splits import stratified_split
 from nnlab.errors import CheckpointError, ConfigError
 from nnlab.files import write_text_atomic
 from nnlab.models.cnn import CNN_NAMES, build_cnn
@@ -281,9 +282,8 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tup
     n_classes = len(np.unique(y))
     if n < n_classes:
         raise ConfigError(f"data.n_train {n} must be 0 (all images) or at least the {n_classes} classes")
-    from sklearn.model_selection import train_test_split
-
-    x_small, _, y_small, _ = train_test_split(x, y, train_size=n, stratify=y, random_state=seed)
+    x_small, _, y_small, _ = stratified_split(x, y, labels=y, train_size=n, seed=seed,
+                                              what=f"data.n_train {n} of the {len(y)} training images")
     return x_small, y_small
 
 
@@ -293,9 +293,8 @@ def _hold_out(x: np.ndarray, y: np.ndarray, *, fraction: float, seed: int):
     `fraction` lies in [0, 1), as the config's range for data.val_fraction holds."""
     if fraction <= 0:
         return (x, y), None
-    from sklearn.model_selection import train_test_split
-
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    x_train, x_val, y_train, y_val = stratified_split(x, y, labels=y, test_size=fraction, seed=seed,
+                                                      what=f"data.val_fraction {fraction} of {len(y)} training images")
     return (x_train, y_train), (x_val, y_val)
 
 
