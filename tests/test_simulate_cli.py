@@ -30,5 +30,6 @@ def test_simulate_rejects_bad_options(cli, tmp_path):
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "0", "-o", out), "-n")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--seed", "-1", "-o", out), "--seed")
     assert not out.exists()
+    assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "-o", tmp_path), "it is a folder")
     (tmp_path / "bad.h5").write_text("not hdf5")
     assert_one_line_error(cli("evaluate-sim", tmp_path / "bad.h5"), "bad.h5")

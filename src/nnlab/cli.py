@@ -63,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NnlabError as error:
         print(f"nnlab: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
+    except OSError as error:  # a folder that cannot be made or read: the user's to mend, not a bug
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"nnlab: error: {where}{error.strerror or str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
     except TrainingInterrupted as interrupt:
         print(f"nnlab: interrupted (continue with: {interrupt})", file=sys.stderr)
         return 130

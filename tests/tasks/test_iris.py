@@ -127,6 +127,8 @@ def test_user_errors_are_one_line_and_exit_2(cli, tmp_path):
                           "data.test_fraction 0.01 of the 150 flowers: too few to split with every class in each part")
     assert_one_line_error(cli("train", "iris", "--device", "cuda:0"), "CUDA is not available")
     assert_one_line_error(cli("evaluate", tmp_path), "not an nnlab run directory")
+    (tmp_path / "plain").write_text("a file, not a folder")
+    assert_one_line_error(cli("train", "iris", "--out", tmp_path / "plain" / "runs"), "Not a directory")
     assert not (tmp_path / "iris").exists()  # nothing half-done was written
 
 
