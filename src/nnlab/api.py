@@ -7,7 +7,6 @@ from config.yaml and model.safetensors alone.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shlex
 from collections.abc import Mapping, Sequence
@@ -194,7 +193,7 @@ def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, conf
     if run is None:
         run = RunDir.new(out_dir, config_dict["task"], name=name)
     elif run.env_path.is_file():
-        first = json.loads(run.env_path.read_text())
+        first = run.read_json(run.env_path)
         env = {**first, "resumes": [*first.get("resumes", []), env]}
     run.write_config(config_dict)
     run.write_json(run.env_path, env)

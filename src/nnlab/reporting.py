@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 
-from nnlab.errors import CheckpointError
 from nnlab.training.rundir import RunDir
 
 
@@ -25,10 +23,7 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
         lines.append("last epoch: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()
                                                  if k.startswith(("train_", "val_"))))
     if run.report_path.is_file():
-        try:
-            report = json.loads(run.report_path.read_text())
-        except json.JSONDecodeError:
-            raise CheckpointError(f"{run.report_path} is not valid JSON") from None
+        report = run.read_json(run.report_path)
         test = report.get("test", {})
         if "accuracy" in test:
             lines.append(f"test accuracy: {test['accuracy']:.4f} on {test.get('n', '?')} samples")

@@ -202,3 +202,17 @@ def test_report_and_env_commands(cli, trained):
     result = cli("env")
     assert result.code == 0 and "torch" in result.out
 
+
+
+def test_damaged_small_files_of_a_run_are_one_line_errors(cli, trained, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    (copy / "metrics.csv").write_text("epoch,train_loss\n1,abc\n")
+    assert_one_line_error(cli("report", copy), "metrics.csv line 2: could not convert string to float: 'abc'")
+    (copy / "report.json").write_text("[1, 2]")
+    (copy / "metrics.csv").unlink()
+    assert_one_line_error(cli("report", copy), "report.json holds list, not a JSON object")
+    (copy / "env.json").write_text("{half")
+    before = (copy / "config.yaml").read_text()
+    assert_one_line_error(cli("train", "iris", "--resume", copy, "--epochs", "70"), "env.json is not valid JSON")
+    assert (copy / "config.yaml").read_text() == before and (copy / "env.json").read_text() == "{half"

@@ -70,6 +70,16 @@ class RunDir:
     def write_config(self, values: Mapping[str, Any]) -> None:
         write_text_atomic(self.config_path, dump_yaml(values))
 
+    def read_json(self, path: Path) -> dict[str, Any]:
+        """env.json or report.json; a damaged one is a one-line error naming it."""
+        try:
+            values = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise CheckpointError(f"{path} is not valid JSON") from None
+        if not isinstance(values, dict):
+            raise CheckpointError(f"{path} holds {type(values).__name__}, not a JSON object")
+        return values
+
     def write_json(self, path: Path, values: Mapping[str, Any]) -> None:
         write_text_atomic(path, json.dumps(values, indent=2, sort_keys=False) + "\n")
 
@@ -86,7 +96,11 @@ class RunDir:
         if not self.metrics_path.is_file():
             return []
         with self.metrics_path.open(newline="") as handle:
-            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+            rows = csv.DictReader(handle)
+            try:
+                return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in rows]
+            except (ValueError, TypeError) as error:  # a cell that is not a number, or a row longer than the header
+                raise CheckpointError(f"{self.metrics_path} line {rows.line_num}: {error}") from None
 
 
 def environment(*, seed: int, argv: Sequence[str], world_size: int, device: str) -> dict[str, Any]:
