@@ -121,7 +121,7 @@ def build_parser() -> Parser:
     sample.add_argument("--label", type=int, help="class to draw (conditional GANs)")
     sample.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
                         help="also write a latent walk of STEPS images between two samples")
-    sample.add_argument("--particle", help="calogan: the particle to simulate (default: the run's first)")
+    sample.add_argument("--particle", help="calogan: the particle to generate (default: the run's first)")
     sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
     sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
     sample.add_argument("--bf16", action="store_true",
