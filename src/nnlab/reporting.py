@@ -27,7 +27,8 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
         test = report.get("test", {})
         if "accuracy" in test:
             lines.append(f"test accuracy: {test['accuracy']:.4f} on {test.get('n', '?')} samples")
-        lines += [f"file: {f}" for f in report.get("files", [])]
+        # named relative to the run (older reports: as written, relative to where evaluate ran)
+        lines += [f"file: {run.path / f if (run.path / f).exists() else f}" for f in report.get("files", [])]
     return lines
 
 

@@ -216,3 +216,12 @@ def test_damaged_small_files_of_a_run_are_one_line_errors(cli, trained, tmp_path
     before = (copy / "config.yaml").read_text()
     assert_one_line_error(cli("train", "iris", "--resume", copy, "--epochs", "70"), "env.json is not valid JSON")
     assert (copy / "config.yaml").read_text() == before and (copy / "env.json").read_text() == "{half"
+
+
+def test_report_names_the_files_of_a_moved_run_where_they_now_are(cli, trained, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(trained, moved)
+    files = json.loads((moved / "report.json").read_text())["files"]
+    assert files and all(not Path(f).is_absolute() and f.startswith("plots/") for f in files)
+    listed = [line.split(": ", 1)[1] for line in cli("report", moved).out.splitlines() if line.startswith("file: ")]
+    assert listed == [str(moved / f) for f in files] and all(Path(f).is_file() for f in listed)

@@ -35,8 +35,13 @@ class Report:
     files: list[Path] = dataclasses.field(default_factory=list)
 
     def save(self, run: RunDir, path: Path | None = None) -> None:
-        """Into the run's report.json, or `path` (an evaluation against other data keeps the default one)."""
-        run.write_json(path or run.report_path, {**self.values, "files": [str(f) for f in self.files]})
+        """Into the run's report.json, or `path` (an evaluation against other data keeps the default one).
+
+        Files inside the run are named relative to it, so the report stays true when the run folder moves."""
+        inside = run.path.resolve()
+        files = [str(Path(f).resolve().relative_to(inside)) if Path(f).resolve().is_relative_to(inside) else str(f)
+                 for f in self.files]
+        run.write_json(path or run.report_path, {**self.values, "files": files})
 
 
 class Task:
