@@ -1,4 +1,4 @@
-"""Atomic writes: the old file or the new one, never half of one, and one-line errors for paths that cannot be written."""
+"""Atomic writes: the old file or the new one, never half of one; one-line errors for paths that cannot be written."""
 
 from __future__ import annotations
 

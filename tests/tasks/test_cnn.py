@@ -95,7 +95,8 @@ def test_settings_the_model_or_images_cannot_take_are_a_one_line_error(cli, tmp_
     assert_one_line_error(resnet, "can be set for fast, inception, vgg")
     shifted = cli("train", "cnn", "--out", tmp_path, *TINY, "--set", "data.max_shift=14")
     assert_one_line_error(shifted, "data.max_shift=14 would shift the 28x28 images out of their frame")
-    one_each = cli("train", "cnn", "--out", tmp_path, *TINY, "--set", "data.n_train=10", "--set", "data.val_fraction=0.5")
+    one_each = cli("train", "cnn", "--out", tmp_path, *TINY, "--set", "data.n_train=10",
+                   "--set", "data.val_fraction=0.5")
     assert_one_line_error(one_each, "data.val_fraction 0.5 of 10 training images: too few to split")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from nnlab import api
 from nnlab.tasks.gan import _hole_masks
@@ -126,6 +127,11 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     run = train(cli, tmp_path, classifier, "--set", "score.every=0")
     assert_one_line_error(cli("sample", run, "--label", "3"), "--conditional")
     assert_one_line_error(cli("sample", run, "-n", "0"), "-n")
+    assert_one_line_error(cli("sample", run, "--interpolate", "65"), "--interpolate takes 2 to 64 steps")
+    many = cli("sample", run, "-n", "300", "--out", tmp_path / "many")
+    assert many.code == 0 and "(the first 256 of 300; all of them in the .npy)" in many.out
+    assert np.load(tmp_path / "many" / "samples_seed0.npy").shape == (300, 28, 28)
+    assert Image.open(tmp_path / "many" / "samples_seed0.png").size[0] <= 16 * 32  # 16 columns, not 300
     assert_one_line_error(cli("sample", run, "--bf16"), "--bf16 does not apply to gan runs")
     assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")
     assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")

@@ -35,6 +35,8 @@ DEFAULT_LATENT = {"mlp": 10, "dcgan": 64}  # the lecture posits 10; DCGAN-style 
 EPOCH_SCORES = ("spread", "fid_cnn", "precision", "recall")  # metrics.csv columns epoch_end adds
 COLLAPSE_CHECK_FROM = 3  # epoch: a freshly initialised G draws near-identical images, which is not collapse
 GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per epoch
+SHEET_MAX = 256  # samples drawn on sample's PNG sheet (16 x 16); its .npy holds all of them
+WALK_MAX = 64  # images in a latent walk's strip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,16 +244,18 @@ class GANTask(GeneratorAverage, Task):
             labels = torch.full((n,), label)
         images = self.generate(n, seed=seed, labels=labels)
         stem = f"samples_seed{seed}" + (f"_label{label}" if label is not None else "")
-        files = [_write_sheet(images, out_dir / f"{stem}.png"), _save_npy(images, out_dir / f"{stem}.npy")]
+        sheet = _write_sheet(images[:SHEET_MAX], out_dir / f"{stem}.png", n_cols=8 if n <= GRID else 16)
+        shown = f" (the first {SHEET_MAX} of {n}; all of them in the .npy)" if n > SHEET_MAX else ""
+        files = [_save_npy(images, out_dir / f"{stem}.npy")]
         if interpolate:
             files.append(self._walk(interpolate, seed=seed, label=label, path=out_dir / f"walk_seed{seed}.png"))
-        return [f"wrote {path}" for path in files]
+        return [f"wrote {sheet}{shown}", *(f"wrote {path}" for path in files)]
 
     def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
         from nnlab.evaluation.latent_search import interpolate
 
-        if n_steps < 2:
-            raise ConfigError(f"--interpolate needs at least 2 steps, got {n_steps}")
+        if not 2 <= n_steps <= WALK_MAX:
+            raise ConfigError(f"--interpolate takes 2 to {WALK_MAX} steps (one strip of images), got {n_steps}")
         z = torch.randn(2, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
         label = label if label is not None else (0 if self.config.model.conditional else None)
         images = interpolate(self.sampler, z[0], z[1], n_steps=n_steps, labels=label)
