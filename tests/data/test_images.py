@@ -178,6 +178,20 @@ def test_fashion_labels_beyond_ten_classes_are_refused(tmp_path):
         load_images("fashion-mnist", data_dir=tmp_path)
 
 
+def test_a_folder_whose_classes_come_from_its_labels_refuses_a_stray_label(tmp_path):
+    arrays = make_idx_folder(tmp_path, n_train=60)
+    assert load_images(str(tmp_path)).n_classes == 10
+    labels = arrays["train_labels"].copy()
+    labels[3] = 12  # a damaged byte: classes 10 and 11 would be invented, empty
+    write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    with pytest.raises(DataError, match=r"labels run 0..12, but no training image has label 10, 11 \(a damaged"):
+        load_images(str(tmp_path))
+    labels[3] = 10  # labels beyond the digits, every class present: a folder of 11 classes
+    labels[4] = 10
+    write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    assert load_images(str(tmp_path)).class_names[-1] == "10"
+
+
 @pytest.mark.skipif(
     not FASHION_MNIST_SYSTEM_DIR.is_dir(), reason="Debian dataset-fashion-mnist not installed"
 )

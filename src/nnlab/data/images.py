@@ -337,6 +337,11 @@ def _image_data(
     top = int(max(y_train.max(initial=0), y_test.max(initial=0)))
     if class_names is None:
         class_names = MNIST_CLASSES if top < 10 else tuple(str(i) for i in range(top + 1))
+        absent = np.flatnonzero(np.bincount(y_train, minlength=top + 1) == 0)
+        if top >= 10 and len(absent):  # the classes were read off the labels: a stray label invents some
+            listed = ", ".join(map(str, absent[:5])) + ("..." if len(absent) > 5 else "")
+            raise DataError(f"{location}: labels run 0..{top}, but no training image has label {listed} "
+                            "(a damaged label file?)")
     if top >= len(class_names):
         raise DataError(f"{location}: labels go up to {top} but {name} has {len(class_names)} classes")
     return ImageData(x_train, y_train, x_test, y_test, tuple(class_names), name, location)
