@@ -294,5 +294,5 @@ def simulate_to_file(path: str | os.PathLike, particle: str, n: int, *,
             writer.append(chunk)
         if n == 0:  # still write the (empty) layout
             writer.append(simulate(particle, 0, energy_gev=energy_gev, seed=seed, visible=visible, profile=profile))
-    log.info("wrote %d %s showers to %s", n, particle, path)
+    log.debug("wrote %d %s showers to %s", n, particle, path)  # the CLI prints it once, on stdout
     return Path(path)
