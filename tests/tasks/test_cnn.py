@@ -86,6 +86,8 @@ def test_init_from_another_model_is_refused(cli, fast_run, tmp_path):
     assert_one_line_error(result, "trained model 'fast', this run uses 'vgg'")
     narrow = cli("train", "cnn", "--out", tmp_path, *TINY, "--init-from", fast_run, "--set", "model.widths=8,16,24")
     assert_one_line_error(narrow, "widths default, this run uses 8,16,24")
+    frozen = cli("train", "cnn", "--out", tmp_path, *TINY, "--freeze", "features")
+    assert_one_line_error(frozen, "--freeze features keeps trained features fixed: name them with --init-from RUN")
 
 
 def test_settings_the_model_or_images_cannot_take_are_a_one_line_error(cli, tmp_path):

@@ -126,6 +126,8 @@ class CNNTask(ClassifierTask):
 
     def build(self, *, training: bool) -> None:
         cfg = self.config
+        if cfg.model.freeze == "features" and not cfg.model.init_from:  # random features, kept: surely a slip
+            raise ConfigError("--freeze features keeps trained features fixed: name them with --init-from RUN")
         data = load_images(cfg.data.source, data_dir=cfg.data.data_dir or None, search_dirs=self.data_dirs,
                            seed=cfg.data.subset_seed)
         self.class_names = data.class_names
@@ -303,7 +305,7 @@ def _load_features(network: nn.Module, run_path: str, *, arch: str, widths: tupl
     run = RunDir.open(run_path)
     other = run.read_config()
     if other.get("task") != "cnn":
-        raise CheckpointError(f"--init-from {run.path} is a '{other.get('task')}' run, not a cnn run")
+        raise CheckpointError(f"--init-from {run.path} is a run of task '{other.get('task')}', not a cnn run")
     trained = other.get("model", {}).get("arch")
     if trained != arch:
         raise CheckpointError(f"--init-from {run.path} trained model '{trained}', this run uses '{arch}' "
