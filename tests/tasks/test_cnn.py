@@ -88,6 +88,11 @@ def test_init_from_another_model_is_refused(cli, fast_run, tmp_path):
     assert_one_line_error(narrow, "widths default, this run uses 8,16,24")
     frozen = cli("train", "cnn", "--out", tmp_path, *TINY, "--freeze", "features")
     assert_one_line_error(frozen, "--freeze features keeps trained features fixed: name them with --init-from RUN")
+    iris = cli("train", "iris", "--epochs", "1", "--out", tmp_path / "iris")
+    (iris_run,) = (tmp_path / "iris" / "iris").iterdir()
+    assert iris.code == 0
+    assert_one_line_error(cli("train", "cnn", "--out", tmp_path, *TINY, "--init-from", iris_run),
+                          "is a run of task 'iris', not a cnn run")
 
 
 def test_settings_the_model_or_images_cannot_take_are_a_one_line_error(cli, tmp_path):
