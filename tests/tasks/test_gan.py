@@ -127,7 +127,9 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     run = train(cli, tmp_path, classifier, "--set", "score.every=0")
     assert_one_line_error(cli("sample", run, "--label", "3"), "--conditional")
     assert_one_line_error(cli("sample", run, "-n", "0"), "-n")
-    assert_one_line_error(cli("sample", run, "--interpolate", "65"), "--interpolate takes 2 to 64 steps")
+    rejected = cli("sample", run, "--interpolate", "65", "--out", tmp_path / "rejected")
+    assert_one_line_error(rejected, "--interpolate takes 2 to 64 steps")
+    assert not (tmp_path / "rejected").exists()  # refused before any sample is drawn or written
     many = cli("sample", run, "-n", "300", "--out", tmp_path / "many")
     assert many.code == 0 and "(the first 256 of 300; all of them in the .npy)" in many.out
     assert np.load(tmp_path / "many" / "samples_seed0.npy").shape == (300, 28, 28)

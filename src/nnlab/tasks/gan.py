@@ -235,6 +235,8 @@ class GANTask(GeneratorAverage, Task):
                **unsupported: Any) -> list[str]:
         """Write n samples as a PNG sheet and a .npy array (uint8, like MNIST); optionally a latent walk."""
         reject_options(unsupported, self.name)
+        if interpolate and not 2 <= interpolate <= WALK_MAX:  # before anything is drawn or written
+            raise ConfigError(f"--interpolate takes 2 to {WALK_MAX} steps (one strip of images), got {interpolate}")
         labels = None
         if label is not None:
             if not self.config.model.conditional:
@@ -254,8 +256,6 @@ class GANTask(GeneratorAverage, Task):
     def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
         from nnlab.evaluation.latent_search import interpolate
 
-        if not 2 <= n_steps <= WALK_MAX:
-            raise ConfigError(f"--interpolate takes 2 to {WALK_MAX} steps (one strip of images), got {n_steps}")
         z = torch.randn(2, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
         label = label if label is not None else (0 if self.config.model.conditional else None)
         images = interpolate(self.sampler, z[0], z[1], n_steps=n_steps, labels=label)
