@@ -83,10 +83,10 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     retain_freed_memory()
     task_cls = get_task(task_name)
     run = _open_for_resume(resume, task_name) if resume else None
-    config = resolve_config(task_name, config_path=config_path, overrides=overrides,
-                            base=run.read_config() if run else None)
+    saved = run.read_config() if run else None
+    config = resolve_config(task_name, config_path=config_path, overrides=overrides, base=saved)
     if run:
-        _check_resume_keeps(resolve_config(task_name, base=run.read_config()), config)
+        _check_resume_keeps(resolve_config(task_name, base=saved), config)
     if len(config.train.betas) != 2:  # each one's range is checked with the config
         raise ConfigError(f"train.betas needs two values (Adam's b1, b2), got {list(config.train.betas)}")
     if config.train.batch_size % launch.world_size:

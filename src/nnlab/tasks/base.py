@@ -39,8 +39,8 @@ class Report:
 
         Files inside the run are named relative to it, so the report stays true when the run folder moves."""
         inside = run.path.resolve()
-        files = [str(Path(f).resolve().relative_to(inside)) if Path(f).resolve().is_relative_to(inside) else str(f)
-                 for f in self.files]
+        resolved = [(f, Path(f).resolve()) for f in self.files]
+        files = [str(p.relative_to(inside)) if p.is_relative_to(inside) else str(f) for f, p in resolved]
         run.write_json(path or run.report_path, {**self.values, "files": files})
 
 

@@ -99,8 +99,7 @@ class CaloClassifierTask(ClassifierTask):
         self.class_names = tuple(cfg.data.particles)
         labels = np.concatenate([np.full(len(s["energy"]), i) for i, s in enumerate(showers)])
         merged = {key: np.concatenate([s[key] for s in showers]) for key in showers[0]}
-        parts = split_showers(len(labels), labels, test=cfg.data.test_fraction, val=cfg.data.val_fraction,
-                       seed=cfg.data.split_seed)
+        parts = split_showers(labels, test=cfg.data.test_fraction, val=cfg.data.val_fraction, seed=cfg.data.split_seed)
         tensors = (*shower_tensors(merged), torch.from_numpy(labels.astype(np.int64)))
         self.train_data, self.test_data = _take(tensors, parts["train"]), _take(tensors, parts["test"])
         self.val_data = _take(tensors, parts["val"]) if len(parts["val"]) else None
@@ -140,8 +139,9 @@ class CaloClassifierTask(ClassifierTask):
         return report
 
 
-def split_showers(n: int, labels: np.ndarray, *, test: float, val: float, seed: int) -> dict[str, np.ndarray]:
-    """Stratified, seeded train/val/test indices of n showers of the particles `labels` (n,) names."""
+def split_showers(labels: np.ndarray, *, test: float, val: float, seed: int) -> dict[str, np.ndarray]:
+    """Stratified, seeded train/val/test indices of the showers whose particles `labels` (n,) names."""
+    n = len(labels)
     if not (0 < test < 1 and 0 <= val < 1 and test + val < 1):
         raise ConfigError(f"data.test_fraction {test} and data.val_fraction {val} must leave showers to train on")
     index = np.arange(n)

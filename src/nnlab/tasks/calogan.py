@@ -165,7 +165,7 @@ class CaloGANTask(GeneratorAverage, Task):
         self.particles = tuple(cfg.data.particles)
         index = np.concatenate([np.full(len(s["energy"]), i) for i, s in enumerate(showers)])
         merged = {key: np.concatenate([s[key] for s in showers]) for key in CALOGAN_KEYS}
-        parts = split_showers(len(index), index, test=cfg.data.test_fraction, val=0.0, seed=cfg.data.split_seed)
+        parts = split_showers(index, test=cfg.data.test_fraction, val=0.0, seed=cfg.data.split_seed)
         train, test = parts["train"], parts["test"]
         held_out = np.bincount(index[test], minlength=len(self.particles))
         fewest = held_out.argmin()
