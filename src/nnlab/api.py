@@ -7,6 +7,7 @@ from config.yaml and model.safetensors alone.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shlex
 from collections.abc import Mapping, Sequence
@@ -20,8 +21,11 @@ from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
 from nnlab.training.distributed import process_group
 from nnlab.training.rundir import RunDir, environment
-from nnlab.training.runtime import Launch, resolve_device, retain_freed_memory, seed_everything
+from nnlab.memory import retain_freed_memory
+from nnlab.training.runtime import Launch, describe_precision, resolve_device, resolve_precision, seed_everything
 from nnlab.training.trainer import Trainer
+
+log = logging.getLogger("nnlab")
 
 
 @dataclasses.dataclass
@@ -103,6 +107,8 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
         trainer = Trainer(config.train, device=device, launch=launch, task_name=task_name, config=config_dict)
         trainer.setup(task, checkpoint=checkpoint)
         run = _prepare_run(run, out_dir, name, config_dict, launch=launch, device=device) if launch.is_main else None
+        if launch.is_main:  # once the run is sure to train: a refused config prints its one line alone
+            log.info(describe_precision(config.train.precision, device))
         try:
             history = trainer.fit(run)
         except KeyboardInterrupt:
@@ -189,7 +195,7 @@ def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, conf
                  launch: Launch, device: Any) -> RunDir:
     """Create the run directory (or reuse the resumed one) and record its config and environment."""
     env = environment(seed=config_dict["train"]["seed"], argv=launch.argv, world_size=launch.world_size,
-                      device=str(device))
+                      device=str(device), precision=resolve_precision(config_dict["train"]["precision"], device))
     if run is None:
         run = RunDir.new(out_dir, config_dict["task"], name=name)
     elif run.env_path.is_file():

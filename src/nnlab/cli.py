@@ -23,7 +23,8 @@ TRAIN_FLAGS = (  # flag, config key, type, help: the everyday settings every tas
     ("--lr", "train.lr", float, "learning rate"),
     ("--seed", "train.seed", int, "random seed (recorded in the run)"),
     ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
-    ("--precision", "train.precision", str, "32 or bf16-mixed (autocast)"),
+    ("--precision", "train.precision", str,
+     "auto (the default: bf16-mixed where the device computes bf16 natively, else 32), 32 or bf16-mixed"),
     ("--time-budget", "train.time_budget_s", float,
      "seconds of training at most: stop before an epoch that would end past them"),
 )
@@ -51,10 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one nnlab command; return the exit status (0 ok, 2 user error, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _configure_logging()
-    from nnlab.training.runtime import retain_freed_memory
+    from nnlab.memory import retain_freed_memory
 
     retain_freed_memory()  # before the first tensor: every command's batches reuse freed memory
-    parser = build_parser()
+    parser = build_parser(argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the subcommand's own parser, so the hint names the right --help
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -76,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> Parser:
+def build_parser(argv: Sequence[str] = ()) -> Parser:
+    """The whole command line; only the task that `argv` trains gets its options, so that no other task
+    (nor torch, for `nnlab --help`) is imported."""
     from nnlab.foundations.demos import DEMOS
     from nnlab.tasks import TASKS
 
@@ -86,8 +89,9 @@ def build_parser() -> Parser:
 
     train = verbs.add_parser("train", help="train a task into a run directory")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", parser_class=Parser)
-    for name in TASKS:
-        _add_train_task(tasks, name)
+    trained = argv[1] if len(argv) > 1 and argv[0] == "train" else None
+    for name, (_, summary) in TASKS.items():
+        _add_train_task(tasks, name, summary, with_options=name == trained)
 
     evaluate = verbs.add_parser("evaluate", help="score a trained run on held-out data")
     evaluate.add_argument("run", help="run directory")
@@ -96,7 +100,8 @@ def build_parser() -> Parser:
     evaluate.add_argument("--classifier", help="gan: cnn run whose features score the samples "
                           "(default: the run's, else the cached default for its data set)")
     evaluate.add_argument("--bf16", action="store_true",
-                          help="calogan: judge showers generated under bf16 autocast (as `sample --bf16` draws them)")
+                          help="calogan: judge showers generated under bf16 autocast (as `sample` draws them on a CPU "
+                               "or GPU with native bf16; the default judges float32 showers)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate, parser=evaluate)
 
@@ -124,8 +129,11 @@ def build_parser() -> Parser:
     sample.add_argument("--particle", help="calogan: the particle to generate (default: the run's first)")
     sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
     sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
-    sample.add_argument("--bf16", action="store_true",
-                        help="calogan: generate under bf16 autocast (faster on CPUs with bf16; see evaluate --bf16)")
+    sample.add_argument("--precision", choices=("auto", "32", "bf16-mixed"),
+                        help="calogan: auto (the default: bf16 autocast where the device computes bf16 natively, "
+                             "else float32), 32 or bf16-mixed (see evaluate --bf16)")
+    sample.add_argument("--bf16", dest="precision", action="store_const", const="bf16-mixed",
+                        help="calogan: the same as --precision bf16-mixed")
     sample.add_argument("--compile", action="store_true",
                         help="calogan: compile the generator with torch.compile first (20-30 s the first "
                              "time, needs a C++ compiler; then faster: pays off over millions of showers)")
@@ -190,10 +198,12 @@ def build_parser() -> Parser:
     return parser
 
 
-def _add_train_task(tasks: argparse._SubParsersAction, name: str) -> None:
+def _add_train_task(tasks: argparse._SubParsersAction, name: str, summary: str, *, with_options: bool) -> None:
+    sub = tasks.add_parser(name, help=summary, description=f"Train {summary}.")
+    if not with_options:  # a task not named on this command line: its name and help line are enough
+        return
     from nnlab.tasks import get_task
 
-    sub = tasks.add_parser(name, help=f"train {name}")
     sub.add_argument("--config", metavar="FILE", help="YAML config (a run's config.yaml works too)")
     sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override one config value, e.g. --set train.lr=0.01 (repeatable)")
@@ -271,7 +281,7 @@ def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     print("\n".join(api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
                                data_dirs=_data_dirs(), label=args.label, interpolate=args.interpolate,
-                               particle=args.particle, energy=args.energy, output=args.output, bf16=args.bf16,
+                               particle=args.particle, energy=args.energy, output=args.output, precision=args.precision,
                                compile=args.compile)))
     return 0
 

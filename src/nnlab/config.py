@@ -31,7 +31,7 @@ def choices(*allowed: str, default: str) -> Any:
 def in_range(interval: str, *, default: Any) -> Any:
     """A number field (or each number of a tuple field) that must lie in `interval`, written as in
     mathematics: "[0, 1)", "(0, inf)", "[1, inf)". Checked when a config is built, so a bad value
-    stops with one line naming the key rather than deep inside torch or scikit-learn."""
+    stops with one line naming the key rather than deep inside torch or NumPy."""
     return dataclasses.field(default=default, metadata={"range": _Interval.parse(interval)})
 
 
@@ -80,7 +80,8 @@ class TrainConfig:
     checkpoint_every_s: float = in_range("[0, inf)", default=10.0)
     seed: int = in_range("[0, inf)", default=0)
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
-    precision: str = choices("32", "bf16-mixed", default="32")
+    # auto: bf16-mixed where the device computes bf16 natively (AMX, AVX512-BF16, CUDA with bf16), else 32
+    precision: str = choices("auto", "32", "bf16-mixed", default="auto")
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -33,20 +33,23 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
 
 
 def describe_environment() -> list[str]:
-    """Versions of nnlab and its libraries, the devices torch sees, the thread count and the allocator setting."""
+    """Versions of nnlab and its libraries, the devices torch sees, the CPU class (what benchmarks are timed on),
+    what `--precision auto` resolves to, the thread count and the allocator setting."""
     import numpy
     import torch
 
     from nnlab import __version__
-    from nnlab.training.runtime import freed_memory_retained
+    from nnlab.memory import freed_memory_retained
+    from nnlab.training.runtime import cpu_class, describe_precision, resolve_device
 
     cuda = (f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
             if torch.cuda.is_available() else "not available")
     return [
         f"nnlab {__version__}", f"python {platform.python_version()} ({platform.platform()})",
         f"torch {torch.__version__}, numpy {numpy.__version__}",
-        f"cpu: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, "
-        f"capability {torch.backends.cpu.get_cpu_capability()}",
+        f"cpu: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, class {cpu_class()} "
+        f"(ATen capability {torch.backends.cpu.get_cpu_capability()})",
         f"cuda: {cuda}", f"mps: {'available' if torch.backends.mps.is_available() else 'not available'}",
+        describe_precision("auto", resolve_device("auto")),
         f"freed memory: {'retained for reuse' if freed_memory_retained() else 'returned to the OS (glibc defaults)'}",
     ]

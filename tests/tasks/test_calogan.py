@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from nnlab import api
-from nnlab.data.calo import read_calogan
+from nnlab.data.calo import read_attrs, read_calogan
 from nnlab.models.calogan import generate
 from nnlab.physics.simulator import simulate_to_file
 from nnlab.tasks.calogan import _two_figures
@@ -61,22 +61,26 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
 
 def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     run = train(cli, tmp_path, "--particle", "gamma,piplus", "--set", "data.n_per_particle=200")
-    result = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "fake.h5")
+    result = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "fake.h5",
+                 "--precision", "32")  # the default, auto, is bf16 on a CPU that computes it natively
     assert result.code == 0, result.err
-    assert re.search(r"wrote 30 generated piplus showers to .*fake.h5 \(generated in [0-9.]+ s: [0-9,]+ showers/s\)",
+    assert re.search(r"wrote 30 generated piplus showers to .*fake.h5 \(generated in [0-9.]+ s: [0-9,]+ showers/s in float32\)",
                      result.out)
     fake = read_calogan(tmp_path / "fake.h5")
     assert fake["layer_0"].shape == (30, 3, 96) and np.allclose(fake["energy"], 50.0)
-    again = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "again.h5")
+    again = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "again.h5",
+                "--precision", "32")
     assert again.code == 0 and np.array_equal(read_calogan(tmp_path / "again.h5")["layer_1"], fake["layer_1"])
     fast = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "bf16.h5",
                "--bf16")
     in_bf16 = read_calogan(tmp_path / "bf16.h5")
+    assert "showers/s in bf16 autocast)" in fast.out
+    assert read_attrs(tmp_path / "bf16.h5")["precision"] == "bf16-mixed"
     assert fast.code == 0 and in_bf16["layer_0"].shape == (30, 3, 96) and (in_bf16["layer_0"] >= 0).all()
     assert not np.array_equal(in_bf16["layer_1"], fake["layer_1"])  # G's products rounded to bf16: other showers
     compiled = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "c.h5",
                    "--compile")
-    assert compiled.code == 0 and re.search(r"showers/s, after [0-9]+ s compiling\)", compiled.out), compiled.err
+    assert compiled.code == 0 and re.search(r"showers/s in [a-z0-9 ]+, after [0-9]+ s compiling\)", compiled.out), compiled.err
     np.testing.assert_allclose(read_calogan(tmp_path / "c.h5")["layer_1"].sum(axis=(1, 2)),
                                fake["layer_1"].sum(axis=(1, 2)), rtol=1e-4)  # the same showers, up to rounding
     ranged = cli("sample", run, "--energy", "5:20", "-n", "50", "--seed", "2", "-o", tmp_path / "ranged.h5")
@@ -174,7 +178,7 @@ def test_evaluate_judges_against_a_reference_file_beside_the_held_out_report(cli
 def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "score.n_epoch=200", "score.classifier_epochs=20", "train.epochs=3", f"score.select_by={select_by}",
-                "model.energy_fit_steps=50", "train.seed=7"]  # a seed whose lowest separation power is not the first
+                "model.energy_fit_steps=50", "train.seed=10"]  # a seed whose lowest separation power is not the first
     run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
     history = run.read_metrics()
     # by the classifier: the lowest AUC, and among equal AUCs the lowest separation power

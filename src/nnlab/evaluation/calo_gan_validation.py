@@ -17,6 +17,7 @@ import numpy as np
 from nnlab.data.calo import check_calogan_layout
 from nnlab.errors import ConfigError
 from nnlab.evaluation import calo_observables as obs
+from nnlab.evaluation.roc import roc_auc
 from nnlab.files import write_text_atomic
 from nnlab.plots.figures import new_figure, save_figure
 
@@ -276,7 +277,6 @@ def classifier_test(reference: Mapping[str, np.ndarray], generated: Mapping[str,
     on the held-out test split. 0.5 means the classifier cannot tell them apart.
     """
     import torch
-    from sklearn.metrics import roc_auc_score
 
     _checked(reference, "reference"), _checked(generated, "generated")
     x = np.concatenate([classifier_features(reference, features), classifier_features(generated, features)])
@@ -297,7 +297,7 @@ def classifier_test(reference: Mapping[str, np.ndarray], generated: Mapping[str,
     x_test, y_test = as_tensor(test)
     with torch.no_grad():
         scores = model(x_test).squeeze(1).numpy()
-    return float(roc_auc_score(y_test.numpy(), scores))
+    return roc_auc(y_test.numpy() == 1, scores)
 
 
 def _fit_classifier(train, val, *, seed: int, epochs: int, hidden_dim: int, batch_size: int, lr: float):

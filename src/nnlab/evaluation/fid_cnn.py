@@ -34,7 +34,7 @@ class FeatureSpace:
     model: nn.Module  # nnlab.tasks.cnn.ImageClassifier, in eval mode
     source: str  # the run directory it came from, for reports
     device: torch.device
-    precision: str = "32"
+    precision: str = "auto"
 
     @torch.no_grad()
     def embed(self, images: np.ndarray | torch.Tensor, *, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +90,7 @@ def load_feature_space(run_path: str | Path, *, device: torch.device, data_dirs:
     run, task = api.load_run(run_path, device=str(device), data_dirs=data_dirs)
     if task.name != "cnn":
         raise CheckpointError(f"{run.path} is a run of task '{task.name}'; the scores need a cnn classifier run")
-    return FeatureSpace(task.models["model"].eval(), str(run.path), device, task.config.train.precision)
+    return FeatureSpace(task.models["model"].eval(), str(run.path), device)  # auto: float32 unless bf16 is native
 
 
 def cached_classifier(source: str, *, cache_dir: Path, device: torch.device, data_dirs: Sequence[Path] = (),

@@ -1,4 +1,9 @@
-"""Figure creation and atomic saving shared by every plot; matplotlib is imported only here."""
+"""Figure creation and atomic saving shared by every plot; matplotlib is imported only here.
+
+Figures are made with matplotlib's object API (`matplotlib.figure.Figure`), not pyplot: no
+backend is chosen or switched (a notebook's own stays as it was), no global figure list needs
+closing, and a command that plots imports less.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,17 @@ from nnlab.files import atomic_path
 
 
 def new_figure(n_rows: int = 1, n_cols: int = 1, *, size: tuple[float, float] = (6.0, 4.0), **kwargs: Any):
-    """Return (fig, axes) on the non-interactive Agg backend, so plotting works without a screen."""
-    import matplotlib
+    """Return (fig, axes) of a figure that renders without a screen (PNG through Agg)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(n_rows, n_cols, figsize=size, **kwargs)
+    fig = Figure(figsize=size)
+    return fig, fig.subplots(n_rows, n_cols, **kwargs)
 
 
 def save_figure(fig, path: str | os.PathLike, *, dpi: int = 120) -> Path:
-    """Save `fig` as PNG atomically, close it (figures otherwise leak memory) and return the path."""
-    import matplotlib.pyplot as plt
-
+    """Save `fig` as PNG atomically and return the path."""
     path = Path(path)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
     return path

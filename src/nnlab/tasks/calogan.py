@@ -31,6 +31,7 @@ from nnlab.training import distributed
 from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
 from nnlab.training.rundir import RunDir
+from nnlab.training.runtime import PRECISION_NAMES, resolve_precision
 from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step, TrainingError
 
@@ -132,8 +133,10 @@ class CaloGANConfig:
     # 400 epochs (about 11 minutes on 2 cores, each epoch scored): more epochs to keep the best from, not
     # a better average epoch (docs/benchmarks.md; held-out AUC, one thread, seeds 0 and 1: e+ 0.765, 0.778
     # against 0.791, 0.771 at 250 epochs, gamma 0.778, 0.767 against 0.809, 0.825)
+    # float32 rather than auto: the fidelity targets were measured so, and bf16 autocast bought no speed where
+    # it is native (0.45-0.53 s an epoch either way, AVX512-BF16; docs/benchmarks.md, "Precision and the CPU")
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
-        epochs=400, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9)))
+        epochs=400, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9), precision="32"))
 
 
 class CaloGANTask(GeneratorAverage, Task):
@@ -267,23 +270,26 @@ class CaloGANTask(GeneratorAverage, Task):
 
     # -- using and judging the generator ------------------------------------------------------
 
-    def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int, bf16: bool = False,
+    def generate_like(self, reference: Mapping[str, np.ndarray], *, seed: int, precision: str = "32",
                       compiled: CompiledGenerator | None = None) -> dict[str, np.ndarray]:
-        """One generated shower per reference shower, at its particle and incident energy (bf16: under autocast;
-        `compiled`: the sampler compiled, to draw them in its stead)."""
+        """One generated shower per reference shower, at its particle and incident energy (`precision`: auto,
+        32 or bf16-mixed, G's products under bf16 autocast; `compiled`: the sampler compiled, to draw them)."""
+        bf16 = resolve_precision(precision, self.device) == "bf16-mixed"
         return _finite(generate(compiled or self.sampler, reference["energy"][:, 0],
                                 particle_index=reference["particle"], seed=seed,
                                 autocast_dtype=torch.bfloat16 if bf16 else None))
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
-               output: str | None = None, bf16: bool = False, compile: bool = False,
+               output: str | None = None, precision: str | None = None, compile: bool = False,
                **unsupported: Any) -> list[str]:
         """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout.
 
-        `bf16`: G's matrix products under bf16 autocast, as `benchmarks/calogan_speed.py` times it
-        (`evaluate --bf16` judges those showers). `compile`: G compiled by torch.compile first (its time
-        is not in the rate printed, which it pays back only over many showers; see `CompiledGenerator`)."""
+        `precision` (default auto): bf16-mixed runs G's matrix products under bf16 autocast, as
+        `benchmarks/calogan_speed.py` times it (`evaluate --bf16` judges those showers); auto takes it where
+        the device computes bf16 natively. `compile`: G compiled by torch.compile first (its time is not in
+        the rate printed, which it pays back only over many showers; see `CompiledGenerator`)."""
         reject_options(unsupported, self.name)
+        precision = resolve_precision(precision or "auto", self.device)
         particle = particle or self.particles[0]
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
@@ -292,15 +298,18 @@ class CaloGANTask(GeneratorAverage, Task):
         compiling, compiled = "", CompiledGenerator(self.sampler) if compile else None
         if compiled:  # a first call compiles (per batch size and dtype): time the showers apart from it
             started = time.perf_counter()
-            self.generate_like(_first(request, min(n, GENERATE_BATCH)), seed=seed, bf16=bf16, compiled=compiled)
+            self.generate_like(_first(request, min(n, GENERATE_BATCH)), seed=seed, precision=precision,
+                               compiled=compiled)
             compiling = f", after {time.perf_counter() - started:.0f} s compiling"
         started = time.perf_counter()
-        showers = self.generate_like(request, seed=seed, bf16=bf16, compiled=compiled)
+        showers = self.generate_like(request, seed=seed, precision=precision, compiled=compiled)
         seconds = time.perf_counter() - started
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
-        write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed})
+        write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed,
+                                            "precision": precision})
         return [f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
-                f"{n / max(seconds, 1e-9):,.0f} showers/s{compiling})", *self._extrapolated(energy_gev, particle)]
+                f"{n / max(seconds, 1e-9):,.0f} showers/s in {PRECISION_NAMES[precision]}{compiling})",
+                *self._extrapolated(energy_gev, particle)]
 
     def _extrapolated(self, energy_gev: np.ndarray, particle: str, what: str = "energies") -> list[str]:
         """A note when requested energies lie outside the training showers' range: G was never judged there.
@@ -339,7 +348,7 @@ class CaloGANTask(GeneratorAverage, Task):
                                   "generated in": "bf16 autocast" if bf16 else "float32"}
         files = []
         for particle, showers_of in zip(self.particles, showers):
-            generated = self.generate_like(showers_of, seed=1, bf16=bf16)
+            generated = self.generate_like(showers_of, seed=1, precision="bf16-mixed" if bf16 else "32")
             values[particle], found, plots = self._judge(particle, showers_of, generated, folder / particle)
             lines += found
             files += plots

@@ -63,7 +63,7 @@ class CNNConfig:
     model: CNNModelConfig = dataclasses.field(default_factory=CNNModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
         epochs=30, batch_size=128, lr=1e-2, optimizer="adamw", weight_decay=5e-4, scheduler="onecycle",
-        label_smoothing=0.1, precision="bf16-mixed"))
+        label_smoothing=0.1))
 
 
 # Measured with benchmarks/cnn_speed.py (docs/benchmarks.md): 30 epochs of the 4,000 mnist-5k

@@ -103,18 +103,21 @@ class RunDir:
                 raise CheckpointError(f"{self.metrics_path} line {rows.line_num}: {error}") from None
 
 
-def environment(*, seed: int, argv: Sequence[str], world_size: int, device: str) -> dict[str, Any]:
-    """What env.json records: versions, seed, command line, world size, device and git commit."""
+def environment(*, seed: int, argv: Sequence[str], world_size: int, device: str, precision: str) -> dict[str, Any]:
+    """What env.json records: versions, seed, command line, world size, device, the CPU class, the precision
+    computed in (`auto` resolved) and git commit."""
     import numpy
     import torch
 
     from nnlab import __version__
-    from nnlab.training.runtime import freed_memory_retained
+    from nnlab.memory import freed_memory_retained
+    from nnlab.training.runtime import cpu_class
 
     return {
         "nnlab": __version__, "python": platform.python_version(), "torch": torch.__version__,
         "numpy": numpy.__version__, "platform": platform.platform(), "seed": seed,
-        "argv": list(argv), "world_size": world_size, "device": device,
+        "argv": list(argv), "world_size": world_size, "device": device, "cpu_class": cpu_class(),
+        "precision": precision,
         "torch_threads": torch.get_num_threads(), "freed_memory_retained": freed_memory_retained(),
         "git_commit": _git_commit(Path(__file__).parent),
         "started": dt.datetime.now().isoformat(timespec="seconds"), "executable": sys.executable,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
-import os
+import functools
+import logging
 import random
 from collections.abc import Mapping
 
@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from nnlab.errors import ConfigError
+
+log = logging.getLogger("nnlab")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,54 +66,81 @@ def resolve_device(name: str, *, local_rank: int = 0) -> torch.device:
     return device
 
 
+PRECISIONS = ("auto", "32", "bf16-mixed")
+NATIVE_BF16_CPUS = ("AMX", "AVX512-BF16", "ARM-BF16")  # cpu_class() values whose cores compute bf16 themselves
+PRECISION_NAMES = {"32": "float32", "bf16-mixed": "bf16 autocast"}  # for messages
+_warned: set[str] = set()  # one emulated-bf16 warning per process and device type
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_class() -> str:
+    """What this CPU computes natively, as nnlab's benchmarks name it: AMX, AVX512-BF16, ARM-BF16, AVX512,
+    AVX2 or ATen's own name (DEFAULT, ...).
+
+    Reads what torch will use, not only what the chip has: ATen's kernel choice (ATEN_CPU_CAPABILITY)
+    and oneDNN's bf16 support (ONEDNN_MAX_CPU_ISA), so `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`
+    makes a bigger CPU report, and behave as, AVX2.
+    """
+    capability = torch.backends.cpu.get_cpu_capability()  # "AVX2", "AVX512", "DEFAULT", ...
+    try:
+        chip = dict(torch.cpu.get_capabilities())  # the hardware's flags (torch >= 2.9)
+    except AttributeError:
+        chip = {"avx512_bf16": torch.cpu._is_avx512_bf16_supported(), "amx_bf16": torch.cpu._is_amx_tile_supported()}
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():  # oneDNN's kernels may use bf16 (the ISA cap allows)
+        if chip.get("amx_bf16"):
+            return "AMX"
+        if chip.get("avx512_bf16"):
+            return "AVX512-BF16"
+        if chip.get("bf16") or chip.get("sve_bf16"):
+            return "ARM-BF16"
+    return capability
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 matrix products natively (else bf16 autocast is emulated, and slow)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return cpu_class() in NATIVE_BF16_CPUS
+    return False  # MPS and the rest: float32
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The precision a run computes in: "auto" is bf16-mixed where `device` computes bf16 natively, else 32.
+
+    On an AVX2-only CPU oneDNN emulates bf16, and a CNN epoch under bf16 autocast took 10x the float32
+    one (docs/benchmarks.md, "Precision"); an explicit bf16-mixed there still runs, with one warning.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16-mixed" if native_bf16(device) else "32"
+    if precision == "bf16-mixed" and not native_bf16(device) and device.type not in _warned:
+        _warned.add(device.type)
+        where = f"this CPU ({cpu_class()})" if device.type == "cpu" else f"device {device}"
+        log.warning(f"warning: {where} has no native bf16: bf16-mixed is emulated and several times slower "
+                    f"than float32 (--precision auto picks 32 here)")
+    return precision
+
+
+def describe_precision(precision: str, device: torch.device) -> str:
+    """One line saying what `precision` resolves to on `device`, and why: printed once per run."""
+    resolved = resolve_precision(precision, device)
+    name = PRECISION_NAMES[resolved]
+    where = f"CPU {cpu_class()}" if device.type == "cpu" else str(device)
+    native = "computes bf16 natively" if native_bf16(device) else "has no native bf16"
+    return f"precision: {name} ({precision}; {where} {native})"
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The autocast context for a precision setting: bf16-mixed runs matmuls and convs in bfloat16.
+    """The autocast context for a precision setting (auto, 32, bf16-mixed): bf16-mixed runs matmuls and
+    convs in bfloat16.
 
     bf16 needs no gradient scaling (its exponent range is float32's), so no GradScaler is used.
     """
-    if precision != "bf16-mixed":
+    if resolve_precision(precision, device) != "bf16-mixed":
         return contextlib.nullcontext()  # cheaper than a disabled torch.autocast, entered every step
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-
-
-# glibc's mallopt parameters (malloc.h) and the values nnlab sets: blocks up to 32 MiB (a batch of 10,000
-# showers' cells is 20 MB) come from the heap, and up to 256 MiB of freed heap is kept for the next batch
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-RETAINED_HEAP_BYTES, HEAP_BLOCK_BYTES = 256 << 20, 32 << 20
-_memory = {"retained": False}  # set once per process by retain_freed_memory
-
-
-def retain_freed_memory() -> bool:
-    """Have glibc keep freed memory for reuse rather than hand it back to the OS at once; True if set.
-
-    By default glibc maps each block above 128 KiB-32 MiB afresh and trims the heap's free top, so
-    the temporaries a batch frees (1-20 MB each) are faulted in again, page by page, in the next
-    batch: ~3,000 page faults a CaloGAN generator batch of 1,024, 55,000 a simulator chunk of
-    10,000 showers, 11 and 1,100 with these settings (docs/benchmarks.md; PyTorch's CPU tuning
-    guide swaps the allocator for the same reason). Only on glibc, and not where the user set
-    glibc's own MALLOC_*_ variables; the process keeps at most 256 MiB more than it uses.
-    """
-    if not _glibc():
-        return False
-    if any(os.environ.get(name) for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")):
-        return False
-    mallopt = ctypes.CDLL(None).mallopt  # returns 1 where it took the value
-    mmap_set = mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)
-    trim_set = mallopt(M_TRIM_THRESHOLD, RETAINED_HEAP_BYTES)
-    _memory["retained"] = bool(mmap_set and trim_set)
-    return _memory["retained"]
-
-
-def freed_memory_retained() -> bool:
-    """Whether `retain_freed_memory` took effect in this process: env.json records it, as it moves timings."""
-    return _memory["retained"]
-
-
-def _glibc() -> bool:
-    try:
-        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
-    except (AttributeError, ValueError, OSError):  # not POSIX, or a C library other than glibc
-        return False
 
 
 def seed_everything(seed: int) -> None:

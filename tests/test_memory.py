@@ -1,4 +1,4 @@
-"""The process settings nnlab's entry points make: glibc keeps freed memory for the next batch."""
+"""glibc keeps freed memory for the next batch: the process setting nnlab's entry points make."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from nnlab.training.runtime import _glibc, freed_memory_retained, retain_freed_memory
+from nnlab.memory import _glibc, freed_memory_retained, retain_freed_memory
 
 # three live 4 MiB temporaries per "batch", then all freed: the pattern of a generator's batch
 PROBE = """
 import resource, sys
 import numpy as np
 if sys.argv[1] == "retain":
-    from nnlab.training.runtime import retain_freed_memory
+    from nnlab.memory import retain_freed_memory
     assert retain_freed_memory()
 def batch():
     held = [np.ones(1 << 20, np.float32) for _ in range(3)]
