@@ -21,10 +21,10 @@ import time
 import numpy as np
 import torch
 
+from nnlab.memory import retain_freed_memory
 from nnlab.models.calogan import CaloGenerator, CompiledGenerator, flatten_layers, generate
 from nnlab.physics.simulator import iter_showers
 from nnlab.tasks.calogan import CaloGANModelConfig, make_generator
-from nnlab.memory import retain_freed_memory
 
 BATCHES = (1, 128, 1024, 10_000)
 CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024

@@ -16,12 +16,12 @@ from typing import Any
 
 from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError, TrainingInterrupted
+from nnlab.memory import retain_freed_memory
 from nnlab.tasks import get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
 from nnlab.training.distributed import process_group
 from nnlab.training.rundir import RunDir, environment
-from nnlab.memory import retain_freed_memory
 from nnlab.training.runtime import Launch, describe_precision, resolve_device, resolve_precision, seed_everything
 from nnlab.training.trainer import Trainer
 

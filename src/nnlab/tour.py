@@ -7,14 +7,20 @@ from pathlib import Path
 
 from nnlab import api
 
+GAN_EPOCHS = 8  # of the default's 60 on mnist-5k: 12-15 s an epoch on 2 AVX2 cores, scores included
+
 
 def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False) -> None:
     """Foundations demos; Iris; a CNN and a GAN on 5,000 real MNIST digits; the calorimeter and CaloGAN.
 
-    `quick` trains one short epoch of each network: a smoke test of the whole tour.
+    Sized to take about five minutes on a 2-core AVX2-only CPU in float32 (docs/benchmarks.md, "Precision
+    and the CPU"): the GAN and CaloGAN train far fewer epochs than their defaults. `quick` trains one short
+    epoch of each network: a smoke test of the whole tour.
     """
-    short = ["train.epochs=1"] if quick else []
     from nnlab.foundations.demos import DEMOS, run_demo
+    from nnlab.tasks.gan import GANConfig
+
+    short = ["train.epochs=1"] if quick else []
 
     echo("== Foundations, from scratch in NumPy (nnlab foundations NAME)")
     for name in DEMOS:
@@ -32,10 +38,11 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
     echo("\n== Inside the CNN (nnlab inspect RUN)")
     for line in api.inspect(result.run.path, steps=5 if quick else 200):
         echo(line)
-    echo("\n== A GAN on the same digits, scored with that CNN (nnlab train gan --classifier RUN)")
+    echo(f"\n== A GAN on the same digits, scored with that CNN: {GAN_EPOCHS} of its default "
+         f"{GANConfig().train.epochs} epochs (nnlab train gan --classifier RUN --epochs {GAN_EPOCHS})")
     tiny = ["score.n_epoch=200", "score.n_eval=500", "score.restore_steps=5", "data.n_train=500"] if quick else []
-    gan = api.train("gan", out_dir=out_dir, overrides=[*short, *tiny, f"score.classifier={result.run.path}",
-                                                       f"train.epochs={1 if quick else 15}", "score.n_restore=16"])
+    gan = api.train("gan", out_dir=out_dir, overrides=[*tiny, f"score.classifier={result.run.path}",
+                                                       f"train.epochs={1 if quick else GAN_EPOCHS}", "score.n_restore=16"])
     _echo_run(gan, echo)
     echo("\n== Drawing from it (nnlab sample RUN --seed 1 --interpolate 10)")
     for line in api.sample(gan.run.path, n=64, seed=1, interpolate=10, label=None):
@@ -53,7 +60,7 @@ def _calorimeter(out_dir: Path, echo: Callable[[str], None], *, quick: bool) -> 
     echo("\n== CaloGAN: a shower generator for e+ (nnlab train calogan --particle eplus)")
     calogan = api.train("calogan", out_dir=out_dir, overrides=[
         f"data.n_per_particle={n}", f"train.epochs={1 if quick else 10}", "score.n_epoch=300",
-        f"score.classifier_epochs={2 if quick else 20}", f"model.energy_fit_steps={50 if quick else 3000}"])
+        f"score.classifier_epochs={2 if quick else 20}", f"model.energy_fit_steps={50 if quick else 1000}"])
     _echo_run(calogan, echo)
     echo("\n== Drawing showers from it (nnlab sample RUN --energy 50 -n 1000 -o fake.h5)")
     for line in api.sample(calogan.run.path, n=1000, seed=1, energy="50",

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nnlab.models.gan import GAN_ARCHS, INIT_STD, Discriminator, Generator, build_gan
+from nnlab.models.gan import GAN_ARCHS, INIT_STD, Discriminator, Generator, UniformDropout, build_gan
 
 
 def _pair(arch: str, *, n_classes: int = 0, seed: int = 0, **kwargs) -> tuple[Generator, Discriminator]:
@@ -135,3 +135,17 @@ def test_sample_latent_is_seeded_standard_normal():
     assert z.shape == (4000, 10)
     assert torch.equal(z, G.sample_latent(4000, generator=torch.Generator().manual_seed(1)))
     assert abs(z.mean().item()) < 0.02 and z.std().item() == pytest.approx(1.0, abs=0.02)
+
+
+def test_uniform_dropout_keeps_each_value_with_probability_one_minus_p_and_rescales():
+    torch.manual_seed(0)
+    x = torch.randn(64, 32, 14, 14).contiguous(memory_format=torch.channels_last).requires_grad_()
+    dropout = UniformDropout(0.3)
+    y = dropout(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005  # 401,408 draws: 5 standard deviations is 0.0036
+    torch.testing.assert_close(y[kept], x[kept] / 0.7)
+    assert y.is_contiguous(memory_format=torch.channels_last)  # the next convolution keeps its fast layout
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() / 0.7)  # the gradient flows through the kept values only
+    assert torch.equal(dropout.eval()(x), x)

@@ -165,11 +165,11 @@ def test_data_recipe_sets_epochs_under_the_users_choice():
     assert (default.train.epochs, default.train.warmup, default.data.max_shift) == (30, 0.25, 2)
     fashion = resolve_config("cnn", overrides=["data.source=fashion-mnist"])
     fashion_settings = (fashion.train.epochs, fashion.train.warmup, fashion.data.max_shift, fashion.data.max_rotation)
-    assert fashion_settings == (3, 0.1, 0, 0)
-    assert (default.model.widths, fashion.model.widths) == ((), (16, 64, 160))
+    assert fashion_settings == (4, 0.1, 0, 0)
+    assert (default.model.widths, fashion.model.widths) == ((), (16, 32, 160))
     assert (default.model.dropout, fashion.model.dropout) == (None, 0.0)
     resnet = resolve_config("cnn", overrides=["data.source=fashion-mnist", "model.arch=resnet"])
-    assert (resnet.model.widths, resnet.train.epochs) == ((), 3)  # the narrower trunk is fast's only
+    assert (resnet.model.widths, resnet.train.epochs) == ((), 4)  # the narrower trunk is fast's only
     subset = resolve_config("cnn", overrides=["data.source=fashion-mnist", "data.n_train=1000"])
     assert (subset.train.epochs, subset.data.max_rotation) == (30, 10.0)  # small data keeps the defaults
     assert subset.model.widths == ()

@@ -197,7 +197,26 @@ def _dcgan_features(image_shape: tuple[int, ...], dropout: float, refine: bool) 
 
 
 def _dropout(p: float) -> list[nn.Module]:
-    return [nn.Dropout(p)] if p > 0 else []
+    return [UniformDropout(p)] if p > 0 else []
+
+
+class UniformDropout(nn.Module):
+    """nn.Dropout's law (keep each value with probability 1 - p, scaled by 1 / (1 - p)), its mask drawn by
+    comparing float32 uniforms with p: on the CPU, torch's bernoulli_ behind nn.Dropout took 2.3x the time
+    (fwd + bwd of a (64, 64, 14, 14) map: 10 against 4.3 ms, AVX2, 2 threads), 30% of a dcgan epoch."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        keep = torch.rand_like(x, dtype=torch.float32) >= self.p  # float32 uniforms (exact p under bf16), x's layout
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 def _out_dim(features: nn.Module, image_shape: tuple[int, ...]) -> int:
