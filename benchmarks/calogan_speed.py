@@ -4,7 +4,8 @@ Showers per second of `nnlab.models.calogan.generate` (the generator `nnlab trai
 builds by default, untrained, its spots and layer energies fitted to simulated showers: speed
 depends on the weights only through how many cells are hit) at batch 1, 128, 1,024
 and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV, each the best
-of three timings, as `timeit` advises; and the bf16 generator's rate over the simulator's at
+of three timings, as `timeit` advises; and the generator's rate, in the precision that `nnlab sample`
+picks on this CPU (`--precision auto`: bf16 where it is native, else float32), over the simulator's at
 batch 1,024 and 10,000 from rounds that time the two in turn, as this machine's speed drifts
 by 10-50% between minutes (a ratio of two bests taken a minute apart moves with it). Then the
 same for the generator compiled by torch.compile (`CompiledGenerator`) at batch 1,024 and 10,000,
@@ -25,6 +26,7 @@ from nnlab.memory import retain_freed_memory
 from nnlab.models.calogan import CaloGenerator, CompiledGenerator, flatten_layers, generate
 from nnlab.physics.simulator import iter_showers
 from nnlab.tasks.calogan import CaloGANModelConfig, make_generator
+from nnlab.training.runtime import PRECISION_NAMES, cpu_class, resolve_precision
 
 BATCHES = (1, 128, 1024, 10_000)
 CALOGAN_CPU_SHOWERS_PER_S = 1 / 2.0e-3  # 2.0 ms per shower at batch 1,024
@@ -98,7 +100,8 @@ def main() -> None:
     if G.energy_model is not None:  # layer energies drawn as in a trained run
         G.fit_layer_energies(cells, energy, particle, steps=model.energy_fit_steps, seed=0)
     G = G.to(args.device)
-    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, freed memory "
+    print(f"torch {torch.__version__}, {args.device} (CPU class {cpu_class()}), {torch.get_num_threads()} threads, "
+          f"freed memory "
           f"{'retained' if retained else 'returned (glibc defaults)'}; "
           f"G has {sum(p.numel() for p in G.parameters()):,} parameters")
     print(f"simulator (e+, 1-100 GeV): {simulated:,.0f} showers/s; CaloGAN on CPU (published): "
@@ -108,7 +111,8 @@ def main() -> None:
         fp32 = generator_rate(G, batch, None)
         bf16 = generator_rate(G, batch, torch.bfloat16)
         print(f"{batch:>7} {fp32:15,.0f} {bf16:15,.0f} {bf16 / simulated:16.1f}x", flush=True)
-    print_paired(G)
+    auto = resolve_precision("auto", torch.device(args.device))  # what `nnlab sample` draws in by default
+    print_paired(G, auto)
     compiled = CompiledGenerator(G)
     print("compiled (torch.compile, the weights frozen in); the first call of each batch size and dtype compiles:")
     print(f"{'batch':>7} {'fp32 showers/s':>15} {'bf16 showers/s':>15} {'bf16 / simulator':>17} {'compiling':>10}")
@@ -121,14 +125,14 @@ def main() -> None:
         fp32 = generator_rate(compiled, batch, None)
         bf16 = generator_rate(compiled, batch, torch.bfloat16)
         print(f"{batch:>7} {fp32:15,.0f} {bf16:15,.0f} {bf16 / simulated:16.1f}x {compiling:9.0f}s", flush=True)
-    print_paired(compiled, "compiled ")
+    print_paired(compiled, auto, "compiled ")
 
 
-def print_paired(G: CaloGenerator | CompiledGenerator, what: str = "") -> None:
-    print(f"{what}bf16 / simulator, the two timed in turn ({PAIRED_ROUNDS} rounds): median of the rounds' ratios "
-          f"(range)")
+def print_paired(G: CaloGenerator | CompiledGenerator, precision: str, what: str = "") -> None:
+    print(f"{what}{PRECISION_NAMES[precision]} (auto) / simulator, the two timed in turn ({PAIRED_ROUNDS} rounds): "
+          f"median of the rounds' ratios (range)")
     for batch in PAIRED_BATCHES:
-        ratios = paired_ratios(G, batch, torch.bfloat16)
+        ratios = paired_ratios(G, batch, torch.bfloat16 if precision == "bf16-mixed" else None)
         print(f"{batch:>7} {np.median(ratios):.1f}x ({ratios.min():.1f}-{ratios.max():.1f}x)", flush=True)
 
 

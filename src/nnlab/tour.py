@@ -42,7 +42,8 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
          f"{GANConfig().train.epochs} epochs (nnlab train gan --classifier RUN --epochs {GAN_EPOCHS})")
     tiny = ["score.n_epoch=200", "score.n_eval=500", "score.restore_steps=5", "data.n_train=500"] if quick else []
     gan = api.train("gan", out_dir=out_dir, overrides=[*tiny, f"score.classifier={result.run.path}",
-                                                       f"train.epochs={1 if quick else GAN_EPOCHS}", "score.n_restore=16"])
+                                                       f"train.epochs={1 if quick else GAN_EPOCHS}",
+                                                       "score.n_restore=16"])
     _echo_run(gan, echo)
     echo("\n== Drawing from it (nnlab sample RUN --seed 1 --interpolate 10)")
     for line in api.sample(gan.run.path, n=64, seed=1, interpolate=10, label=None):
