@@ -33,3 +33,16 @@ def test_simulate_rejects_bad_options(cli, tmp_path):
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "-o", tmp_path), "it is a folder")
     (tmp_path / "bad.h5").write_text("not hdf5")
     assert_one_line_error(cli("evaluate-sim", tmp_path / "bad.h5"), "bad.h5")
+
+
+def test_a_particle_label_read_from_a_file_never_becomes_a_path_or_a_line(cli, tmp_path):
+    path = tmp_path / "showers.h5"
+    assert cli("simulate", "--particle", "eplus", "-n", "50", "--energy", "50", "-o", path).code == 0
+    outside = tmp_path / "elsewhere" / "pwn"
+    for label in (str(outside), "../../../escaped", "eplus\ninjected line", "muon"):
+        with h5py.File(path, "r+") as handle:
+            handle.attrs["particle"] = label
+        out = tmp_path / "validation"
+        assert_one_line_error(cli("evaluate-sim", path, "--out", out), "particle label", "not one of eplus")
+        assert not out.exists() and not outside.parent.exists()
+    assert not any(tmp_path.parent.glob("escaped*"))

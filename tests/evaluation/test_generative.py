@@ -134,3 +134,14 @@ def test_memorisation_finds_the_copied_training_images_and_a_ratio_near_0():
     assert ratio < 0.01  # copies sit next to their originals, fresh images do not
     _, fresh = memorisation(space, rng.random((30, 4, 4)), train_features, test_features)
     assert 0.7 < fresh < 1.4  # new images of the same law: as far from the training set as the test images
+
+
+@pytest.mark.parametrize("source", ["..", ".", "../..", "a/b", "/", "odd name\nwith a newline", "data"])
+def test_a_classifier_cache_folder_is_a_derived_name_inside_the_cache(tmp_path, source):
+    from nnlab.evaluation.fid_cnn import _slug
+
+    classifiers = tmp_path / "classifiers"
+    name = _slug(source)
+    assert (classifiers / name).resolve().parent == classifiers.resolve()  # `--data ..` once named the cache itself
+    assert name.replace("-", "").replace("_", "").isalnum() and name not in (".", "..")
+    assert _slug("mnist-5k") == "mnist-5k" and _slug("fashion-mnist") == "fashion-mnist"

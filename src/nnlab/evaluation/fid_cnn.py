@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnlab.data.images import DATASET_NAMES
 from nnlab.errors import CheckpointError
 from nnlab.evaluation.generative import class_histogram, frechet_distance, nearest_neighbours, precision_recall
 from nnlab.training.runtime import autocast
@@ -131,8 +132,11 @@ def _train_classifier(source: str, folder: Path, *, device: torch.device, data_d
 
 
 def _slug(source: str) -> str:
-    """A folder name for a data set: its name, or a hash of a folder path."""
-    if "/" not in source and "\\" not in source:
+    """The cache folder's name for a data set: a known data set's own name, else the folder's name and a hash of
+    its resolved path. Derived, never the user's text itself: `--data ..` once made the cache folder
+    classifiers/.., the whole cache, which the training then replaced."""
+    if source in DATASET_NAMES:
         return source
-    resolved = str(Path(source).resolve())
-    return f"{Path(resolved).name}-{hashlib.sha256(resolved.encode()).hexdigest()[:12]}"
+    resolved = Path(source).resolve()
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in resolved.name)[:40] or "folder"
+    return f"{name}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:12]}"

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from nnlab.errors import DataError
 from nnlab.evaluation import calo_observables as obs
 from nnlab.files import write_text_atomic
 from nnlab.physics.geometry import calogan_calorimeter
+from nnlab.physics.simulator import PARTICLES
 
 # PHYSICS.md section 4: e+ layer-0 fraction at 10, 50, 100 GeV. Tolerance 0.06: the GFlash
 # mean profile with the derived constants itself gives 0.31 / 0.18 / 0.14 (docs/physics.md).
@@ -137,9 +139,19 @@ def _load(source: Any) -> tuple[str, dict[str, np.ndarray]]:
     if isinstance(source, (str, os.PathLike)):
         from nnlab.data.calo import read_attrs, read_calogan
 
-        return str(read_attrs(source).get("particle", "unknown")), read_calogan(source, truth=True)
+        return _particle(read_attrs(source).get("particle"), source), read_calogan(source, truth=True)
     arrays = {k: np.asarray(v) for k, v in source.items() if k != "particle"}
-    return str(source.get("particle", "unknown")), arrays
+    return _particle(source.get("particle"), "showers"), arrays
+
+
+def _particle(label: Any, source: Any) -> str:
+    """A file's particle label, checked against the known particles before it names a plot file or a report
+    line: a value read from a file is data, never a path ('../x', '/tmp/x') or markup (a newline)."""
+    if label is None:
+        return "unknown"
+    if not isinstance(label, str) or label not in PARTICLES:
+        raise DataError(f"{source}: its particle label {str(label)!r:.60} is not one of {', '.join(PARTICLES)}")
+    return label
 
 
 def _sources(showers: Any) -> list[Any]:
