@@ -7,6 +7,7 @@ to its field's type, and an unknown key or a bad value raises a one-line `Config
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import types
@@ -98,7 +99,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 def from_dict(cls: type[C], values: Mapping[str, Any], *, prefix: str = "") -> C:
     """Build `cls` from a (possibly partial) mapping, checking keys and coercing every value."""
     if not isinstance(values, Mapping):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {values!r}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {values!r:.80}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(values) - set(fields))
@@ -122,7 +123,7 @@ def merge(config: C, values: Mapping[str, Any]) -> C:
 
 def _deep_update(base: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(values, Mapping):
-        raise ConfigError(f"expected a mapping of config sections, got {values!r}")
+        raise ConfigError(f"expected a mapping of config sections, got {values!r:.80}")
     merged = dict(base)
     for key, value in values.items():
         if isinstance(merged.get(key), dict) and isinstance(value, Mapping):
@@ -150,18 +151,27 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML mapping from `path`, with one-line errors for a missing or malformed file."""
+    """Read a YAML mapping from `path`, with one-line errors for a missing, malformed or hostile file.
+
+    A config is a few KB of plain values: at most MAX_CONFIG_BYTES are read (`--config /dev/zero` ends),
+    no alias is expanded (774 bytes of nested aliases once expanded to 4 GB in an error message), and
+    nothing nests deeper than MAX_CONFIG_DEPTH (100,000 brackets gave a RecursionError).
+    """
     import yaml
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {path}: {error}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES >> 10} KiB, too large for a config file")
     try:
-        values = yaml.safe_load(text)
+        values = yaml.load(text, Loader=_config_loader())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -171,6 +181,34 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of config sections, got {type(values).__name__}")
     return values
+
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 16
+
+
+@functools.cache
+def _config_loader() -> type:
+    """PyYAML's safe loader that refuses aliases and nesting deeper than MAX_CONFIG_DEPTH, before building."""
+    import yaml
+
+    class ConfigLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not read in a config",
+                                                  self.peek_event().start_mark)
+            if self.depth >= MAX_CONFIG_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_CONFIG_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return ConfigLoader
 
 
 def dump_yaml(values: Mapping[str, Any]) -> str:
@@ -186,10 +224,10 @@ def _coerce(value: Any, hint: Any, key: str, rules: Mapping[str, Any]) -> Any:
     try:
         result = _coerce_type(value, hint)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(hint)}") from None
+        raise ConfigError(f"{key}: {value!r:.80} is not a valid {_type_name(hint)}") from None
     allowed, interval = rules.get("choices"), rules.get("range")
     if allowed is not None and result not in allowed:
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+        raise ConfigError(f"{key}: {value!r:.80} is not one of {', '.join(allowed)}")
     if interval is not None:
         for number in result if isinstance(result, tuple) else () if result is None else (result,):
             if number not in interval:

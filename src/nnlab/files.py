@@ -21,6 +21,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"cannot write {path}: it is a folder (give a file name)")
+    if path.exists() and not path.is_file():  # the rename would replace a device or pipe (as root: /dev/null)
+        raise ConfigError(f"cannot write {path}: it is a device, pipe or socket, not a file (give a file name)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

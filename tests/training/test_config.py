@@ -1,6 +1,7 @@
 """Config: defaults < file < --set, type coercion, one-line errors, YAML round-trip."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
@@ -9,6 +10,7 @@ from nnlab.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, pa
 from nnlab.errors import ConfigError
 from nnlab.tasks.cnn import CNNConfig
 from nnlab.tasks.iris import IrisConfig
+from tests.conftest import assert_one_line_error
 
 
 def test_overrides_are_coerced_to_field_types():
@@ -78,6 +80,39 @@ def test_malformed_yaml_is_a_config_error(tmp_path, text, fragment):
     path.write_text(text)
     with pytest.raises(ConfigError, match=fragment):
         load_yaml(path)
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8)) + \
+    "train: {betas: *i}\n"  # 9^9 = 387 million strings once expanded
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (BILLION_LAUGHS, "aliases (*name) are not read"),
+    ("train: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested deeper than 16"),
+])
+def test_hostile_yaml_is_refused_before_it_is_built(tmp_path, text, fragment, cli):
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+        load_yaml(path)
+    assert_one_line_error(cli("train", "iris", "--config", path, "--out", tmp_path), "not valid YAML", fragment)
+
+
+def test_a_config_past_the_size_cap_or_endless_is_refused(tmp_path, cli):
+    path = tmp_path / "huge.yaml"
+    path.write_text("train:\n" + "  # padding\n" * 200_000)
+    with pytest.raises(ConfigError, match="too large for a config file"):
+        load_yaml(path)
+    if Path("/dev/zero").exists():
+        assert_one_line_error(cli("train", "iris", "--config", "/dev/zero", "--out", tmp_path), "/dev/zero")
+
+
+def test_a_long_bad_value_is_shown_shortened(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        merge(TrainConfig(), {"lr": "x" * 10_000})
+    assert len(str(caught.value)) < 200
 
 
 def test_missing_config_file():
