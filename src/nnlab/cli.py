@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnlab import __version__
+from nnlab.config import PRECISIONS
 from nnlab.errors import ConfigError, NnlabError, TrainingInterrupted
 
 log = logging.getLogger("nnlab")
@@ -129,7 +130,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     sample.add_argument("--particle", help="calogan: the particle to generate (default: the run's first)")
     sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
     sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
-    sample.add_argument("--precision", choices=("auto", "32", "bf16-mixed"),
+    sample.add_argument("--precision", choices=PRECISIONS,
                         help="calogan: auto (the default: bf16 autocast where the device computes bf16 natively, "
                              "else float32), 32 or bf16-mixed (see evaluate --bf16)")
     sample.add_argument("--bf16", dest="precision", action="store_const", const="bf16-mixed",

@@ -20,6 +20,7 @@ from nnlab.errors import ConfigError
 
 C = TypeVar("C")
 
+PRECISIONS = ("auto", "32", "bf16-mixed")  # train.precision and `nnlab sample --precision`
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -82,7 +83,7 @@ class TrainConfig:
     seed: int = in_range("[0, inf)", default=0)
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
     # auto: bf16-mixed where the device computes bf16 natively (AMX, AVX512-BF16, CUDA with bf16), else 32
-    precision: str = choices("auto", "32", "bf16-mixed", default="auto")
+    precision: str = choices(*PRECISIONS, default="auto")
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from nnlab.config import PRECISIONS
 from nnlab.errors import ConfigError
 
 log = logging.getLogger("nnlab")
@@ -66,7 +67,6 @@ def resolve_device(name: str, *, local_rank: int = 0) -> torch.device:
     return device
 
 
-PRECISIONS = ("auto", "32", "bf16-mixed")
 NATIVE_BF16_CPUS = ("AMX", "AVX512-BF16", "ARM-BF16")  # cpu_class() values whose cores compute bf16 themselves
 PRECISION_NAMES = {"32": "float32", "bf16-mixed": "bf16 autocast"}  # for messages
 _warned: set[str] = set()  # one emulated-bf16 warning per process and device type
