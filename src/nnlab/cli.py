@@ -79,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser(argv: Sequence[str] = ()) -> Parser:
-    """The whole command line; only the task that `argv` trains gets its options, so that no other task
-    (nor torch, for `nnlab --help`) is imported."""
+    """The command line; only the task `argv` trains gets its options (`nnlab --help` imports no task, no torch)."""
     from nnlab.foundations.demos import DEMOS
     from nnlab.tasks import TASKS
 
@@ -131,8 +130,8 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
     sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
     sample.add_argument("--precision", choices=PRECISIONS,
-                        help="calogan: auto (the default: bf16 autocast where the device computes bf16 natively, "
-                             "else float32), 32 or bf16-mixed (see evaluate --bf16)")
+                        help="calogan: auto (default: bf16 where the device computes it natively, else float32), "
+                             "32 or bf16-mixed (see evaluate --bf16)")
     sample.add_argument("--bf16", dest="precision", action="store_const", const="bf16-mixed",
                         help="calogan: the same as --precision bf16-mixed")
     sample.add_argument("--compile", action="store_true",
