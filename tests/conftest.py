@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,29 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real 1 MiB file system (tmpfs) to fill up: a full disk gives ENOSPC, as a user's would.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, saying why.
+    """
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.decode().strip() or made.returncode})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill_disk(folder: Path, *, leave: int) -> None:
+    """Fill the file system of `folder` up to `leave` free bytes."""
+    import os
+
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    (folder / "filler").write_bytes(bytes(max(0, free - leave)))

@@ -6,16 +6,18 @@ from config.yaml and model.safetensors alone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
-from nnlab.errors import CheckpointError, ConfigError, TrainingInterrupted
+from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
 from nnlab.memory import retain_freed_memory
 from nnlab.tasks import get_task
 from nnlab.tasks.base import Report, Task
@@ -98,7 +100,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
                           f"{launch.world_size} processes of this launch")
     device = resolve_device(config.train.device, local_rank=launch.local_rank)
     config_dict = {"task": task_name, **to_dict(config)}
-    with process_group(launch, device):
+    with process_group(launch, device, timeout_s=config.train.dist_timeout_s):
         seed_everything(config.train.seed)
         task = task_cls(config, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
         task.build(training=True)
@@ -106,20 +108,43 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
         checkpoint = load_checkpoint(run.last_path, task=task_name) if run else None
         trainer = Trainer(config.train, device=device, launch=launch, task_name=task_name, config=config_dict)
         trainer.setup(task, checkpoint=checkpoint)
-        run = _prepare_run(run, out_dir, name, config_dict, launch=launch, device=device) if launch.is_main else None
-        if launch.is_main:  # once the run is sure to train: a refused config prints its one line alone
-            log.info(describe_precision(config.train.precision, device))
-        try:
-            history = trainer.fit(run)
-        except KeyboardInterrupt:
-            if run is None or not run.last_path.is_file():  # another rank, or stopped before a checkpoint
-                raise
-            raise TrainingInterrupted(f"nnlab train {task_name} --resume {shlex.quote(str(run.path))}") from None
-    report = None
-    if run is not None and evaluate:
-        load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch
-        report = task.evaluate(run)
+        if launch.is_main:  # only rank 0 writes
+            run = run or RunDir.new(out_dir, task_name, name=name)
+        with run.lock() if run else contextlib.nullcontext():
+            with _saying_what_is_kept(run, task_name, new=resume is None):
+                if run is not None:
+                    _record_run(run, config_dict, launch=launch, device=device)
+                    log.info(describe_precision(config.train.precision, device))
+                history = trainer.fit(run)
+            report = None
+            if run is not None and evaluate:
+                load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch
+                report = task.evaluate(run)
     return TrainResult(run, history, report, task)
+
+
+@contextlib.contextmanager
+def _saying_what_is_kept(run: RunDir | None, task_name: str, *, new: bool) -> Iterator[None]:
+    """When training stops early (a full disk, NaN, Ctrl-C), add to its message what is kept and how to go on.
+
+    A run stopped before its first checkpoint can be neither resumed nor evaluated: a new one is
+    removed rather than left as a husk.
+    """
+    try:
+        yield
+    except (NnlabError, KeyboardInterrupt) as error:
+        if run is None:  # another rank: rank 0 speaks
+            raise
+        if run.last_path.is_file():
+            outcome = f"continue with: nnlab train {task_name} --resume {shlex.quote(str(run.path))}"
+        else:
+            if new:
+                shutil.rmtree(run.path, ignore_errors=True)
+            outcome = f"no checkpoint was written, so {run.path} was removed" if new else "nothing was saved"
+        if isinstance(error, KeyboardInterrupt):
+            raise TrainingInterrupted(outcome) from None
+        kept = "the last good checkpoint is kept: " if run.last_path.is_file() else ""
+        raise type(error)(f"{error}; {kept}{outcome}") from None
 
 
 def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
@@ -147,7 +172,8 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
     features score the samples).
     """
     run, task = load_run(run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
-    return task.evaluate(run, **options)
+    with run.lock():  # report.json and the plots: not while a resumed training writes them too
+        return task.evaluate(run, **options)
 
 
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
@@ -191,19 +217,15 @@ def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 
     return task.restore_report(mode, n=n, seed=seed, steps=steps, folder=Path(out_dir or run.plots_dir))
 
 
-def _prepare_run(run: RunDir | None, out_dir: str | os.PathLike, name: str, config_dict: dict[str, Any], *,
-                 launch: Launch, device: Any) -> RunDir:
-    """Create the run directory (or reuse the resumed one) and record its config and environment."""
+def _record_run(run: RunDir, config_dict: dict[str, Any], *, launch: Launch, device: Any) -> None:
+    """Record the run's config and environment (a resumed run appends its own environment)."""
     env = environment(seed=config_dict["train"]["seed"], argv=launch.argv, world_size=launch.world_size,
                       device=str(device), precision=resolve_precision(config_dict["train"]["precision"], device))
-    if run is None:
-        run = RunDir.new(out_dir, config_dict["task"], name=name)
-    elif run.env_path.is_file():
+    if run.env_path.is_file():
         first = run.read_json(run.env_path)
         env = {**first, "resumes": [*first.get("resumes", []), env]}
     run.write_config(config_dict)
     run.write_json(run.env_path, env)
-    return run
 
 
 # where the data lives and how fast a step runs: a resumed run may change these, not what it trains

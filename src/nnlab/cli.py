@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nnlab: error: {where}{error.strerror or str(error).splitlines()[0]}", file=sys.stderr)
         return 2
     except TrainingInterrupted as interrupt:
-        print(f"nnlab: interrupted (continue with: {interrupt})", file=sys.stderr)
+        print(f"nnlab: interrupted ({interrupt})", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("nnlab: interrupted (a training run continues with: nnlab train TASK --resume RUN)",

@@ -81,6 +81,9 @@ class TrainConfig:
     # save at most this often, and always at the end, early stop or Ctrl-C
     checkpoint_every_s: float = in_range("[0, inf)", default=10.0)
     seed: int = in_range("[0, inf)", default=0)
+    # torchrun only: how long a process waits for the others at a synchronisation point before it reports a lost
+    # process and stops (a frozen one stalled the run for torch's 30 minutes); rank 0 alone scores each epoch
+    dist_timeout_s: float = in_range("(0, inf)", default=300.0)
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
     # auto: bf16-mixed where the device computes bf16 natively (AMX, AVX512-BF16, CUDA with bf16), else 32
     precision: str = choices(*PRECISIONS, default="auto")

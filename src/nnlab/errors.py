@@ -17,5 +17,12 @@ class CheckpointError(NnlabError):
     """A run directory or checkpoint that is missing, corrupt or from another model."""
 
 
+class WriteError(NnlabError):
+    """An output that could not be written: no space left, no permission, a read-only disk.
+
+    The writer removed its temporary file and left the previous version of the file in place.
+    """
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training after a checkpoint was written; its message is the command that continues the run."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import platform
 
+from nnlab.errors import CheckpointError
 from nnlab.training.rundir import RunDir
+
+TRAIN_SHOWN = ("epochs", "batch_size", "lr", "optimizer", "scheduler", "seed", "precision")
 
 
 def summarize_run(run_path: str | os.PathLike) -> list[str]:
@@ -14,9 +17,8 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
     config = run.read_config()
     history = run.read_metrics()
     train = config.get("train", {})
-    lines = [f"run: {run.path}", f"task: {config.get('task')}",
-             "train: " + ", ".join(f"{k}={train[k]}" for k in ("epochs", "batch_size", "lr", "optimizer",
-                                                                 "scheduler", "seed", "precision") if k in train)]
+    lines = [f"run: {run.path}", f"task: {_shown(config.get('task'))}",
+             "train: " + ", ".join(f"{k}={_shown(train[k])}" for k in TRAIN_SHOWN if k in train)]
     if history:
         last = history[-1]
         lines.append(f"trained: {int(last['epoch'])} epochs, {int(last['step'])} steps")
@@ -24,11 +26,16 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
                                                  if k.startswith(("train_", "val_"))))
     if run.report_path.is_file():
         report = run.read_json(run.report_path)
-        test = report.get("test", {})
-        if "accuracy" in test:
-            lines.append(f"test accuracy: {test['accuracy']:.4f} on {test.get('n', '?')} samples")
+        test, files = report.get("test", {}), report.get("files", [])
+        accuracy, n = (test.get("accuracy"), test.get("n", "?")) if isinstance(test, dict) else (None, None)
+        if not (isinstance(test, dict) and isinstance(accuracy, (int, float, type(None)))
+                and isinstance(n, (int, str)) and isinstance(files, list)
+                and all(isinstance(f, str) and f.isprintable() for f in files)):
+            raise CheckpointError(f"{run.report_path}: 'test' or 'files' is not what nnlab evaluate writes")
+        if accuracy is not None:
+            lines.append(f"test accuracy: {accuracy:.4f} on {str(n)[:20]} samples")
         # named relative to the run (older reports: as written, relative to where evaluate ran)
-        lines += [f"file: {run.path / f if (run.path / f).exists() else f}" for f in report.get("files", [])]
+        lines += [f"file: {run.path / f if (run.path / f).exists() else f}" for f in files]
     return lines
 
 
@@ -53,3 +60,8 @@ def describe_environment() -> list[str]:
         describe_precision("auto", resolve_device("auto")),
         f"freed memory: {'retained for reuse' if freed_memory_retained() else 'returned to the OS (glibc defaults)'}",
     ]
+
+
+def _shown(value: object) -> str:
+    """A value from a file, as one short line (a newline in it must not forge a line of the summary)."""
+    return " ".join(str(value).split())[:40]

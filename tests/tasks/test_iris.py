@@ -207,7 +207,7 @@ def test_report_and_env_commands(cli, trained):
 def test_damaged_small_files_of_a_run_are_one_line_errors(cli, trained, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(trained, copy)
-    (copy / "metrics.csv").write_text("epoch,train_loss\n1,abc\n")
+    (copy / "metrics.csv").write_text("epoch,step,train_loss\n1,3,abc\n")
     assert_one_line_error(cli("report", copy), "metrics.csv line 2: could not convert string to float: 'abc'")
     (copy / "report.json").write_text("[1, 2]")
     (copy / "metrics.csv").unlink()

@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from nnlab import api
@@ -111,3 +113,18 @@ def test_exit_worker_flushes_what_was_printed_and_exits_with_the_status():
     code = "from nnlab.training.distributed import exit_worker; print('written'); exit_worker(3)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (3, "written\n")
+
+
+@pytest.mark.parametrize("how", ["kill", "freeze"])
+def test_a_lost_process_is_reported_in_one_line_and_the_run_resumes(tmp_path, how):
+    worker = Path(__file__).with_name("ddp_lost_worker.py")
+    started = time.monotonic()
+    done = torchrun(str(worker), how, str(tmp_path), cwd=tmp_path)
+    assert done.returncode != 0 and time.monotonic() - started < 60  # not torch's 30 minutes
+    (run,) = (tmp_path / "iris").iterdir()
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("nnlab: error:")]
+    assert line.startswith("nnlab: error: rank 0 lost contact with another process of this distributed run (")
+    assert line.endswith(f"the last good checkpoint is kept: continue with: nnlab train iris --resume {run}")
+    assert "Traceback" not in done.stderr.split("torch/distributed/elastic")[0]  # nnlab's own part of the log
+    assert len(_read_csv(run / "metrics.csv")) == 2
+    assert api.train("iris", overrides=["train.epochs=6"], resume=run).history[-1]["epoch"] == 6

@@ -6,6 +6,7 @@ weights also go to safetensors, which holds no code at all.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -18,16 +19,16 @@ import torch
 from torch import nn
 
 from nnlab.errors import CheckpointError
-from nnlab.files import atomic_path
+from nnlab.files import write_bytes_atomic
 
 FORMAT_VERSION = 1
 
 
 def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     """Write a checkpoint atomically (temp file, then rename), stamped with the format version."""
-    with atomic_path(path) as tmp:
-        torch.save({"format_version": FORMAT_VERSION, **payload}, tmp)
-    return Path(path)
+    buffer = io.BytesIO()  # serialised in memory: a full disk is then a plain OSError, not torch's stream errors
+    torch.save({"format_version": FORMAT_VERSION, **payload}, buffer)
+    return write_bytes_atomic(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: str | os.PathLike, *, task: str) -> dict[str, Any]:
@@ -47,7 +48,43 @@ def load_checkpoint(path: str | os.PathLike, *, task: str) -> dict[str, Any]:
                               f"this nnlab reads format {FORMAT_VERSION}")
     if payload.get("task") != task:
         raise CheckpointError(f"{path} was made by task '{payload.get('task')}', not '{task}'")
+    _check_training_state(payload, path)
     return payload
+
+
+def _check_training_state(payload: Mapping[str, Any], path: Path) -> None:
+    """The fields a resume reads, of the types the Trainer writes: a damaged checkpoint fails here, in one line,
+    not as a KeyError deep inside the restore."""
+    def fail(field: str, what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: damaged checkpoint: '{field}' {what}")
+
+    resumable = "optimizers" in payload  # last.pt; best.pt holds the weights and the history only
+    for field in ("models", "optimizers", "schedulers") if resumable else ("models",):
+        states = payload.get(field)
+        if not isinstance(states, dict) or not all(isinstance(v, dict) for v in states.values()):
+            raise fail(field, "is not a mapping of state dicts")
+    if not all(isinstance(t, torch.Tensor) for state in payload["models"].values() for t in state.values()):
+        raise fail("models", "holds values that are not tensors")
+    if resumable and not isinstance(payload.get("task_state"), dict):
+        raise fail("task_state", "is not a mapping")
+    rng = payload.get("rng")
+    if resumable and not (isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8 and rng.dim() == 2
+                          and rng.shape[1] == torch.get_rng_state().numel()):
+        raise fail("rng", "is not a stack of random-generator states")
+    try:
+        history = json.loads(payload.get("history_json"))
+    except (TypeError, ValueError, RecursionError):
+        raise fail("history_json", "is not JSON text") from None
+    if not (isinstance(history, list) and all(
+            isinstance(row, dict) and all(isinstance(v, (int, float)) for v in row.values())
+            and isinstance(row.get("epoch"), int) and isinstance(row.get("step"), int) for row in history)):
+        raise fail("history_json", "is not a list of epochs of numbers")
+    best = payload.get("best")
+    if not (isinstance(best, dict) and isinstance(best.get("value"), (int, float, type(None)))
+            and isinstance(best.get("epoch"), int)):
+        raise fail("best", "is not the best epoch and its value")
+    if resumable and not isinstance(payload.get("bad_epochs"), int):
+        raise fail("bad_epochs", "is not a whole number")
 
 
 def load_state(module: nn.Module | torch.optim.Optimizer | Any, state: Mapping[str, Any], *,
@@ -55,7 +92,7 @@ def load_state(module: nn.Module | torch.optim.Optimizer | Any, state: Mapping[s
     """`load_state_dict` with a one-line error naming the first tensor that does not fit."""
     try:
         module.load_state_dict(state)
-    except (RuntimeError, ValueError, KeyError) as error:
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:  # a damaged or foreign state
         detail = " ".join(str(error).split())
         raise CheckpointError(f"{source}: the saved {what} does not fit this model ({detail[:240]})") from None
 
@@ -63,13 +100,11 @@ def load_state(module: nn.Module | torch.optim.Optimizer | Any, state: Mapping[s
 def save_weights_state(path: str | os.PathLike, states: Mapping[str, Mapping[str, torch.Tensor]], *,
                        metadata: Mapping[str, str]) -> Path:
     """Write every module's state dict as one safetensors file with keys "<module>.<tensor>"."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     tensors = {f"{name}.{key}": value.detach().cpu().contiguous()
                for name, state in states.items() for key, value in state.items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=dict(metadata))
-    return Path(path)
+    return write_bytes_atomic(path, save(tensors, metadata=dict(metadata)))
 
 
 def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -97,7 +132,12 @@ def load_weights(path: str | os.PathLike, modules: Mapping[str, nn.Module], *, t
     if metadata.get("task") != task:
         raise CheckpointError(f"{path} holds weights of task '{metadata.get('task')}', not '{task}'")
     for name, module in modules.items():
-        load_state(module, submodule_state(tensors, name + "."), what=f"'{name}' weights", source=path)
+        state = submodule_state(tensors, name + ".")
+        for key, expected in module.state_dict().items():  # load_state_dict would cast int8 or float16 silently
+            if key in state and state[key].dtype != expected.dtype:
+                raise CheckpointError(f"{path}: '{name}.{key}' holds {str(state[key].dtype).removeprefix('torch.')}"
+                                      f" values; this model keeps {str(expected.dtype).removeprefix('torch.')}")
+        load_state(module, state, what=f"'{name}' weights", source=path)
     return metadata
 
 

@@ -6,6 +6,7 @@ One launcher only: `torchrun --nproc-per-node N -m nnlab train ...` (gloo on CPU
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import os
 import sys
@@ -20,15 +21,19 @@ from nnlab.training.runtime import Launch
 
 
 @contextlib.contextmanager
-def process_group(launch: Launch, device: torch.device) -> Iterator[None]:
-    """Join the torchrun process group for the duration of a run (nothing to do for one process)."""
+def process_group(launch: Launch, device: torch.device, *, timeout_s: float = 300.0) -> Iterator[None]:
+    """Join the torchrun process group for the duration of a run (nothing to do for one process).
+
+    A collective that waits longer than `timeout_s` for another process fails (see `lost_process`).
+    """
     if not launch.distributed or dist.is_initialized():
         yield
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group(backend=backend, rank=launch.rank, world_size=launch.world_size)
+    dist.init_process_group(backend=backend, rank=launch.rank, world_size=launch.world_size,
+                            timeout=datetime.timedelta(seconds=timeout_s))
     try:
         yield
     finally:
@@ -49,6 +54,20 @@ def exit_worker(status: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
+
+
+def lost_process(error: BaseException) -> str | None:
+    """What went wrong, in one line, when `error` is a collective that lost another process (killed, frozen
+    past the timeout, its machine gone); None for any other error."""
+    if not is_active():
+        return None
+    text = " ".join(str(error).split())
+    if not (isinstance(error, getattr(dist, "DistError", ())) or any(
+            marker in text for marker in ("gloo", "NCCL", "Connection reset", "Connection closed", "Timed out"))):
+        return None
+    reason = text.split("] ", 1)[-1].split(". This is typically", 1)[0]  # gloo's message, without its source path
+    return f"rank {dist.get_rank()} lost contact with another process of this " \
+           f"distributed run ({reason[:120]})"
 
 
 def is_active() -> bool:

@@ -6,21 +6,27 @@ checkpoints/{last,best}.pt, model.safetensors, plots/, samples/ and report.json.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
+import logging
+import math
 import os
 import platform
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nnlab.config import dump_yaml, load_yaml
 from nnlab.errors import CheckpointError, ConfigError
 from nnlab.files import write_text_atomic
+
+log = logging.getLogger(__name__)
 
 
 class RunDir:
@@ -38,6 +44,7 @@ class RunDir:
     best_path = property(lambda self: self.path / "checkpoints" / "best.pt")
     plots_dir = property(lambda self: self.path / "plots")
     samples_dir = property(lambda self: self.path / "samples")
+    lock_path = property(lambda self: self.path / "nnlab.lock")
 
     @classmethod
     def new(cls, root: str | os.PathLike, task: str, *, name: str = "", now: dt.datetime | None = None) -> RunDir:
@@ -56,25 +63,72 @@ class RunDir:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> RunDir:
-        """An existing run; a folder without config.yaml is not one, and says so."""
+        """An existing run; a folder without config.yaml is not one, and says so.
+
+        Nothing inside a run may be a link, a device or a pipe: every later read and write of the
+        run stays inside the folder the user named (a `plots` link once led evaluate's writes out).
+        """
         run = cls(path)
         if not run.path.is_dir():
             raise CheckpointError(f"no run directory at {run.path}")
         if not run.config_path.is_file():
             raise CheckpointError(f"{run.path} is not an nnlab run directory (no config.yaml)")
+        for root, folders, files in os.walk(run.path):  # links to folders are listed, not entered
+            for name in folders + files:
+                entry = Path(root) / name
+                if entry.is_symlink():
+                    raise CheckpointError(f"{entry} is a symbolic link: nnlab does not follow links inside a run "
+                                          "folder (replace it with the file or folder itself)")
+                if not (entry.is_dir() or entry.is_file()):
+                    raise CheckpointError(f"{entry} is a device, pipe or socket: a run folder holds files only")
         return run
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run for this process: a second `--resume` or `evaluate` of it is refused while it runs.
+
+        The lock is the kernel's (`flock`), so a killed process never leaves the run locked;
+        the file records the owner's pid and host for the message, and a stale one is reported.
+        The file stays (emptied): removing it would let a waiting process lock a file no longer there.
+        """
+        try:
+            handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise CheckpointError(f"cannot lock {self.path}: {error.strerror}") from None
+        try:
+            if not _try_lock(handle):
+                raise CheckpointError(f"{self.path} is in use by {_owner(handle)}: wait for it to finish or stop it "
+                                      "(two processes writing one run would interleave its checkpoints)")
+            if owner := _owner(handle, default=""):  # killed (kill -9, power cut): its run resumes as usual
+                log.warning(f"note: {self.path} was last held by {owner}, which stopped without releasing it")
+            os.ftruncate(handle, 0)
+            os.write(handle, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+            try:
+                yield
+            finally:
+                os.ftruncate(handle, 0)
+        finally:
+            os.close(handle)
+
     def read_config(self) -> dict[str, Any]:
-        return load_yaml(self.config_path)
+        """config.yaml: a mapping that names its task, with mappings as sections."""
+        values = load_yaml(self.config_path)
+        if "task" in values and not isinstance(values["task"], str):
+            raise CheckpointError(f"{self.config_path}: 'task' is {type(values['task']).__name__}, not a task name")
+        for section, value in values.items():
+            if section != "task" and not isinstance(value, dict):
+                raise CheckpointError(f"{self.config_path}: section '{str(section)[:40]}' is "
+                                      f"{type(value).__name__}, not a mapping of settings")
+        return values
 
     def write_config(self, values: Mapping[str, Any]) -> None:
         write_text_atomic(self.config_path, dump_yaml(values))
 
     def read_json(self, path: Path) -> dict[str, Any]:
-        """env.json or report.json; a damaged one is a one-line error naming it."""
+        """env.json or report.json; a damaged or oversized one is a one-line error naming it."""
         try:
-            values = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            values = json.loads(_read_capped(path, MAX_JSON_BYTES))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise CheckpointError(f"{path} is not valid JSON") from None
         if not isinstance(values, dict):
             raise CheckpointError(f"{path} holds {type(values).__name__}, not a JSON object")
@@ -93,14 +147,68 @@ class RunDir:
         write_text_atomic(self.metrics_path, buffer.getvalue())
 
     def read_metrics(self) -> list[dict[str, float]]:
+        """metrics.csv as rows of numbers; each has a whole, positive `epoch` and `step`."""
         if not self.metrics_path.is_file():
             return []
-        with self.metrics_path.open(newline="") as handle:
-            rows = csv.DictReader(handle)
-            try:
-                return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in rows]
-            except (ValueError, TypeError) as error:  # a cell that is not a number, or a row longer than the header
-                raise CheckpointError(f"{self.metrics_path} line {rows.line_num}: {error}") from None
+        text = _read_capped(self.metrics_path, MAX_METRICS_BYTES).decode("utf-8", "replace")
+        rows = csv.DictReader(io.StringIO(text, newline=""))
+        history = []
+        try:
+            missing = [key for key in ("epoch", "step") if key not in (rows.fieldnames or ())]
+            if missing and text.strip():
+                raise ValueError(f"no '{missing[0]}' column")
+            for row in rows:
+                values = {k: float(v) for k, v in row.items() if v not in ("", None)}
+                for key in ("epoch", "step"):
+                    if not float(values.get(key, math.nan)).is_integer() or values[key] < 0:
+                        raise ValueError(f"'{key}' is {str(row.get(key))[:20]!r}, not a whole number")
+                history.append(values)
+        except (ValueError, TypeError, csv.Error) as error:  # a cell that is not a number, a row longer than
+            # the header, a cell over csv's 128 KiB limit
+            raise CheckpointError(f"{self.metrics_path} line {rows.line_num}: {str(error)[:120]}") from None
+        return history
+
+
+# What nnlab writes is far smaller (a report: a few KB; 1,000 epochs of metrics: ~200 KB); a larger file
+# is not one of them and is not read whole.
+MAX_JSON_BYTES = 4 << 20
+MAX_METRICS_BYTES = 64 << 20
+
+
+def _read_capped(path: Path, limit: int) -> bytes:
+    """The bytes of a run's file, refused past `limit` (a 1 GB sparse env.json was read whole)."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size  # a regular file: RunDir.open refuses the others
+            data = b"" if size > limit else handle.read()  # read(limit) would set aside `limit` bytes first
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
+    if max(size, len(data)) > limit:
+        raise CheckpointError(f"{path} is over {limit >> 20} MiB: not a file nnlab wrote")
+    return data
+
+
+def _try_lock(handle: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; False if another process holds it.
+
+    Where there is no flock (Windows), runs are not locked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _owner(handle: int, *, default: str = "another process") -> str:
+    """Who the lock file says holds the run ("pid 123 on host"), read as one short line of text."""
+    os.lseek(handle, 0, os.SEEK_SET)
+    line = " ".join(os.read(handle, 200).decode("utf-8", "replace").split())
+    return line if line.startswith("pid ") else default
 
 
 def environment(*, seed: int, argv: Sequence[str], world_size: int, device: str, precision: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from nnlab.config import TrainConfig
-from nnlab.errors import NnlabError
+from nnlab.errors import CheckpointError, NnlabError
 from nnlab.training import distributed
 from nnlab.training.batches import Batch, eval_batches, train_batches
 from nnlab.training.checkpoint import config_metadata, load_state, save_checkpoint, save_weights_state
@@ -129,7 +129,11 @@ class Trainer:
         self.step = Step(self, {name: distributed.wrap(m, self.device) for name, m in task.models.items()})
         self._make_schedulers(len(task.train_data[0]))
         if checkpoint is not None:
-            self._restore(task, checkpoint)
+            try:
+                self._restore(task, checkpoint)
+            except (KeyError, TypeError, ValueError, IndexError) as error:  # checked fields, inconsistent values
+                raise CheckpointError(f"the checkpoint does not fit this run ({' '.join(str(error).split())[:160]})"
+                                      ) from None
         self.step.global_step = int(self.history[-1]["step"]) if self.history else 0
 
     def fit(self, run: RunDir | None) -> list[dict[str, float]]:
@@ -142,6 +146,10 @@ class Trainer:
             for epoch in range(len(self.history), self.cfg.epochs):
                 if self._run_epoch(epoch):
                     break
+        except RuntimeError as error:
+            if lost := distributed.lost_process(error):
+                raise TrainingError(lost) from None
+            raise
         finally:
             self._flush()  # Ctrl-C or an error mid-epoch loses at most that epoch
         return self.history
@@ -284,14 +292,15 @@ class Trainer:
 
     def _flush(self) -> None:
         """Write the latest snapshot (last.pt, metrics.csv) and a new best (best.pt, model.safetensors)."""
-        if self._pending is not None:
-            save_checkpoint(self.run.last_path, _for_disk(self._pending))
-            self.run.write_metrics(self._pending["history"])
-        if self._pending_best is not None:
-            save_checkpoint(self.run.best_path, _for_disk(self._pending_best))
-            save_weights_state(self.run.weights_path, self._pending_best["models"],
+        pending, best = self._pending, self._pending_best
+        self._pending = self._pending_best = None  # a write that fails is not tried again on the way out
+        if best is not None:  # first: last.pt, the resume point, never passes a best epoch left unsaved
+            save_weights_state(self.run.weights_path, best["models"],
                                metadata=config_metadata(self.task_name, self.config))
-        self._pending = self._pending_best = None
+            save_checkpoint(self.run.best_path, _for_disk(best))
+        if pending is not None:
+            save_checkpoint(self.run.last_path, _for_disk(pending))
+            self.run.write_metrics(pending["history"])
         self._saved_at = time.monotonic()
 
     def _restore(self, task: Trainable, checkpoint: Mapping[str, Any]) -> None:
@@ -324,8 +333,7 @@ class Trainer:
     def _check_finite(self, row: Mapping[str, float]) -> None:
         bad = [key for key, value in row.items() if key.endswith("loss") and not math.isfinite(value)]
         if bad:
-            kept = f"; the last good checkpoint is kept in {self.run.path}" if self.run and self.history else ""
-            raise TrainingError(f"{bad[0]} became {row[bad[0]]} in epoch {row['epoch']}{kept} "
+            raise TrainingError(f"{bad[0]} became {row[bad[0]]} in epoch {row['epoch']} "
                                 f"(try a lower --lr or --set train.grad_clip=1)")
 
 
