@@ -14,6 +14,7 @@ from nnlab import api
 from nnlab.data.calo import read_attrs, read_calogan
 from nnlab.models.calogan import generate
 from nnlab.physics.simulator import simulate_to_file
+from nnlab.tasks import calogan as calogan_task
 from nnlab.tasks.calogan import _two_figures
 from nnlab.training.checkpoint import load_checkpoint
 from tests.conftest import assert_one_line_error, edit_weights
@@ -59,7 +60,7 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
     assert 0.0 <= bf16["eplus"]["classifier_auc"]["observables"] <= 1.0
 
 
-def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
+def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path, monkeypatch):
     run = train(cli, tmp_path, "--particle", "gamma,piplus", "--set", "data.n_per_particle=200")
     result = cli("sample", run, "--particle", "piplus", "--energy", "50", "-n", "30", "-o", tmp_path / "fake.h5",
                  "--precision", "32")  # the default, auto, is bf16 on a CPU that computes it natively
@@ -91,6 +92,40 @@ def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path):
     beyond = cli("sample", run, "--energy", "200:500", "-n", "40", "-o", tmp_path / "beyond.h5")
     (note,) = [line for line in beyond.out.splitlines() if line.startswith("note: ")]
     assert beyond.code == 0 and note.startswith("note: 40 of 40 energies") and "extrapolates" in note
+    sample_edge_cases(cli, run, tmp_path, monkeypatch)
+
+
+def sample_edge_cases(cli, run: Path, tmp_path: Path, monkeypatch) -> None:
+    """Huge requests refused before any work, large ones streamed in parts, a rare NaN shower drawn again."""
+    huge = cli("sample", run, "-n", 10**12, "-o", tmp_path / "huge.h5")
+    assert_one_line_error(huge, "-n 1000000000000: about 4.06 PB to write to", "but its disk has")
+    assert not (tmp_path / "huge.h5").exists()
+    whole = cli("sample", run, "--energy", "5:20", "-n", "40", "-o", tmp_path / "whole.h5", "--precision", "32")
+    first = cli("sample", run, "--energy", "5:20", "-n", "16", "-o", tmp_path / "first.h5", "--precision", "32")
+    monkeypatch.setattr(calogan_task, "SAMPLE_CHUNK", 16)  # 40 showers in parts of 16, 16 and 8
+    parts = cli("sample", run, "--energy", "5:20", "-n", "40", "-o", tmp_path / "parts.h5", "--precision", "32")
+    assert whole.code == first.code == parts.code == 0
+    whole, parts = read_calogan(tmp_path / "whole.h5"), read_calogan(tmp_path / "parts.h5")
+    assert np.array_equal(whole["energy"], parts["energy"])  # one stream of energies, however it is cut
+    assert np.array_equal(read_calogan(tmp_path / "first.h5")["layer_1"], parts["layer_1"][:16])  # part 0: the seed
+    assert parts["layer_1"].shape == (40, 12, 12) and np.isfinite(parts["layer_1"]).all()
+    real_generate = calogan_task.generate
+
+    def nan_in_row_3_once(*args, **kwargs):
+        showers = real_generate(*args, **kwargs)
+        if not getattr(nan_in_row_3_once, "done", False):
+            showers["layer_2"][3, 0, 0], nan_in_row_3_once.done = np.nan, True
+        return showers
+
+    monkeypatch.setattr(calogan_task, "generate", nan_in_row_3_once)
+    redrawn = cli("sample", run, "-n", "40", "-o", tmp_path / "redrawn.h5")
+    assert redrawn.code == 0 and "note: 1 of 40 showers came out NaN or infinite and were drawn again" in redrawn.out
+    assert np.isfinite(read_calogan(tmp_path / "redrawn.h5")["layer_2"]).all()
+    monkeypatch.setattr(calogan_task, "generate", lambda *a, **k: {**real_generate(*a, **k), "layer_0": np.full(
+        (len(a[1]), 3, 96), np.inf, np.float32)})
+    assert_one_line_error(cli("sample", run, "-n", "40", "-o", tmp_path / "diverged.h5"),
+                          "NaN or infinite values in 16 of 16 showers: its weights have diverged")
+    assert not (tmp_path / "diverged.h5").exists()
 
 
 def test_runs_saved_before_spot_rounding_the_critic_views_and_g_depth_load_without_them(tmp_path, showers):

@@ -28,37 +28,78 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEADER_BYTES = 4
+# The largest IDX payload read: 1 GiB holds EMNIST ByClass, the largest of the family (697,932
+# training images, 547 MB), with room to spare; a header claiming more is refused unread.
+MAX_IDX_BYTES = 2**30
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file, raw or gzipped, into a native-endian array of its declared shape.
 
-    Gzip is recognised by its magic bytes, so a misnamed file still loads. Every problem
-    (missing file, bad gzip, wrong magic or type byte, truncated or trailing data) raises a
-    one-line `DataError` that names the file and says what is wrong.
+    Gzip is recognised by its magic bytes, so a misnamed file still loads. The header is read
+    first and then exactly the bytes it declares (at most MAX_IDX_BYTES), streaming through
+    gzip, so a gzip bomb is never unpacked whole. Every problem (missing file, bad gzip, wrong
+    magic or type byte, too large, truncated or trailing data) raises a one-line `DataError`
+    that names the file and says what is wrong.
     """
     path = Path(path)
-    data, gunzipped = read_maybe_gzip(path)
-    return parse_idx(data, name=str(path), gunzipped=gunzipped)
-
-
-def read_maybe_gzip(path: Path) -> tuple[bytes, bool]:
-    """Return the bytes of `path`, decompressed when they start with the gzip magic, and
-    whether they were; a corrupt gzip stream raises a one-line `DataError`."""
+    gunzipped = False
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as raw:
+            start = raw.read(4)
+            raw.seek(0)
+            gunzipped = start[:2] == _GZIP_MAGIC
+            if gunzipped:
+                with gzip.GzipFile(fileobj=raw) as stream:
+                    return _read_idx_stream(stream, str(path), stored_bytes=None)
+            if path.suffix == ".gz" and start[:2] != b"\x00\x00":
+                raise DataError(f"{path}: named .gz but is neither gzip nor IDX (starts with {start.hex(' ')})")
+            return _read_idx_stream(raw, str(path), stored_bytes=os.fstat(raw.fileno()).st_size)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise DataError(f"{path}: corrupt gzip stream ({err}); download or copy it again") from None
     except OSError as err:
-        raise DataError(f"{path}: cannot read: {err.strerror or err}") from None
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            return gzip.decompress(data), True
-        except (OSError, EOFError, zlib.error) as err:
+        if gunzipped:
             raise DataError(f"{path}: corrupt gzip stream ({err}); download or copy it again") from None
-    if path.suffix == ".gz" and data[:2] != b"\x00\x00":
-        raise DataError(f"{path}: named .gz but is neither gzip nor IDX (starts with {data[:4].hex(' ')})")
-    return data, False
+        raise DataError(f"{path}: cannot read: {err.strerror or err}") from None
+
+
+def _read_idx_stream(stream, name: str, *, stored_bytes: int | None) -> np.ndarray:
+    """Parse the header from the first bytes, check the declared size, then read just that payload.
+
+    `stored_bytes` is the size of a raw file (checked before reading); a gzip stream (None) is
+    read in chunks up to one byte past the payload, so memory follows the data actually there.
+    """
+    head = stream.read(_HEADER_BYTES)
+    if len(head) == _HEADER_BYTES and head[:2] == b"\x00\x00":
+        head += stream.read(4 * head[3])
+    dtype, shape = _parse_header(head, name)
+    expected = len(head) + dtype.itemsize * math.prod(shape)
+    if expected > MAX_IDX_BYTES:
+        raise DataError(f"{name}: header declares {_describe(shape, dtype)} ({expected} bytes), over the "
+                        f"{MAX_IDX_BYTES / 2**30:g} GiB limit ({__name__}.MAX_IDX_BYTES); is it an IDX file?")
+    if stored_bytes is not None and stored_bytes != expected:
+        raise _size_error(name, shape, dtype, expected, stored_bytes)
+    data = bytearray(head)
+    while len(data) <= expected and (chunk := stream.read(min(1 << 20, expected + 1 - len(data)))):
+        data += chunk
+    if len(data) != expected:  # a gzip stream is not unpacked past one byte too many
+        gunzipped = stored_bytes is None
+        raise _size_error(name, shape, dtype, expected, len(data), gunzipped=gunzipped, at_least=gunzipped)
+    return parse_idx(data, name=name)
+
+
+def _size_error(
+    name: str, shape: tuple[int, ...], dtype: np.dtype, expected: int, held: int, *,
+    gunzipped: bool = False, at_least: bool = False,
+) -> DataError:
+    """The one line for a file that holds fewer or more bytes than its header declares; `at_least`:
+    reading stopped at `held`, one byte past the payload, so the true size is not known."""
+    how = "truncated" if held < expected else "trailing bytes"
+    holds = f"more than {expected}" if at_least and held > expected else str(held)
+    return DataError(f"{name}: {how}: header declares {_describe(shape, dtype)} ({expected} bytes) "
+                     f"but the file holds {holds} bytes{' after gunzip' if gunzipped else ''}")
 
 
 def parse_idx(data: bytes, *, name: str = "<bytes>", gunzipped: bool = False) -> np.ndarray:
@@ -67,13 +108,9 @@ def parse_idx(data: bytes, *, name: str = "<bytes>", gunzipped: bool = False) ->
     offset = _HEADER_BYTES + 4 * len(shape)
     expected = offset + dtype.itemsize * math.prod(shape)
     if len(data) != expected:
-        how = "truncated" if len(data) < expected else "trailing bytes"
-        raise DataError(
-            f"{name}: {how}: header declares {_describe(shape, dtype)} ({expected} bytes) "
-            f"but the file holds {len(data)} bytes{' after gunzip' if gunzipped else ''}"
-        )
+        raise _size_error(name, shape, dtype, expected, len(data), gunzipped=gunzipped)
     array = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # a writable native-endian copy
+    return array.astype(dtype.newbyteorder("="), copy=not isinstance(data, bytearray))  # writable, native-endian
 
 
 def _parse_header(data: bytes, name: str) -> tuple[np.dtype, tuple[int, ...]]:

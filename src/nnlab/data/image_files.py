@@ -4,7 +4,9 @@ MNIST-like: float (N, 28, 28) in 0..1, light digit on a dark background, centred
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,17 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 # MNIST fitted each digit into a 20x20 box and centred it by its centre of mass in 28x28
 # (LeCun et al., the MNIST page); Fashion-MNIST items fill the frame, so pass box=28 there.
 MNIST_BOX = 20
+# Refusal limits for hostile files (docs/refusals.md); raise them here for larger honest inputs.
+# 4096x4096 (16.8 Mpx) takes a full 12 Mpx phone photo (4032x3024) or a 4K screenshot of a digit
+# that needs only 28x28, keeps the grey float32 copy at 64 MiB, and sits well under Pillow's
+# 89 Mpx DecompressionBombWarning: it is checked on the header, before any pixel is decoded.
+MAX_PIXELS = 4096 * 4096
+# 256 MiB of array data: all 70,000 MNIST images as float32 (220 MiB) or the 10,000 test images
+# as float64 (63 MiB); the float32 working copy stays under 1 GiB even for uint8 input.
+MAX_NPY_BYTES = 256 * 2**20
+# What Pillow may decode: the formats of IMAGE_SUFFIXES, so no other plugin (EPS runs Ghostscript)
+# ever sees a user's file, whatever its name.
+PICTURE_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP")
 
 
 @dataclass(frozen=True)
@@ -84,27 +97,65 @@ def read_image_file(
 
 
 def _load_grey(path: Path) -> tuple[np.ndarray, str]:
-    """Decode with Pillow into grey floats 0..1 (luma; transparency over a contrasting background)."""
+    """Decode with Pillow into grey float32 0..1 (luma; transparency over a contrasting background).
+
+    The size is checked from the header before any pixel is decoded (`Image.open` is lazy), and
+    pixels stay uint8 or float32, so a small file that claims a huge picture costs no memory.
+    """
     try:
         from PIL import Image
     except ImportError:
         raise DataError(f"{path}: reading pictures needs Pillow: pip install pillow") from None
+    shrink = f"shrink it first (a digit needs only 28x28), or raise {__name__}.MAX_PIXELS"
     try:
-        with Image.open(path) as im:
-            mode, (w, h) = im.mode, im.size
-            if mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                values = np.asarray(im, dtype=np.float64)
-                grey, alpha = values / max(values.max(), 1.0 if mode == "F" else 255.0), None
-            else:
-                rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
-                grey, alpha = rgba[..., :3] @ np.array([0.299, 0.587, 0.114]), rgba[..., 3]  # ITU-R 601 luma
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise DataError(f"{path}: cannot read as an image: {' '.join(str(err).split())}") from None
+        with warnings.catch_warnings():  # Pillow's own warnings would be a second line on stderr
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.init()
+            with Image.open(path, formats=[f for f in PICTURE_FORMATS if f in Image.OPEN]) as im:
+                mode, (w, h) = im.mode, im.size
+                if w * h > MAX_PIXELS:
+                    raise DataError(f"{path}: {w}x{h} is {w * h / 1e6:.1f} Mpx, over the "
+                                    f"{MAX_PIXELS / 1e6:.1f} Mpx limit for a picture to classify; {shrink}")
+                grey, alpha = _decode_grey(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise DataError(f"{path}: too many pixels ({_one_line(err)}); {shrink}") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as err:
+        raise DataError(f"{path}: cannot read as an image: {_one_line(err)}") from None
+    bad = np.count_nonzero(~np.isfinite(grey))
+    if bad:
+        raise DataError(f"{path}: {bad} NaN or infinite pixel(s); save the picture with finite values")
     described = f"{w}x{h} {mode}" + (" -> grey" if mode not in ("L", "1") else "")
     if alpha is not None and alpha.min() < 1.0:
         grey = _flatten_alpha(grey, alpha)
         described += " (transparency flattened)"
     return grey, described
+
+
+def _decode_grey(im) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey float32 in 0..1 (NaN kept, for the caller to refuse) and alpha 0..1 or None."""
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(im, dtype=np.float32)
+        finite = values[np.isfinite(values)]
+        top = max(float(finite.max()) if finite.size else 0.0, 1.0 if im.mode == "F" else 255.0)
+        return values / np.float32(top), None
+    if im.mode in ("L", "1"):
+        return np.asarray(im.convert("L"), dtype=np.float32) / np.float32(255.0), None
+    rgba = np.asarray(im.convert("RGBA"))  # uint8, 4 bytes a pixel
+    grey = np.zeros(rgba.shape[:2], np.float32)
+    for channel, weight in enumerate((0.299, 0.587, 0.114)):  # ITU-R 601 luma
+        grey += rgba[..., channel] * np.float32(weight / 255.0)
+    alpha = rgba[..., 3]
+    return grey, (alpha / np.float32(255.0) if alpha.min() < 255 else None)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (a newline as \\n), so a file name shows on one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _flatten_alpha(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -142,7 +193,7 @@ def _fit_like_mnist(x: np.ndarray, *, size: int, box: int) -> np.ndarray:
         x = x[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     h, w = x.shape
     side = max(h, w)
-    square = np.zeros((side, side))
+    square = np.zeros((side, side), np.float32)
     square[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = x
     small = np.asarray(
         Image.fromarray(square.astype(np.float32)).resize((box, box), Image.Resampling.LANCZOS)
@@ -163,18 +214,23 @@ def read_npy(path: str | os.PathLike, *, size: int = 28) -> UserImages:
 
     Values in 0..255 are scaled to 0..1; NaN, infinities, negative values and other shapes
     raise a one-line `DataError`. Polarity is reported, not changed: arrays usually come
-    from the same pipeline as the training data.
+    from the same pipeline as the training data. The header is checked (dtype, shape, size
+    against the file and MAX_NPY_BYTES) before any data is read, and nothing is unpickled.
     """
     path = Path(path)
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise DataError(f"{path}: cannot read as .npy: {' '.join(str(err).split())}") from None
+        with open(path, "rb") as f:
+            dtype, shape, fortran = read_npy_header(f, path, stored_bytes=os.fstat(f.fileno()).st_size,
+                                                    max_bytes=MAX_NPY_BYTES, limit_name=f"{__name__}.MAX_NPY_BYTES")
+            _image_shape(shape, path, size=size)
+            array = read_npy_data(f, path, dtype, shape, fortran)
+    except OSError as err:
+        raise DataError(f"{path}: cannot read as .npy: {_one_line(err)}") from None
     images = _as_images(array, path, size=size)
     notes = [f"{path.name}: {len(images)} image(s) of shape {array.shape} {array.dtype}"]
     top = float(images.max())
     if top > 1.0:
-        images = images / 255.0
+        images /= np.float32(255.0)
         notes.append(f"{path.name}: values 0..{top:g} scaled to 0..1")
     n_dark = sum(_is_dark_on_light(x) for x in images)
     if n_dark:
@@ -182,31 +238,83 @@ def read_npy(path: str | os.PathLike, *, size: int = 28) -> UserImages:
             f"{path.name}: {n_dark} image(s) look dark-on-light (MNIST is light on dark); not inverted"
         )
     names = (path.name,) if len(images) == 1 else tuple(f"{path.name}[{i}]" for i in range(len(images)))
-    return UserImages(images.astype(np.float32), names, tuple(notes))
+    return UserImages(images, names, tuple(notes))
+
+
+def read_npy_header(
+    fp, name: str | os.PathLike, *, stored_bytes: int, max_bytes: int, limit_name: str
+) -> tuple[np.dtype, tuple[int, ...], bool]:
+    """Read and check a .npy header from `fp`, leaving it at the data; return (dtype, shape, fortran_order).
+
+    Refused in one line before any data is read: a bad magic or header, a dtype that is not
+    real numbers (objects would need unpickling), a negative dimension, data over `max_bytes`
+    (`limit_name` says where to raise it), and a header that does not fit the `stored_bytes`
+    of the file or zip member (truncated, or trailing bytes).
+    """
+    from numpy.lib import format as npy_format
+
+    try:
+        with warnings.catch_warnings():  # numpy warns about Python 2 headers: a second line on stderr
+            warnings.simplefilter("ignore")
+            version = npy_format.read_magic(fp)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"format version {version[0]}.{version[1]} is not supported (1.0 and 2.0 are)")
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            shape, fortran, dtype = read_header(fp)
+    except (ValueError, TypeError, OverflowError, EOFError, SyntaxError, RecursionError) as err:
+        raise DataError(f"{name}: cannot read as .npy: {_one_line(err)}") from None
+    if dtype.kind not in "biuf":
+        raise DataError(f"{name}: cannot read as .npy: dtype {dtype} is not numeric; save integers or real floats")
+    if any(d < 0 for d in shape):
+        raise DataError(f"{name}: cannot read as .npy: negative dimension in shape {shape}")
+    data_bytes = dtype.itemsize * math.prod(shape)
+    declared = f"header declares shape {shape} {dtype} ({data_bytes} bytes of data)"
+    if data_bytes > max_bytes:
+        raise DataError(f"{name}: {declared}, over the {max_bytes / 2**20:g} MiB limit; "
+                        f"split it into smaller files, or raise {limit_name}")
+    stored = stored_bytes - fp.tell()
+    if stored != data_bytes:
+        how = "truncated" if stored < data_bytes else "trailing bytes"
+        raise DataError(f"{name}: {how}: {declared} but the file holds {stored} bytes of data")
+    return dtype, tuple(shape), fortran
+
+
+def read_npy_data(fp, name: str | os.PathLike, dtype: np.dtype, shape: tuple[int, ...], fortran: bool) -> np.ndarray:
+    """Read the data a checked header declared, in chunks: memory follows the bytes really there,
+    whatever a zip entry claims; a short stream raises one DataError line."""
+    size = dtype.itemsize * math.prod(shape)
+    data = bytearray()
+    while len(data) < size and (chunk := fp.read(min(1 << 20, size - len(data)))):
+        data += chunk
+    if len(data) != size:
+        raise DataError(f"{name}: truncated: header declares {size} bytes of data, only {len(data)} could be read")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")  # writable
+
+
+def _image_shape(shape: tuple[int, ...], path: Path, *, size: int) -> tuple[int, int, int]:
+    """The (N, size, size) that `shape` holds, or one DataError line saying which shapes are allowed."""
+    if shape in ((size, size), (size * size,)):
+        return (1, size, size)
+    if len(shape) in (2, 3, 4) and shape[1:] in ((size * size,), (size, size), (1, size, size)):
+        return (shape[0], size, size)
+    allowed = f"(N, {size}, {size}), ({size}, {size}), (N, {size * size}) or (N, 1, {size}, {size})"
+    raise DataError(f"{path}: shape {shape} is not {allowed}")
 
 
 def _as_images(array: np.ndarray, path: Path, *, size: int) -> np.ndarray:
-    """Reshape to (N, size, size) float64 and check the values, or raise one DataError line."""
+    """Reshape to (N, size, size) float32 and check the values, or raise one DataError line."""
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path}: dtype {array.dtype} is not numeric")
-    shapes = {(size, size): (1, size, size), (size * size,): (1, size, size)}
-    shape = shapes.get(array.shape)
-    if (
-        shape is None
-        and array.ndim in (2, 3, 4)
-        and array.shape[1:] in ((size * size,), (size, size), (1, size, size))
-    ):
-        shape = (array.shape[0], size, size)
-    if shape is None:
-        allowed = f"(N, {size}, {size}), ({size}, {size}), (N, {size * size}) or (N, 1, {size}, {size})"
-        raise DataError(f"{path}: shape {array.shape} is not {allowed}")
-    images = array.reshape(shape).astype(np.float64)
+    shape = _image_shape(array.shape, path, size=size)
+    images = array.reshape(shape)
     if len(images) == 0:
         raise DataError(f"{path}: holds no images")
-    bad = ~np.isfinite(images)
-    if bad.any():
-        first = int(np.argmax(bad.reshape(len(images), -1).any(axis=1)))
-        raise DataError(f"{path}: {int(bad.sum())} NaN or infinite value(s), the first in image {first}")
-    if images.min() < 0 or images.max() > 255:
-        raise DataError(f"{path}: values {images.min():g}..{images.max():g} are outside 0..1 and 0..255")
-    return images
+    if images.dtype.kind == "f":
+        bad = ~np.isfinite(images)
+        if bad.any():
+            first = int(np.argmax(bad.reshape(len(images), -1).any(axis=1)))
+            raise DataError(f"{path}: {int(bad.sum())} NaN or infinite value(s), the first in image {first}")
+    low, high = images.min(), images.max()
+    if low < 0 or high > 255:
+        raise DataError(f"{path}: values {float(low):g}..{float(high):g} are outside 0..1 and 0..255")
+    return images.astype(np.float32)

@@ -301,21 +301,35 @@ def _load_idx_dir(folder: Path, spec: _Spec, *, name: str) -> ImageData:
 
 
 def _load_npz(path: Path, spec: _Spec, *, name: str) -> ImageData:
-    """Load a Keras-style .npz (x_train, y_train, x_test, y_test) without unpickling anything."""
+    """Load a Keras-style .npz (x_train, y_train, x_test, y_test) without unpickling anything.
+
+    Each member's .npy header and the size its zip entry declares are checked (`read_npy_header`,
+    at most MAX_IDX_BYTES each) before a byte of data is unpacked: no zip or header bomb.
+    """
     import zipfile
+    import zlib
+
+    from nnlab.data.idx import MAX_IDX_BYTES
+    from nnlab.data.image_files import read_npy_data, read_npy_header
 
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in NPZ_KEYS if k not in npz.files]
+        with zipfile.ZipFile(path) as archive:
+            members = {n.removesuffix(".npy"): archive.getinfo(n) for n in archive.namelist()}
+            missing = [k for k in NPZ_KEYS if k not in members]
             if missing:
                 raise DataError(
                     f"{path}: missing arrays {', '.join(missing)} (expected {', '.join(NPZ_KEYS)})"
                 )
-            arrays = tuple(npz[k] for k in NPZ_KEYS)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            arrays = []
+            for key in NPZ_KEYS:
+                with archive.open(members[key]) as member:
+                    header = read_npy_header(member, f"{path}[{key}]", stored_bytes=members[key].file_size,
+                                             max_bytes=MAX_IDX_BYTES, limit_name="nnlab.data.idx.MAX_IDX_BYTES")
+                    arrays.append(read_npy_data(member, f"{path}[{key}]", *header))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as err:
         raise DataError(f"{path}: cannot read as .npz: {_one_line(err)}") from None
     labels = tuple(f"{path.name}[{k}]" for k in NPZ_KEYS)
-    return _image_data(arrays, labels, class_names=spec.class_names, name=name, location=str(path))
+    return _image_data(tuple(arrays), labels, class_names=spec.class_names, name=name, location=str(path))
 
 
 def _image_data(

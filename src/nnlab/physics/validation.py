@@ -139,7 +139,7 @@ def _load(source: Any) -> tuple[str, dict[str, np.ndarray]]:
     if isinstance(source, (str, os.PathLike)):
         from nnlab.data.calo import read_attrs, read_calogan
 
-        return _particle(read_attrs(source).get("particle"), source), read_calogan(source, truth=True)
+        return _particle(read_attrs(source).get("particle"), source), read_calogan(source, truth=True, empty_ok=False)
     arrays = {k: np.asarray(v) for k, v in source.items() if k != "particle"}
     return _particle(source.get("particle"), "showers"), arrays
 

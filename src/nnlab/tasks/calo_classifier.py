@@ -71,7 +71,7 @@ def load_showers(cfg: CaloDataConfig, *, min_particles: int = 2) -> tuple[list[d
             raise ConfigError(f"data.files: give one file per particle ({len(cfg.particles)}), got {len(cfg.files)}")
         for path, particle in zip(cfg.files, cfg.particles):  # a file in the wrong place would swap the labels
             check_particle(path, particle, option="--data")
-        return [read_calogan(path, stop=cfg.n_per_particle) for path in cfg.files], ", ".join(cfg.files)
+        return [read_calogan(path, stop=cfg.n_per_particle, empty_ok=False) for path in cfg.files], ", ".join(cfg.files)
     energy = cfg.energy_gev[0] if len(cfg.energy_gev) == 1 else tuple(cfg.energy_gev[:2])
     showers = [simulate(p, cfg.n_per_particle, energy_gev=energy, seed=cfg.sim_seed + i, profile=False)
                for i, p in enumerate(cfg.particles)]

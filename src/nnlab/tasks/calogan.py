@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from nnlab.config import TrainConfig, choices, in_range
-from nnlab.data.calo import CALOGAN_KEYS, check_particle, read_calogan, write_calogan
+from nnlab.data.calo import CALOGAN_KEYS, SHOWER_BYTES, CaloWriter, check_particle, read_calogan
 from nnlab.errors import ConfigError
+from nnlab.files import require_space
 from nnlab.evaluation import calo_gan_validation as validation
 from nnlab.models.calogan import (GENERATE_BATCH, LAYER_ENERGIES, N_CELLS, SPOT_SAMPLING, CaloDiscriminator,
                                   CaloGenerator, CompiledGenerator, energy_consistency, flatten_layers, generate)
@@ -40,6 +41,7 @@ WATCHED = ("E_tot/E_inc", "f_0", "f_1", "s_d", "lateral_width_1", "sparsity_1") 
 # (early in training, or a short run) the separation power still tells the epochs apart
 TIE_BREAK = 1e-3
 SEPARATION_BOUND = 0.05  # the target for every observable: each epoch logs how many are at or above it (n_above)
+SAMPLE_CHUNK = 16384  # showers `sample` generates and writes at a time: ~66 MB as float64, whatever -n
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,38 +295,74 @@ class CaloGANTask(GeneratorAverage, Task):
         particle = particle or self.particles[0]
         if particle not in self.particles:
             raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
-        energy_gev = _energies(energy or "1:100", n, seed=seed)
-        request = {"energy": energy_gev[:, None], "particle": np.full(n, self.particles.index(particle))}
+        path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
+        require_space(path, n * SHOWER_BYTES, request=f"-n {n}")
+        index = self.particles.index(particle)
         compiling, compiled = "", CompiledGenerator(self.sampler) if compile else None
         if compiled:  # a first call compiles (per batch size and dtype): time the showers apart from it
             started = time.perf_counter()
-            self.generate_like(_first(request, min(n, GENERATE_BATCH)), seed=seed, precision=precision,
-                               compiled=compiled)
+            self._finite_showers(_energies(energy or "1:100", seed=seed)(min(n, GENERATE_BATCH)), index, seed=seed,
+                                 precision=precision, compiled=compiled)
             compiling = f", after {time.perf_counter() - started:.0f} s compiling"
-        started = time.perf_counter()
-        showers = self.generate_like(request, seed=seed, precision=precision, compiled=compiled)
-        seconds = time.perf_counter() - started
-        path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
-        write_calogan(path, showers, attrs={"generator": "nnlab calogan", "particle": particle, "seed": seed,
-                                            "precision": precision})
+        energies, seconds, redrawn, outside = _energies(energy or "1:100", seed=seed), 0.0, 0, 0
+        low, high = self._trained_range(particle)
+        attrs = {"generator": "nnlab calogan", "particle": particle, "seed": seed, "precision": precision}
+        with CaloWriter(path, attrs=attrs) as writer:
+            for part, start in enumerate(range(0, n, SAMPLE_CHUNK)):  # memory bounded by a chunk, whatever n
+                energy_gev = energies(min(SAMPLE_CHUNK, n - start))
+                started = time.perf_counter()
+                showers, bad = self._finite_showers(energy_gev, index, seed=_derived_seed(seed, part),
+                                                    precision=precision, compiled=compiled)
+                seconds += time.perf_counter() - started
+                writer.append(showers)
+                redrawn += bad
+                outside += int(np.sum((energy_gev < low) | (energy_gev > high)))
+        notes = [f"note: {redrawn} of {n} showers came out NaN or infinite and were drawn again"] if redrawn else []
+        if outside:
+            notes.append(_outside_note(outside, n, low, high, particle))
         return [f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
-                f"{n / max(seconds, 1e-9):,.0f} showers/s in {PRECISION_NAMES[precision]}{compiling})",
-                *self._extrapolated(energy_gev, particle)]
+                f"{n / max(seconds, 1e-9):,.0f} showers/s in {PRECISION_NAMES[precision]}{compiling})", *notes]
 
-    def _extrapolated(self, energy_gev: np.ndarray, particle: str, what: str = "energies") -> list[str]:
-        """A note when requested energies lie outside the training showers' range: G was never judged there.
+    def _finite_showers(self, energy_gev: np.ndarray, index: int, *, seed: int, precision: str,
+                        compiled: CompiledGenerator | None) -> tuple[dict[str, np.ndarray], int]:
+        """Showers at `energy_gev`, those with NaN or inf drawn again (from further seeds); and how many there were.
 
-        The range is rounded outward to two significant figures (1.004-99.98 GeV becomes 1-100), so
-        that asking for the range the showers were simulated in draws no note.
+        A briefly trained G gave 3 such showers in 300,000; one that gives more than 1% has diverged,
+        and the request is refused before it is written.
         """
+        def draw(rows: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+            return generate(compiled or self.sampler, energy_gev[rows], particle_index=np.full(len(rows), index),
+                            seed=seed, autocast_dtype=torch.bfloat16 if precision == "bf16-mixed" else None)
+
+        showers = draw(np.arange(len(energy_gev)), seed)
+        bad = _non_finite_rows(showers)
+        first = int(bad.sum())
+        if first > max(1, len(bad) // 100):
+            raise TrainingError(f"the generator gave NaN or infinite values in {first} of {len(bad)} showers: "
+                                "its weights have diverged (train again, or sample an earlier run)")
+        for attempt in range(1, 4):
+            if not bad.any():
+                return showers, first
+            rows = np.flatnonzero(bad)
+            again = draw(rows, _derived_seed(seed, attempt))
+            for key, value in again.items():
+                showers[key][rows] = value
+            bad[rows] = _non_finite_rows(again)
+        raise TrainingError("the generator gave NaN or infinite values for the same energies in 4 draws: "
+                            "its weights have diverged (train again, or sample an earlier run)")
+
+    def _trained_range(self, particle: str) -> tuple[float, float]:
+        """The training showers' energies of `particle`, rounded outward to two significant figures (1.004-99.98 GeV
+        becomes 1-100), so that asking for the range the showers were simulated in is not extrapolating."""
         _, energy, index = self.train_data
         trained = energy[index == self.particles.index(particle)].double()
-        low, high = _two_figures(float(trained.min()), np.floor), _two_figures(float(trained.max()), np.ceil)
+        return _two_figures(float(trained.min()), np.floor), _two_figures(float(trained.max()), np.ceil)
+
+    def _extrapolated(self, energy_gev: np.ndarray, particle: str, what: str = "energies") -> list[str]:
+        """A note when requested energies lie outside the training showers' range: G was never judged there."""
+        low, high = self._trained_range(particle)
         outside = int(np.sum((energy_gev < low) | (energy_gev > high)))
-        if not outside:
-            return []
-        return [f"note: {outside} of {len(energy_gev)} {what} lie outside the {low:g}-{high:g} GeV of the "
-                f"training {particle} showers: the generator extrapolates there"]
+        return [_outside_note(outside, len(energy_gev), low, high, particle, what)] if outside else []
 
     def evaluate(self, run: RunDir, *, reference: str | None = None, bf16: bool = False,
                  **unsupported: Any) -> Report:
@@ -370,7 +408,7 @@ class CaloGANTask(GeneratorAverage, Task):
         showers, notes = [], []
         for i, (path, particle) in enumerate(zip(paths, self.particles)):
             check_particle(path, particle, option="--reference")
-            found = read_calogan(path)
+            found = read_calogan(path, empty_ok=False)
             found["particle"] = np.full(len(found["energy"]), i)
             energy = found["energy"][:, 0]
             notes.append(f"{particle}: judged against {path} ({len(energy)} showers)")
@@ -447,9 +485,25 @@ def _two_figures(value: float, rounding: Callable[[float], float]) -> float:
     return float(round(rounding(value / scale) * scale, 12))
 
 
-def _energies(text: str, n: int, *, seed: int) -> np.ndarray:
-    """--energy "50" -> n times 50 GeV; "1:100" -> n energies uniform in [1, 100] GeV, seeded."""
+def _energies(text: str, *, seed: int) -> Callable[[int], np.ndarray]:
+    """--energy "50" -> draws of 50 GeV; "1:100" -> draws uniform in [1, 100] GeV from one stream seeded by
+    `seed` (drawn in parts or at once, the same energies)."""
     energy = parse_energy_gev(text)
     if np.ndim(energy) == 0:
-        return np.full(n, energy)
-    return np.random.default_rng(seed).uniform(energy[0], energy[1], n)
+        return lambda n: np.full(n, energy)
+    rng = np.random.default_rng(seed)
+    return lambda n: rng.uniform(energy[0], energy[1], n)
+
+
+def _derived_seed(seed: int, part: int) -> int:
+    """The seed of part `part` of a request (part 0: `seed` itself, so a small request draws what it always did)."""
+    return seed if part == 0 else int(np.random.SeedSequence([seed, part]).generate_state(1)[0])
+
+
+def _non_finite_rows(showers: Mapping[str, np.ndarray]) -> np.ndarray:
+    return ~np.all([np.isfinite(value).reshape(len(value), -1).all(axis=1) for value in showers.values()], axis=0)
+
+
+def _outside_note(outside: int, n: int, low: float, high: float, particle: str, what: str = "energies") -> str:
+    return (f"note: {outside} of {n} {what} lie outside the {low:g}-{high:g} GeV of the training {particle} "
+            "showers: the generator extrapolates there")

@@ -220,8 +220,14 @@ class CNNTask(ClassifierTask):
         self.shifts.set_state(state["shifts"])
 
     def predict(self, source: str, *, output_path: Path | None = None) -> list[str]:
-        """Classify the user's images (a picture, a .npy array or a folder), saying what was done to them."""
-        from nnlab.data.image_files import read_user_images
+        """Classify the user's images (a picture, a .npy array or a folder), saying what was done to them.
+
+        The CSV is quoted by the csv module and printed lines escape control characters, so a file
+        name holding a comma or a newline cannot forge a row or a line."""
+        import csv
+        import io
+
+        from nnlab.data.image_files import printable, read_user_images
 
         images = read_user_images(source, size=self.test_data[0].shape[-1])
         probs = self.probabilities((torch.from_numpy(images.images),))
@@ -229,12 +235,14 @@ class CNNTask(ClassifierTask):
         lines = [f"note: {note}" for note in images.notes]
         lines += [f"{name} -> {self.class_names[k]} ({p[k]:.3f})" for name, k, p in zip(images.names, best, probs)]
         if output_path is not None:
-            header = ",".join(["input", "predicted", *(f"p_{c}" for c in self.class_names)])
-            rows = [",".join([name, self.class_names[k], *(f"{q:.6f}" for q in p)])
-                    for name, k, p in zip(images.names, best, probs)]
-            write_text_atomic(output_path, "\n".join([header, *rows]) + "\n")
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(["input", "predicted", *(f"p_{c}" for c in self.class_names)])
+            writer.writerows([name, self.class_names[k], *(f"{q:.6f}" for q in p)]
+                             for name, k, p in zip(images.names, best, probs))
+            write_text_atomic(output_path, text.getvalue())
             lines.append(f"wrote {output_path}")
-        return lines
+        return [printable(line) for line in lines]
 
 
 def random_shift(x: torch.Tensor, *, max_shift: int, generator: torch.Generator) -> torch.Tensor:

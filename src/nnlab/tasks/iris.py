@@ -71,9 +71,14 @@ class IrisTask(ClassifierTask):
                  + ", ".join(f"{name} {q:.3f}" for name, q in zip(CLASSES, p)) + ")"
                  for row, p in zip(x, probs)]
         if output_path is not None:
-            header = ",".join([*FEATURES, "predicted", *(f"p_{c}" for c in CLASSES)])
-            body = [",".join([*(f"{v:g}" for v in row), CLASSES[int(np.argmax(p))], *(f"{q:.6f}" for q in p)])
-                    for row, p in zip(x, probs)]
-            write_text_atomic(output_path, "\n".join([header, *body]) + "\n")
+            import csv
+            import io
+
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")  # quotes any field that needs it
+            writer.writerow([*FEATURES, "predicted", *(f"p_{c}" for c in CLASSES)])
+            writer.writerows([*(f"{v:g}" for v in row), CLASSES[int(np.argmax(p))], *(f"{q:.6f}" for q in p)]
+                             for row, p in zip(x, probs))
+            write_text_atomic(output_path, text.getvalue())
             lines.append(f"wrote {output_path}")
         return lines
