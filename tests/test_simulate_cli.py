@@ -26,6 +26,10 @@ def test_simulate_rejects_bad_options(cli, tmp_path):
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--energy", "a:b", "-o", out), "--energy")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--energy", "50:5", "-o", out),
                           "0 < LOW <= HIGH")
+    assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--energy", "1e30", "-o", out),
+                          "HIGH <= 10000")  # the spot count overflowed: a traceback
+    assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", 10**12, "-o", out),
+                          "-n 1000000000000: about 4.06 PB to write to")  # else days of simulating, then a full disk
     assert_one_line_error(cli("simulate", "--particle", "muon", "-n", "10", "-o", out), "invalid choice: 'muon'")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "0", "-o", out), "-n")
     assert_one_line_error(cli("simulate", "--particle", "eplus", "-n", "10", "--seed", "-1", "-o", out), "--seed")
@@ -46,3 +50,14 @@ def test_a_particle_label_read_from_a_file_never_becomes_a_path_or_a_line(cli, t
         assert_one_line_error(cli("evaluate-sim", path, "--out", out), "particle label", "not one of eplus")
         assert not out.exists() and not outside.parent.exists()
     assert not any(tmp_path.parent.glob("escaped*"))
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(cli, full_disk, monkeypatch):
+    """Too large for the free space: refused before simulating. The disk filled meanwhile (by another program):
+    one line too; HDF5 crashed the process (exit 139) when that happened under it."""
+    result = cli("simulate", "--particle", "eplus", "-n", "2000", "-o", full_disk / "s.h5")
+    assert_one_line_error(result, "-n 2000: about 8.13 MB to write to", "but its disk has 1.05 MB free")
+    monkeypatch.setattr("nnlab.files.require_space", lambda *args, **kwargs: None)
+    result = cli("simulate", "--particle", "eplus", "-n", "2000", "-o", full_disk / "s.h5")
+    assert_one_line_error(result, f"cannot write {full_disk / 's.h5'}: No space left on device")
+    assert list(full_disk.iterdir()) == []

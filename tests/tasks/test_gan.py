@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from nnlab import api
+from nnlab.tasks import gan as gan_task
 from nnlab.tasks.gan import _hole_masks
 from nnlab.training.checkpoint import load_checkpoint
 from tests.conftest import assert_one_line_error
@@ -70,7 +71,7 @@ def test_the_lecture_mlp_has_a_ten_dimensional_latent_space(tmp_path, classifier
     assert result.task.models["G"](torch.randn(3, 10)).shape == (3, 1, 28, 28)
 
 
-def test_sample_writes_a_sheet_and_the_raw_array_deterministically(cli, tmp_path, classifier):
+def test_sample_writes_a_sheet_and_the_raw_array_deterministically(cli, tmp_path, classifier, monkeypatch):
     run = train(cli, tmp_path, classifier, "--conditional", "--set", "score.every=0")
     first = cli("sample", run, "-n", "12", "--seed", "3", "--label", "7", "--interpolate", "5", "--out", tmp_path / "a")
     again = cli("sample", run, "-n", "12", "--seed", "3", "--label", "7", "--out", tmp_path / "b")
@@ -81,6 +82,12 @@ def test_sample_writes_a_sheet_and_the_raw_array_deterministically(cli, tmp_path
     assert np.array_equal(a, np.load(tmp_path / "b" / "samples_seed3_label7.npy"))
     assert not np.array_equal(a, np.load(tmp_path / "c" / "samples_seed4.npy"))
     assert (tmp_path / "a" / "samples_seed3_label7.png").is_file() and (tmp_path / "a" / "walk_seed3.png").is_file()
+    assert cli("sample", run, "-n", "5", "--seed", "3", "--label", "7", "--out", tmp_path / "five").code == 0
+    monkeypatch.setattr(gan_task, "SAMPLE_CHUNK", 5)  # 12 images in parts of 5, 5 and 2: memory holds one part
+    parts = cli("sample", run, "-n", "12", "--seed", "3", "--label", "7", "--out", tmp_path / "parts")
+    in_parts = np.load(tmp_path / "parts" / "samples_seed3_label7.npy")
+    assert parts.code == 0 and in_parts.shape == (12, 28, 28) and not np.array_equal(in_parts[5:10], in_parts[:5])
+    assert np.array_equal(in_parts[:5], np.load(tmp_path / "five" / "samples_seed3_label7.npy"))  # part 0: the seed
 
 
 def test_generated_images_have_the_data_shape_and_range(tmp_path, classifier):
@@ -133,6 +140,9 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     many = cli("sample", run, "-n", "300", "--out", tmp_path / "many")
     assert many.code == 0 and "(the first 256 of 300; all of them in the .npy)" in many.out
     assert np.load(tmp_path / "many" / "samples_seed0.npy").shape == (300, 28, 28)
+    huge = cli("sample", run, "-n", 10**12, "--out", tmp_path / "huge")
+    assert_one_line_error(huge, "-n 1000000000000: about 784 TB to write to", "but its disk has")
+    assert not (tmp_path / "huge").exists()
     assert Image.open(tmp_path / "many" / "samples_seed0.png").size[0] <= 16 * 32  # 16 columns, not 300
     assert_one_line_error(cli("sample", run, "--bf16"), "--precision does not apply to gan runs")
     assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")

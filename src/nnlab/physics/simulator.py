@@ -235,6 +235,11 @@ def iter_showers(particle: str, n: int, *, energy_gev: float | tuple[float, floa
         bar.close()
 
 
+# The showers are parametrised for CaloGAN's 1-100 GeV; 10 TeV (the CaloChallenge's top energy is 4 TeV) bounds
+# a request, whose spots grow with the energy (1e30 GeV overflowed the spot count)
+MAX_ENERGY_GEV = 1e4
+
+
 def parse_energy_gev(text: str) -> float | tuple[float, float]:
     """The --energy syntax: "1:100" -> (1.0, 100.0) GeV, uniform; "50" -> 50.0; else (energies not positive
     and finite, LOW above HIGH) a one-line error."""
@@ -242,9 +247,9 @@ def parse_energy_gev(text: str) -> float | tuple[float, float]:
         parts = [float(part) for part in text.split(":")]
     except ValueError:
         parts = []
-    if len(parts) not in (1, 2) or not all(0 < part < np.inf for part in parts) or parts != sorted(parts):
-        raise ConfigError(f"--energy '{text}': give GeV as LOW:HIGH with 0 < LOW <= HIGH (e.g. 1:100) "
-                          f"or one value (e.g. 50)")
+    if len(parts) not in (1, 2) or not all(0 < part <= MAX_ENERGY_GEV for part in parts) or parts != sorted(parts):
+        raise ConfigError(f"--energy '{text[:40]}': give GeV as LOW:HIGH with 0 < LOW <= HIGH <= {MAX_ENERGY_GEV:g} "
+                          f"(e.g. 1:100) or one value (e.g. 50)")
     return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 
@@ -285,9 +290,11 @@ def simulate_to_file(path: str | os.PathLike, particle: str, n: int, *,
                      energy_gev: float | tuple[float, float] = (1.0, 100.0), seed: int, chunk_size: int = 10_000,
                      visible: bool = False, profile: bool = True, progress: bool = False) -> Path:
     """Stream `n` showers into a CaloGAN HDF5 file (atomically), with version, seed and settings as attributes."""
-    from nnlab.data.calo import CaloWriter
+    from nnlab.data.calo import SHOWER_BYTES, CaloWriter
+    from nnlab.files import require_space
 
     settings = make_settings(particle, energy_gev=energy_gev, visible=visible, profile=profile)
+    require_space(path, n * SHOWER_BYTES, request=f"-n {n}")  # before hours of simulation, not after
     with CaloWriter(path, attrs=settings.attrs(seed)) as writer:
         for chunk in iter_showers(particle, n, energy_gev=energy_gev, seed=seed, chunk_size=chunk_size,
                                   visible=visible, profile=profile, progress=progress):

@@ -8,7 +8,7 @@ Trainer saves and restores per rank, so a resumed run draws the latents it would
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.images import load_images
 from nnlab.errors import ConfigError
 from nnlab.evaluation.fid_cnn import FeatureSpace, cached_classifier, load_feature_space, memorisation, scores
-from nnlab.files import atomic_path
+from nnlab.files import atomic_path, require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
 from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.cnn import stratified_subset
@@ -36,6 +36,7 @@ EPOCH_SCORES = ("spread", "fid_cnn", "precision", "recall")  # metrics.csv colum
 COLLAPSE_CHECK_FROM = 3  # epoch: a freshly initialised G draws near-identical images, which is not collapse
 GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per epoch
 SHEET_MAX = 256  # samples drawn on sample's PNG sheet (16 x 16); its .npy holds all of them
+SAMPLE_CHUNK = 10_000  # images `sample` generates at a time (its .npy is written in parts: memory bounded, whatever -n)
 WALK_MAX = 64  # images in a latent walk's strip
 
 
@@ -237,18 +238,26 @@ class GANTask(GeneratorAverage, Task):
         reject_options(unsupported, self.name)
         if interpolate and not 2 <= interpolate <= WALK_MAX:  # before anything is drawn or written
             raise ConfigError(f"--interpolate takes 2 to {WALK_MAX} steps (one strip of images), got {interpolate}")
-        labels = None
         if label is not None:
             if not self.config.model.conditional:
                 raise ConfigError("--label needs a conditional GAN (train it with --conditional)")
             if not 0 <= label < len(self.class_names):
                 raise ConfigError(f"--label {label} is not a class (0..{len(self.class_names) - 1})")
-            labels = torch.full((n,), label)
-        images = self.generate(n, seed=seed, labels=labels)
         stem = f"samples_seed{seed}" + (f"_label{label}" if label is not None else "")
-        sheet = _write_sheet(images[:SHEET_MAX], out_dir / f"{stem}.png", n_cols=8 if n <= GRID else 16)
+        _, height, width = self.image_shape
+        require_space(out_dir / f"{stem}.npy", n * height * width, request=f"-n {n}")
+
+        def parts() -> Iterator[np.ndarray]:  # the first part from `seed` itself: what a small request always drew
+            for start in range(0, n, SAMPLE_CHUNK):
+                size = min(SAMPLE_CHUNK, n - start)
+                labels = (torch.full((size,), label) if label is not None
+                          else torch.arange(start, start + size) % len(self.class_names))
+                yield self.generate(size, seed=seed if start == 0 else _derived_seed(seed, start), labels=labels)
+
+        files = [_save_npy(parts(), (n, height, width), out_dir / f"{stem}.npy")]
+        images = np.load(files[0], mmap_mode="r")[:SHEET_MAX]
+        sheet = _write_sheet(images.astype(np.float32) / 255.0, out_dir / f"{stem}.png", n_cols=8 if n <= GRID else 16)
         shown = f" (the first {SHEET_MAX} of {n}; all of them in the .npy)" if n > SHEET_MAX else ""
-        files = [_save_npy(images, out_dir / f"{stem}.npy")]
         if interpolate:
             files.append(self._walk(interpolate, seed=seed, label=label, path=out_dir / f"walk_seed{seed}.png"))
         return [f"wrote {sheet}{shown}", *(f"wrote {path}" for path in files)]
@@ -422,10 +431,18 @@ def _write_sheet(images: np.ndarray, path: Path, *, n_cols: int = 8) -> Path:
     return write_image_grid_png(images, path, n_cols=n_cols)
 
 
-def _save_npy(images: np.ndarray, path: Path) -> Path:
+def _save_npy(parts: Iterable[np.ndarray], shape: tuple[int, ...], path: Path) -> Path:
+    """Write images in [0, 1], given in parts, as one uint8 .npy (like MNIST): memory holds one part, whatever n."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, np.round(images * 255.0).astype(np.uint8))
+        np.lib.format.write_array_header_1_0(f, {"descr": np.dtype(np.uint8).str, "fortran_order": False,
+                                                 "shape": shape})
+        for images in parts:
+            f.write(np.round(images * 255.0).astype(np.uint8).tobytes())
     return path
+
+
+def _derived_seed(seed: int, part: int) -> int:
+    return int(np.random.SeedSequence([seed, part]).generate_state(1)[0])
 
 
 def _plot_histogram(fractions: list[float], class_names: tuple[str, ...], path: Path) -> Path:

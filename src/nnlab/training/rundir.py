@@ -169,8 +169,8 @@ class RunDir:
         return history
 
 
-# What nnlab writes is far smaller (a report: a few KB; 1,000 epochs of metrics: ~200 KB); a larger file
-# is not one of them and is not read whole.
+# What nnlab writes is far smaller (a default Iris run: report.json 753 bytes, metrics.csv 5.6 KB for 60
+# epochs); a larger file is not one of them and is not read whole.
 MAX_JSON_BYTES = 4 << 20
 MAX_METRICS_BYTES = 64 << 20
 
