@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -89,8 +91,56 @@ def full_disk(tmp_path):
 
 def fill_disk(folder: Path, *, leave: int) -> None:
     """Fill the file system of `folder` up to `leave` free bytes."""
-    import os
-
     stats = os.statvfs(folder)
     free = stats.f_bavail * stats.f_frsize
     (folder / "filler").write_bytes(bytes(max(0, free - leave)))
+
+
+# The hostile-input harness (tests/fuzz and the hostile-file tests): an attack must end in one line and
+# exit 2, leave no file behind, and stay within a memory bound while it is refused. The bound is on
+# Python's and NumPy's allocations (tracemalloc); the attacks asked for gigabytes.
+PEAK_BYTES = 64 * 2**20
+
+
+def files_under(folder: Path) -> set[Path]:
+    """Every file and folder under `folder` (a refused command must add none)."""
+    return {Path(root) / name for root, dirs, files in os.walk(folder) for name in dirs + files}
+
+
+@pytest.fixture
+def refused(cli):
+    """`refused(folder, *argv, fragments=...)`: run nnlab, assert it refuses in one line, with
+    exit 2, no new file under `folder` and a traced peak under PEAK_BYTES; return the line."""
+    def check(folder: Path, *argv: str, fragments: tuple[str, ...] = (), peak_bytes: int = PEAK_BYTES) -> str:
+        before = files_under(folder)
+        tracemalloc.start()
+        try:
+            result = cli(*argv)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert_one_line_error(result, *fragments)
+        assert "Traceback" not in result.err
+        assert files_under(folder) == before, sorted(map(str, files_under(folder) - before))
+        assert peak < peak_bytes, f"{peak / 2**20:.0f} MiB traced while refusing {argv}"
+        return result.err.strip()
+    return check
+
+
+@pytest.fixture(scope="session")
+def cnn_run(tmp_path_factory) -> Path:
+    """A tiny seeded cnn run, trained once (a few seconds): predict needs one. Its data is a folder
+    of IDX files, not `synthetic`, whose generator alone traces 72 MiB each time a run is loaded."""
+    import numpy as np
+
+    from nnlab import api
+    from nnlab.data.idx import write_idx
+    from nnlab.data.images import IDX_FILES, load_synthetic
+
+    folder = tmp_path_factory.mktemp("shapes")
+    shapes = load_synthetic(160, 40, seed=0)
+    arrays = (shapes.train_images, shapes.train_labels, shapes.test_images, shapes.test_labels)
+    for stem, array in zip(IDX_FILES.values(), arrays):
+        write_idx(folder / stem, array.astype(np.uint8))
+    overrides = [f"data.source={folder}", "train.epochs=1", "train.batch_size=32", "train.precision=32"]
+    return api.train("cnn", overrides=overrides, out_dir=tmp_path_factory.mktemp("runs")).run.path

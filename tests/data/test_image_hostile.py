@@ -18,26 +18,8 @@ from numpy.lib import format as npy_format
 from PIL import Image
 
 from nnlab.data.image_files import MAX_PIXELS, read_user_images
-from nnlab.data.idx import write_idx
-from nnlab.data.images import IDX_FILES, NPZ_KEYS, load_synthetic
-from tests.fuzz import conftest as fuzz
+from nnlab.data.images import NPZ_KEYS
 
-refused = fuzz.refused  # the hostile-input harness of tests/fuzz, as a fixture here too
-
-
-@pytest.fixture(scope="module")
-def cnn_run(tmp_path_factory) -> Path:
-    """A tiny seeded cnn run, trained once (a few seconds): predict needs one. Its data is a folder
-    of IDX files, not `synthetic`, whose generator alone traces 72 MiB each time a run is loaded."""
-    from nnlab import api
-
-    folder = tmp_path_factory.mktemp("shapes")
-    shapes = load_synthetic(160, 40, seed=0)
-    arrays = (shapes.train_images, shapes.train_labels, shapes.test_images, shapes.test_labels)
-    for stem, array in zip(IDX_FILES.values(), arrays):
-        write_idx(folder / stem, array.astype(np.uint8))
-    overrides = [f"data.source={folder}", "train.epochs=1", "train.batch_size=32", "train.precision=32"]
-    return api.train("cnn", overrides=overrides, out_dir=tmp_path_factory.mktemp("runs")).run.path
 
 
 def png_claiming(width: int, height: int) -> bytes:

@@ -16,7 +16,6 @@ from nnlab.data.idx import IDX_DTYPES
 from nnlab.data.image_files import MAX_PIXELS
 from tests.data import test_image_hostile as hostile
 
-cnn_run = hostile.cnn_run  # a tiny trained run, once for this module
 FUZZ = settings(max_examples=25, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 IMAGE_SHAPES = [(28, 28), (784,)]
