@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nnlab.data import calo
+from nnlab.data import calo, hdf5
 from nnlab.data.calo import file_format, iter_chunks, read_attrs, read_calochallenge, read_calogan, write_calogan
 from nnlab.errors import DataError
 from tests.conftest import assert_one_line_error
@@ -69,7 +69,7 @@ def test_a_gzip_bomb_is_refused_by_its_unpacked_size(cli, tmp_path, monkeypatch)
     """20,000 showers of zeros: 80 MB unpacked, a few hundred KB on disk."""
     path = write_calogan(tmp_path / "zeros.h5", {k: np.zeros((20_000, *s)) for k, s in calo.CALOGAN_SHAPES.items()})
     assert path.stat().st_size < 1_000_000
-    monkeypatch.setattr(calo, "MAX_READ_BYTES", 32 * 2**20)
+    monkeypatch.setattr(hdf5, "MAX_READ_BYTES", 32 * 2**20)
     _refused(cli, tmp_path, path, "20000 showers", "0.08 GiB", "0.03 GiB")
 
 

@@ -16,7 +16,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnlab.data.calo import CALOGAN_SHAPES, MAX_CHUNK_BYTES, write_calogan
+from nnlab.data.calo import CALOGAN_SHAPES, write_calogan
+from nnlab.data.hdf5 import MAX_CHUNK_BYTES
 from tests.data.test_calo import _showers
 
 N = 20

@@ -1,21 +1,16 @@
 """Calorimeter shower files: the CaloGAN HDF5 layout (write, read, stream) and CaloChallenge-style files.
 
-Source: PHYSICS.md section 2: CaloGAN files (Mendeley Data DOI 10.17632/pvn3xc3wy5.1) hold
+CaloGAN files (Paganini, de Oliveira, Nachman, Mendeley Data, DOI 10.17632/pvn3xc3wy5.1) hold
 `energy` (N, 1) in GeV and `layer_0/1/2` (N, 3, 96 / 12, 12 / 12, 6) and `overflow` (N, 3)
 in MeV; CaloChallenge files hold `incident_energies` (N, 1) and `showers` (N, n_voxels) in MeV.
-Every problem with a file raises a one-line `DataError` that names the file.
-
-Files are untrusted (issue nnlab 7): only datasets stored in the file itself are read (soft and external links,
-virtual and externally stored datasets would read other files, or fill values in their place), only real numbers,
-and only after the shapes the file declares show the read fits in MAX_READ_BYTES: a file declaring 1e9 showers,
-or gzip'd to a thousandth of its size, is refused before a byte is allocated.
+Files are read as `nnlab.data.hdf5` reads any file from elsewhere (stored data only, real numbers,
+the size judged before reading); every problem raises a one-line `DataError` that names the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from nnlab.errors import DataError
+from nnlab.data.hdf5 import (check_size, checked_dataset, h5py_module, hard_link, open_checked,
+                             read_attributes, read_rows)
 from nnlab.files import GuardedFile, atomic_stream
 
 CALOGAN_SHAPES: dict[str, tuple[int, ...]] = {
@@ -40,48 +37,7 @@ MIN_PLAUSIBLE_MEV = 100.0
 # but the median over a file is ~0.3 or more); a median outside (0.01, 2) means a unit slip.
 RESPONSE_RANGE = (0.01, 2.0)
 _COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
-# What one read may hold, as the float64 arrays it returns, judged from the declared shapes before reading. A CaloGAN
-# shower is 508 values, 4 KiB: 2 GiB is 528,000 showers, five of the original 100,000-shower files in one read, and
-# leaves room on a 16 GiB machine for what the callers compute from them. A fixed number, not a share of this
-# machine's RAM, so a file is read or refused alike everywhere; raise it from Python
-# (nnlab.data.calo.MAX_READ_BYTES = ...), or read fewer showers.
-MAX_READ_BYTES = 2 * 2**30
-# HDF5 unpacks a whole chunk, in C, to read one row of it: h5py's own chunks are at most 1 MiB, CaloWriter's 2.25 MiB
-# (1024 rows of layer_0), so 64 MiB refuses only files made to blow up (a 4 GiB chunk is 4 MB gzip'd).
-MAX_CHUNK_BYTES = 64 * 2**20
-# nnlab's attributes (simulator, seed, settings) are a few hundred bytes; 64 KiB is HDF5's own compact-storage bound.
-MAX_ATTR_BYTES = 64 * 2**10
 MAX_TRUTH_ARRAYS = 64  # the simulator writes five
-REAL_KINDS = "iuf"  # int, uint, float: bool, complex, strings, compounds, enums and references are refused
-_ELSEWHERE = "nnlab reads only data stored in the file itself (copy it in, e.g. with h5copy)"
-
-
-def _h5py():
-    import h5py
-
-    return h5py
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
-
-
-@contextlib.contextmanager
-def _open(path: str | os.PathLike) -> Iterator[Any]:
-    """Open an HDF5 file for reading; any HDF5 failure inside becomes a one-line DataError."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        handle = _h5py().File(path, "r")
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file ({_one_line(exc)})") from None
-    try:
-        with handle:
-            yield handle
-    except (OSError, RuntimeError, KeyError) as exc:  # h5py raises all three for broken or cyclic structures
-        raise DataError(f"{path}: unreadable data ({_one_line(exc)})") from None
 
 
 def _attr_value(value: Any) -> Any:
@@ -115,7 +71,7 @@ class CaloWriter:
     def __enter__(self) -> CaloWriter:
         with contextlib.ExitStack() as stack:
             self._stream = stack.enter_context(atomic_stream(self.path))  # a full disk: one error, not a crash
-            self._file = stack.enter_context(_h5py().File(self._stream, "w"))
+            self._file = stack.enter_context(h5py_module().File(self._stream, "w"))
             for key, value in self.attrs.items():
                 self._file.attrs[key] = _attr_value(value)
             self._stack = stack.pop_all()
@@ -211,56 +167,12 @@ def check_calogan_values(showers: Mapping[str, np.ndarray], *, source: str, offs
     _check_units(energy_gev * 1e3, deposited, source=source, names=("energy", "layer_0/1/2"))
 
 
-def _hard_link(group, name: str, where: str, source: str) -> bool:
-    """Whether `group` holds `name` through a hard link; any other link is refused without being followed."""
-    h5l, key = _h5py().h5l, name.encode()
-    if not group.id.links.exists(key):
-        return False
-    kind = group.id.links.get_info(key).type
-    if kind == h5l.TYPE_HARD:
-        return True
-    if kind == h5l.TYPE_SOFT:
-        what = f"a soft link to {group.id.links.get_val(key).decode(errors='replace')!r:.80}"
-    elif kind == h5l.TYPE_EXTERNAL:
-        what = f"an external link to {group.id.links.get_val(key)[0].decode(errors='replace')!r:.80}"
-    else:
-        what = "a user-defined link"
-    raise DataError(f"{source}: {where} is {what}; {_ELSEWHERE}")
-
-
-def _dataset(group, name: str, where: str, source: str):
-    """`group[name]` if present, checked to be real numbers stored in this file in chunks HDF5 may unpack."""
-    h5py = _h5py()
-    if not _hard_link(group, name, where, source):
-        return None
-    node = group[name]
-    if not isinstance(node, h5py.Dataset):
-        raise DataError(f"{source}: {where} is a {'group' if isinstance(node, h5py.Group) else 'named datatype'}, "
-                        "not a dataset")
-    if node.is_virtual:
-        raise DataError(f"{source}: {where} is a virtual dataset (it maps other files, filling in what they lack); "
-                        f"{_ELSEWHERE}")
-    if node.external:
-        raise DataError(f"{source}: {where} is stored in external raw files; {_ELSEWHERE}")
-    dtype = node.dtype
-    if dtype.kind not in REAL_KINDS or h5py.check_enum_dtype(dtype) is not None:
-        raise DataError(f"{source}: {where} has dtype {str(dtype):.80}; nnlab reads real numbers (int, uint or float)")
-    if node.shape is None:
-        raise DataError(f"{source}: {where} has an empty dataspace (no shape); expected an array of showers")
-    chunk_bytes = math.prod(node.chunks or ()) * dtype.itemsize
-    if node.chunks and chunk_bytes > MAX_CHUNK_BYTES:
-        raise DataError(f"{source}: {where} is stored in chunks of {chunk_bytes / 2**20:.0f} MiB, over the "
-                        f"{MAX_CHUNK_BYTES >> 20} MiB nnlab unpacks (MAX_CHUNK_BYTES); rewrite it with smaller chunks "
-                        "(h5repack -l CHUNK=...)")
-    return node
-
-
 def _truth_datasets(handle, n: int, source: str) -> dict[str, Any]:
     """The `truth/...` datasets, each holding the file's `n` showers."""
-    if not _hard_link(handle, "truth", "truth", source):
+    if not hard_link(handle, "truth", "truth", source):
         return {}
     group = handle["truth"]
-    if not isinstance(group, _h5py().Group):
+    if not isinstance(group, h5py_module().Group):
         raise DataError(f"{source}: truth is not a group of per-shower arrays")
     if len(group) > MAX_TRUTH_ARRAYS:
         raise DataError(f"{source}: truth holds {len(group)} arrays, over the {MAX_TRUTH_ARRAYS} nnlab reads")
@@ -270,7 +182,7 @@ def _truth_datasets(handle, n: int, source: str) -> dict[str, Any]:
         if not name.isprintable() or "\ufffd" in name:
             raise DataError(f"{source}: truth holds an array named {name!r:.60}, not printable UTF-8 text")
         key = TRUTH_PREFIX + name
-        dataset = _dataset(group, name, key, source)
+        dataset = checked_dataset(group, name, key, source)
         rows = dataset.shape[0] if dataset.shape else None
         if rows != n:
             raise DataError(f"{source}: {key} holds {rows} showers but energy holds {n}" if rows is not None
@@ -280,13 +192,13 @@ def _truth_datasets(handle, n: int, source: str) -> dict[str, Any]:
 
 
 def _calogan_datasets(handle, source: str, *, truth: bool) -> tuple[dict[str, Any], int]:
-    found = {key: _dataset(handle, key, key, source) for key in CALOGAN_KEYS}
+    found = {key: checked_dataset(handle, key, key, source) for key in CALOGAN_KEYS}
     n = check_calogan_layout({k: tuple(d.shape) for k, d in found.items() if d is not None}, source=source)
     return {**found, **(_truth_datasets(handle, n, source) if truth else {})}, n
 
 
 def _calochallenge_datasets(handle, source: str) -> tuple[dict[str, Any], int]:
-    found = {key: _dataset(handle, key, key, source) for key in CALOCHALLENGE_KEYS}
+    found = {key: checked_dataset(handle, key, key, source) for key in CALOCHALLENGE_KEYS}
     return found, check_calochallenge_layout({k: tuple(d.shape) for k, d in found.items() if d is not None},
                                              source=source)
 
@@ -299,27 +211,8 @@ def _rows(datasets: Mapping[str, Any], start: int, stop: int | None, n: int, sou
     if stop == start and not empty_ok:
         raise DataError(f"{source}: holds no showers" + (f" in rows {start}:{stop} of {n}" if n else "")
                         + "; give a file with showers")
-    _check_size(datasets, stop - start, source)
+    check_size(datasets, stop - start, source)
     return start, stop
-
-
-def _check_size(datasets: Mapping[str, Any], rows: int, source: str) -> None:
-    needed = sum(rows * math.prod(d.shape[1:]) * 8 for d in datasets.values())
-    if needed > MAX_READ_BYTES:
-        raise DataError(f"{source}: {rows} showers need {needed / 2**30:.2f} GiB as float64, over the "
-                        f"{MAX_READ_BYTES / 2**30:.2f} GiB nnlab reads at once (nnlab.data.calo.MAX_READ_BYTES); "
-                        "read fewer showers (train: data.n_per_particle) or split the file")
-
-
-def _read(datasets: Mapping[str, Any], start: int, stop: int) -> dict[str, np.ndarray]:
-    """Rows start:stop as float64, converted by HDF5 into the returned arrays (no copy in the stored dtype)."""
-    out = {}
-    for key, dataset in datasets.items():
-        array = np.empty((stop - start, *dataset.shape[1:]), dtype=np.float64)
-        if array.size:
-            dataset.read_direct(array, np.s_[start:stop])
-        out[key] = array
-    return out
 
 
 def read_calogan(path: str | os.PathLike, *, start: int = 0, stop: int | None = None,
@@ -330,73 +223,19 @@ def read_calogan(path: str | os.PathLike, *, start: int = 0, stop: int | None = 
     refuses a file (or slice) without showers, for callers that judge or train on them.
     """
     source = str(path)
-    with _open(path) as handle:
+    with open_checked(path) as handle:
         datasets, n = _calogan_datasets(handle, source, truth=truth)
         start, stop = _rows(datasets, start, stop, n, source, empty_ok=empty_ok)
-        showers = _read(datasets, start, stop)
+        showers = read_rows(datasets, start, stop)
     check_calogan_values(showers, source=source, offset=start)
     return showers
 
 
 def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
-    """The file's HDF5 attributes, JSON strings decoded (simulator version, seed, settings).
-
-    Text must be UTF-8 and numbers real; an attribute over MAX_ATTR_BYTES, or nesting JSON past Python's
-    recursion limit, is refused: nnlab writes a few hundred bytes.
-    """
-    source = str(path)
-    with _open(path) as handle:
-        out = {}
-        for name in handle.attrs.keys():
-            if not isinstance(name, str):
-                raise DataError(f"{source}: an attribute name is not UTF-8 text ({name!r:.60})")
-            out[name] = _attribute(handle.attrs, name, source)
-        return out
-
-
-def _attribute(attrs, name: str, source: str) -> Any:
-    h5py = _h5py()
-    where = f"attribute {name!r:.60}"
-    info = attrs.get_id(name)
-    dtype, shape = info.dtype, info.shape
-    text = h5py.check_string_dtype(dtype) is not None
-    if shape is None:
-        raise DataError(f"{source}: {where} holds no value (an empty dataspace)")
-    if not text and dtype.kind not in REAL_KINDS + "b":
-        raise DataError(f"{source}: {where} has dtype {str(dtype):.80}; nnlab reads text and real numbers")
-    too_big = DataError(f"{source}: {where} is too large or nests too deep (over {MAX_ATTR_BYTES >> 10} KiB "
-                        "or Python's recursion limit); nnlab writes a few hundred bytes of settings")
-    if math.prod(shape) * dtype.itemsize > MAX_ATTR_BYTES:
-        raise too_big
-    value = attrs[name]
-    value = value.tolist() if isinstance(value, np.ndarray) else value
-    value = value.item() if isinstance(value, np.generic) else value
-    try:
-        value = _utf8(value)
-    except UnicodeError:
-        raise DataError(f"{source}: {where} is not UTF-8 text; rewrite it as UTF-8 (or delete it) with h5py") from None
-    if isinstance(value, str) and len(value) > MAX_ATTR_BYTES:
-        raise too_big
-    if isinstance(value, str) and value.startswith(("[", "{", '"')):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
-        except RecursionError:
-            raise too_big from None
-    return value
-
-
-def _utf8(value: Any) -> Any:
-    """`value` with bytes decoded as UTF-8 and strings checked to be UTF-8 (h5py smuggles bad bytes in as
-    surrogates); raises UnicodeError otherwise."""
-    if isinstance(value, list):
-        return [_utf8(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, str):
-        value.encode("utf-8")
-    return value
+    """The file's HDF5 attributes, JSON strings decoded (simulator version, seed, settings), checked as
+    `nnlab.data.hdf5.read_attributes` does."""
+    with open_checked(path) as handle:
+        return read_attributes(handle, str(path))
 
 
 def check_particle(path: str | os.PathLike, particle: str, *, option: str) -> None:
@@ -436,18 +275,18 @@ def read_calochallenge(path: str | os.PathLike, *, start: int = 0, stop: int | N
                        empty_ok: bool = True) -> dict[str, np.ndarray]:
     """Read (a slice of) a CaloChallenge-style file: `incident_energies` (N, 1) and `showers` (N, V), MeV."""
     source = str(path)
-    with _open(path) as handle:
+    with open_checked(path) as handle:
         datasets, n = _calochallenge_datasets(handle, source)
         start, stop = _rows(datasets, start, stop, n, source, empty_ok=empty_ok)
-        arrays = _read(datasets, start, stop)
+        arrays = read_rows(datasets, start, stop)
     check_calochallenge_values(arrays, source=source, offset=start)
     return arrays
 
 
 def file_format(path: str | os.PathLike) -> str:
     """"calogan" or "calochallenge", by the datasets the file holds (links refused, not followed)."""
-    with _open(path) as handle:
-        held = {key for key in CALOGAN_KEYS + CALOCHALLENGE_KEYS if _hard_link(handle, key, key, str(path))}
+    with open_checked(path) as handle:
+        held = {key for key in CALOGAN_KEYS + CALOCHALLENGE_KEYS if hard_link(handle, key, key, str(path))}
     if "energy" in held or "layer_0" in held:
         return "calogan"
     if "incident_energies" in held or "showers" in held:
@@ -464,14 +303,14 @@ def iter_chunks(path: str | os.PathLike, chunk_size: int, *, truth: bool = False
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     source, kind = str(path), file_format(path)
-    with _open(path) as handle:
+    with open_checked(path) as handle:
         if kind == "calogan":
             datasets, n = _calogan_datasets(handle, source, truth=truth)
         else:
             datasets, n = _calochallenge_datasets(handle, source)
-        _check_size(datasets, min(chunk_size, n), source)
+        check_size(datasets, min(chunk_size, n), source)
         check = check_calogan_values if kind == "calogan" else check_calochallenge_values
         for start in range(0, n, chunk_size):
-            chunk = _read(datasets, start, min(start + chunk_size, n))
+            chunk = read_rows(datasets, start, min(start + chunk_size, n))
             check(chunk, source=source, offset=start)
             yield chunk

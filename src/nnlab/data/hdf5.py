@@ -1,0 +1,182 @@
+"""Reading HDF5 files made by others: only real numbers stored in the file itself, within a size bound.
+
+A CaloGAN file from elsewhere is data, never a pointer: links (soft, external), virtual datasets and
+external raw storage would read other files anywhere on disk, so they are refused without being
+followed; a read's size is judged from the declared shapes before anything is allocated, so no
+compression trick can hide it. Every problem is a one-line `DataError` that names the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlab.errors import DataError
+
+# What one read may hold, as the float64 arrays it returns, judged from the declared shapes before reading. A CaloGAN
+# shower is 508 values, 4 KiB: 2 GiB is 528,000 showers, five of the original 100,000-shower files in one read, and
+# leaves room on a 16 GiB machine for what the callers compute from them. A fixed number, not a share of this
+# machine's RAM, so a file is read or refused alike everywhere; raise it from Python
+# (nnlab.data.hdf5.MAX_READ_BYTES = ...), or read fewer showers.
+MAX_READ_BYTES = 2 * 2**30
+# HDF5 unpacks a whole chunk, in C, to read one row of it: h5py's own chunks are at most 1 MiB, CaloWriter's 2.25 MiB
+# (1024 rows of layer_0), so 64 MiB refuses only files made to blow up (a 4 GiB chunk is 4 MB gzip'd).
+MAX_CHUNK_BYTES = 64 * 2**20
+# nnlab's attributes (simulator, seed, settings) are a few hundred bytes; 64 KiB is HDF5's own compact-storage bound.
+MAX_ATTR_BYTES = 64 * 2**10
+REAL_KINDS = "iuf"  # int, uint, float: bool, complex, strings, compounds, enums and references are refused
+_ELSEWHERE = "nnlab reads only data stored in the file itself (copy it in, e.g. with h5copy)"
+
+
+def h5py_module():
+    import h5py
+
+    return h5py
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] or type(exc).__name__
+
+
+@contextlib.contextmanager
+def open_checked(path: str | os.PathLike) -> Iterator[Any]:
+    """Open an HDF5 file for reading; any HDF5 failure inside becomes a one-line DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        handle = h5py_module().File(path, "r")
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable HDF5 file ({one_line(exc)})") from None
+    try:
+        with handle:
+            yield handle
+    except (OSError, RuntimeError, KeyError) as exc:  # h5py raises all three for broken or cyclic structures
+        raise DataError(f"{path}: unreadable data ({one_line(exc)})") from None
+
+
+def hard_link(group, name: str, where: str, source: str) -> bool:
+    """Whether `group` holds `name` through a hard link; any other link is refused without being followed."""
+    h5l, key = h5py_module().h5l, name.encode()
+    if not group.id.links.exists(key):
+        return False
+    kind = group.id.links.get_info(key).type
+    if kind == h5l.TYPE_HARD:
+        return True
+    if kind == h5l.TYPE_SOFT:
+        what = f"a soft link to {group.id.links.get_val(key).decode(errors='replace')!r:.80}"
+    elif kind == h5l.TYPE_EXTERNAL:
+        what = f"an external link to {group.id.links.get_val(key)[0].decode(errors='replace')!r:.80}"
+    else:
+        what = "a user-defined link"
+    raise DataError(f"{source}: {where} is {what}; {_ELSEWHERE}")
+
+
+def checked_dataset(group, name: str, where: str, source: str):
+    """`group[name]` if present, checked to be real numbers stored in this file in chunks HDF5 may unpack."""
+    h5py = h5py_module()
+    if not hard_link(group, name, where, source):
+        return None
+    node = group[name]
+    if not isinstance(node, h5py.Dataset):
+        raise DataError(f"{source}: {where} is a {'group' if isinstance(node, h5py.Group) else 'named datatype'}, "
+                        "not a dataset")
+    if node.is_virtual:
+        raise DataError(f"{source}: {where} is a virtual dataset (it maps other files, filling in what they lack); "
+                        f"{_ELSEWHERE}")
+    if node.external:
+        raise DataError(f"{source}: {where} is stored in external raw files; {_ELSEWHERE}")
+    dtype = node.dtype
+    if dtype.kind not in REAL_KINDS or h5py.check_enum_dtype(dtype) is not None:
+        raise DataError(f"{source}: {where} has dtype {str(dtype):.80}; nnlab reads real numbers (int, uint or float)")
+    if node.shape is None:
+        raise DataError(f"{source}: {where} has an empty dataspace (no shape); expected an array of showers")
+    chunk_bytes = math.prod(node.chunks or ()) * dtype.itemsize
+    if node.chunks and chunk_bytes > MAX_CHUNK_BYTES:
+        raise DataError(f"{source}: {where} is stored in chunks of {chunk_bytes / 2**20:.0f} MiB, over the "
+                        f"{MAX_CHUNK_BYTES >> 20} MiB nnlab unpacks (MAX_CHUNK_BYTES); rewrite it with smaller chunks "
+                        "(h5repack -l CHUNK=...)")
+    return node
+
+
+def check_size(datasets: Mapping[str, Any], rows: int, source: str) -> None:
+    needed = sum(rows * math.prod(d.shape[1:]) * 8 for d in datasets.values())
+    if needed > MAX_READ_BYTES:
+        raise DataError(f"{source}: {rows} showers need {needed / 2**30:.2f} GiB as float64, over the "
+                        f"{MAX_READ_BYTES / 2**30:.2f} GiB nnlab reads at once (nnlab.data.hdf5.MAX_READ_BYTES); "
+                        "read fewer showers (train: data.n_per_particle) or split the file")
+
+
+def read_rows(datasets: Mapping[str, Any], start: int, stop: int) -> dict[str, np.ndarray]:
+    """Rows start:stop as float64, converted by HDF5 into the returned arrays (no copy in the stored dtype)."""
+    out = {}
+    for key, dataset in datasets.items():
+        array = np.empty((stop - start, *dataset.shape[1:]), dtype=np.float64)
+        if array.size:
+            dataset.read_direct(array, np.s_[start:stop])
+        out[key] = array
+    return out
+
+
+def read_attributes(handle, source: str) -> dict[str, Any]:
+    """The attributes of an open file, JSON strings decoded: text must be UTF-8 and numbers real; an attribute over
+    MAX_ATTR_BYTES, or nesting JSON past Python's recursion limit, is refused (nnlab writes a few hundred bytes)."""
+    out = {}
+    for name in handle.attrs.keys():
+        if not isinstance(name, str):
+            raise DataError(f"{source}: an attribute name is not UTF-8 text ({name!r:.60})")
+        out[name] = _attribute(handle.attrs, name, source)
+    return out
+
+
+def _attribute(attrs, name: str, source: str) -> Any:
+    h5py = h5py_module()
+    where = f"attribute {name!r:.60}"
+    info = attrs.get_id(name)
+    dtype, shape = info.dtype, info.shape
+    text = h5py.check_string_dtype(dtype) is not None
+    if shape is None:
+        raise DataError(f"{source}: {where} holds no value (an empty dataspace)")
+    if not text and dtype.kind not in REAL_KINDS + "b":
+        raise DataError(f"{source}: {where} has dtype {str(dtype):.80}; nnlab reads text and real numbers")
+    too_big = DataError(f"{source}: {where} is too large or nests too deep (over {MAX_ATTR_BYTES >> 10} KiB "
+                        "or Python's recursion limit); nnlab writes a few hundred bytes of settings")
+    if math.prod(shape) * dtype.itemsize > MAX_ATTR_BYTES:
+        raise too_big
+    value = attrs[name]
+    value = value.tolist() if isinstance(value, np.ndarray) else value
+    value = value.item() if isinstance(value, np.generic) else value
+    try:
+        value = _utf8(value)
+    except UnicodeError:
+        raise DataError(f"{source}: {where} is not UTF-8 text; rewrite it as UTF-8 (or delete it) with h5py") from None
+    if isinstance(value, str) and len(value) > MAX_ATTR_BYTES:
+        raise too_big
+    if isinstance(value, str) and value.startswith(("[", "{", '"')):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+        except RecursionError:
+            raise too_big from None
+    return value
+
+
+def _utf8(value: Any) -> Any:
+    """`value` with bytes decoded as UTF-8 and strings checked to be UTF-8 (h5py smuggles bad bytes in as
+    surrogates); raises UnicodeError otherwise."""
+    if isinstance(value, list):
+        return [_utf8(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        value.encode("utf-8")
+    return value
