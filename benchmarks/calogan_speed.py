@@ -1,6 +1,6 @@
 """CaloGAN generator throughput on this machine, beside the simulator's and CaloGAN's published figure.
 
-Showers per second of `nnlab.models.calogan.generate` (the generator `nnlab train calogan`
+Showers per second of `nnlab.models.calogan.inference.generate` (the generator `nnlab train calogan`
 builds by default, untrained, its spots and layer energies fitted to simulated showers: speed
 depends on the weights only through how many cells are hit) at batch 1, 128, 1,024
 and 10,000 in fp32 and bf16 autocast, and of the simulator for e+ at 1-100 GeV, each the best
@@ -23,7 +23,9 @@ import numpy as np
 import torch
 
 from nnlab.memory import retain_freed_memory
-from nnlab.models.calogan import CaloGenerator, CompiledGenerator, flatten_layers, generate
+from nnlab.models.calogan.generator import CaloGenerator
+from nnlab.models.calogan.inference import CompiledGenerator, generate
+from nnlab.models.calogan.layout import flatten_layers
 from nnlab.physics.simulator import iter_showers
 from nnlab.tasks.calogan import CaloGANModelConfig, make_generator
 from nnlab.training.runtime import PRECISION_NAMES, cpu_class, resolve_precision

@@ -20,7 +20,6 @@ import torch.nn.functional as F
 
 from nnlab import api
 from nnlab.data.images import default_cache_dir, load_images
-from nnlab.evaluation.fid_cnn import cached_classifier
 from nnlab.evaluation.generative import frechet_distance
 
 
@@ -56,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("nnlab").setLevel(logging.WARNING)
     device = torch.device("cpu")
-    space = cached_classifier(args.data, cache_dir=default_cache_dir(os.environ), device=device, echo=print)
+    space = api.RunClassifiers(device=device, cache_dir=default_cache_dir(os.environ), echo=print).default(args.data)
     data = load_images(args.data)
     test = space.embed(data.test_images / np.float32(255))[0]
     pick = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(args.seed))[:args.n]

@@ -12,11 +12,12 @@ import logging
 import os
 import shlex
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
+from nnlab.evaluation.fid_cnn import FeatureSpace, cache_name
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
 from nnlab.memory import retain_freed_memory
 from nnlab.tasks import get_task
@@ -102,7 +103,8 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     config_dict = {"task": task_name, **to_dict(config)}
     with process_group(launch, device, timeout_s=config.train.dist_timeout_s):
         seed_everything(config.train.seed)
-        task = task_cls(config, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
+        task = task_cls(config, device=device, data_dirs=data_dirs,
+                        classifiers=RunClassifiers(device=device, data_dirs=data_dirs, cache_dir=cache_dir))
         task.build(training=True)
         seed_everything(config.train.seed + launch.rank)  # each rank its own dropout/augmentation stream
         checkpoint = load_checkpoint(run.last_path, task=task_name) if run else None
@@ -147,6 +149,52 @@ def _saying_what_is_kept(run: RunDir | None, task_name: str, *, new: bool) -> It
         raise type(error)(f"{error}; {kept}{outcome}") from None
 
 
+class RunClassifiers:
+    """The scoring classifiers a GAN task is handed (`nnlab.evaluation.fid_cnn.Classifiers`): a cnn run the user
+    names, or the default cnn of a data set, trained once into `cache_dir/classifiers/` and reused after."""
+
+    def __init__(self, *, device: Any, data_dirs: Sequence[Path] = (), cache_dir: Path | None = None,
+                 echo: Callable[[str], None] = log.info):
+        self.device, self.data_dirs, self.cache_dir, self.echo = device, tuple(data_dirs), cache_dir, echo
+
+    def load(self, run_path: str | os.PathLike) -> FeatureSpace:
+        """The classifier of a cnn run, rebuilt from its directory (no unpickling)."""
+        run, task = load_run(run_path, device=str(self.device), data_dirs=self.data_dirs)
+        if task.name != "cnn":
+            raise CheckpointError(f"{run.path} is a run of task '{task.name}'; the scores need a cnn classifier run")
+        return FeatureSpace(task.models["model"].eval(), str(run.path), task.device)  # auto: bf16 only if native
+
+    def default(self, source: str) -> FeatureSpace:
+        """The default cnn for data set `source`. One that no longer fits nnlab's `fast` network (made by an older
+        version) is trained again rather than refused: the cache holds nothing the user made."""
+        if self.cache_dir is None:
+            raise ConfigError("scoring needs a classifier: pass --classifier RUN (a cnn run on the same data)")
+        folder = self.cache_dir / "classifiers" / cache_name(source)
+        if not (folder / "model.safetensors").is_file():
+            self.echo(f"note: no classifier for '{source}' yet: training nnlab's default cnn on it once "
+                      f"(cached in {folder})")
+        else:
+            try:
+                return self.load(folder)
+            except CheckpointError as error:
+                self.echo(f"note: the cached classifier for '{source}' does not fit this version's cnn ({error}); "
+                          f"training it again (cached in {folder})")
+        self._train(source, folder)
+        return self.load(folder)
+
+    def _train(self, source: str, folder: Path) -> None:
+        """Train the default cnn into a scratch folder and move it into place only when complete,
+        so an interrupted training leaves no half-made classifier behind."""
+        scratch = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        result = train("cnn", overrides=[f"data.source={source}", f"train.device={self.device}"], out_dir=scratch,
+                       data_dirs=self.data_dirs)
+        shutil.rmtree(folder, ignore_errors=True)
+        result.run.path.rename(folder)
+        shutil.rmtree(scratch, ignore_errors=True)
+        self.echo(f"note: classifier for '{source}' trained: {result.report.lines[0]}")
+
+
 def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
              cache_dir: Path | None = None) -> tuple[RunDir, Task]:
     """Rebuild a run's task and trained models from its directory, without unpickling anything."""
@@ -157,7 +205,9 @@ def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
     if not isinstance(task_name, str):
         raise CheckpointError(f"{run.config_path} does not name its task")
     config = resolve_config(task_name, base=values)
-    task = get_task(task_name)(config, device=resolve_device(device), data_dirs=data_dirs, cache_dir=cache_dir)
+    device = resolve_device(device)
+    task = get_task(task_name)(config, device=device, data_dirs=data_dirs,
+                               classifiers=RunClassifiers(device=device, data_dirs=data_dirs, cache_dir=cache_dir))
     task.build(training=False)
     load_weights(run.weights_path, task.models, task=task_name)
     return run, task

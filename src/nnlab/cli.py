@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser(argv: Sequence[str] = ()) -> Parser:
     """The command line; only the task `argv` trains gets its options (`nnlab --help` imports no task, no torch)."""
-    from nnlab.foundations.demos import DEMOS
+    from nnlab.demos import DEMOS
     from nnlab.tasks import TASKS
 
     parser = Parser(prog="nnlab", description="Hands-on deep learning for scientists.")
@@ -331,7 +331,7 @@ def _simulate(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.physics.validation import validate_simulation
+    from nnlab.evaluation.simulation_checks import validate_simulation
 
     out = Path(args.out) if args.out else Path(args.files[0]).with_suffix("").with_name(
         Path(args.files[0]).stem + "-validation")
@@ -362,7 +362,7 @@ def _report(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _foundations(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.foundations.demos import run_demo
+    from nnlab.demos import run_demo
 
     print(run_demo(args.demo, Path(args.out), seed=args.seed))
     return 0

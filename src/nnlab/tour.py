@@ -17,7 +17,7 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
     and the CPU"): the GAN and CaloGAN train far fewer epochs than their defaults. `quick` trains one short
     epoch of each network: a smoke test of the whole tour.
     """
-    from nnlab.foundations.demos import DEMOS, run_demo
+    from nnlab.demos import DEMOS, run_demo
     from nnlab.tasks.gan import GANConfig
 
     short = ["train.epochs=1"] if quick else []

@@ -1,6 +1,6 @@
 """CaloGAN and CaloChallenge HDF5 files: round trips, streaming, and one-line errors for bad files.
 
-Layout: PHYSICS.md section 2.
+Layout: docs/physics.md#the-calogan-hdf5-layout.
 """
 
 import h5py

@@ -39,7 +39,7 @@ def test_write_then_read_gives_the_same_array(tmp_path_factory, array, gz):
 
 
 def test_header_bytes_follow_the_format(tmp_path):
-    # DATA.md: 00 00, type 0x08, ndim, then big-endian uint32 sizes, then the data.
+    # IDX (docs/data.md#the-idx-format): 00 00, type 0x08, ndim, then big-endian uint32 sizes, then the data.
     path = write_idx(tmp_path / "x", np.arange(6, dtype=np.uint8).reshape(2, 3))
     assert path.read_bytes() == bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 1, 2, 3, 4, 5])
     assert read_idx(write_idx(tmp_path / "y", np.array([1, -2], dtype=np.int32))).tolist() == [1, -2]

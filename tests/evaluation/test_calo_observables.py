@@ -1,4 +1,4 @@
-"""CaloGAN observables on small hand-made showers, against values computed by hand (PHYSICS.md s6)."""
+"""CaloGAN observables on small hand-made showers, against values computed by hand (docs/physics.md#validation-observables)."""
 
 import numpy as np
 import pytest

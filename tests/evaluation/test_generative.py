@@ -138,10 +138,10 @@ def test_memorisation_finds_the_copied_training_images_and_a_ratio_near_0():
 
 @pytest.mark.parametrize("source", ["..", ".", "../..", "a/b", "/", "odd name\nwith a newline", "data"])
 def test_a_classifier_cache_folder_is_a_derived_name_inside_the_cache(tmp_path, source):
-    from nnlab.evaluation.fid_cnn import _slug
+    from nnlab.evaluation.fid_cnn import cache_name
 
     classifiers = tmp_path / "classifiers"
-    name = _slug(source)
+    name = cache_name(source)
     assert (classifiers / name).resolve().parent == classifiers.resolve()  # `--data ..` once named the cache itself
     assert name.replace("-", "").replace("_", "").isalnum() and name not in (".", "..")
-    assert _slug("mnist-5k") == "mnist-5k" and _slug("fashion-mnist") == "fashion-mnist"
+    assert cache_name("mnist-5k") == "mnist-5k" and cache_name("fashion-mnist") == "fashion-mnist"

@@ -21,7 +21,7 @@ resource = pytest.importorskip("resource")  # POSIX
 CHILD = """
 import json, resource, sys
 from nnlab.cli import main
-import nnlab.api, nnlab.tasks.cnn, nnlab.tasks.iris, nnlab.physics.validation  # imports are not the attack
+import nnlab.api, nnlab.tasks.cnn, nnlab.tasks.iris, nnlab.evaluation.simulation_checks  # imports are not the attack
 main(["env"])  # torch's own start-up (thread pools, CPU probing) is not the attack either
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 codes = [main(argv) for argv in json.loads(sys.argv[1])]

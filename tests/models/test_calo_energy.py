@@ -9,7 +9,9 @@ import torch
 
 from nnlab.models.calo_energy import LayerEnergyMixture, energy_units, layer_energies
 from nnlab.errors import ConfigError
-from nnlab.models.calogan import CaloGenerator, _with_outer_share, cells_per_layer, flatten_layers, generate
+from nnlab.models.calogan.generator import CaloGenerator, _with_outer_share
+from nnlab.models.calogan.inference import generate
+from nnlab.models.calogan.layout import cells_per_layer, flatten_layers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

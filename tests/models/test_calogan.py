@@ -12,25 +12,14 @@ from torch import nn
 
 from nnlab.data.calo import read_calogan, write_calogan
 from nnlab.errors import ConfigError
-from nnlab.models.calogan import (
-    LAYER_SHAPES,
-    N_CELLS,
-    CaloDiscriminator,
-    CaloGenerator,
-    CompiledGenerator,
-    critic_cells,
-    encode_condition,
-    energy_consistency,
-    flatten_layers,
-    generate,
-    leakage_feature,
-    linear_view,
-    split_cells,
-)
-from nnlab.models.calogan import _dithered_counts as dithered_counts
-from nnlab.models.calogan import _in_whole_spots as in_whole_spots
-from nnlab.models.calogan import _random_int16 as random_int16
-from nnlab.models.calogan import _spot_counts as spot_counts
+from nnlab.models.calogan.conditioning import encode_condition
+from nnlab.models.calogan.consistency import energy_consistency
+from nnlab.models.calogan.critic import CaloDiscriminator, critic_cells, leakage_feature, linear_view
+from nnlab.models.calogan.generator import CaloGenerator
+from nnlab.models.calogan.inference import CompiledGenerator, generate
+from nnlab.models.calogan.layout import N_CELLS, flatten_layers, split_cells
+from nnlab.models.calogan.spots import dithered_counts, in_whole_spots, random_int16, spot_counts
+from nnlab.physics.geometry import LAYER_SHAPES
 from nnlab.physics.simulator import simulate
 from nnlab.training.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 

@@ -25,7 +25,7 @@ def test_quadrant_integral_matches_numerical_integration(a, b, radius):
 
 
 def test_radial_containment_is_half_at_the_scale_radius():
-    # F(r) = r^2 / (r^2 + R^2): half the energy inside r = R (PHYSICS.md s4 radial law).
+    # F(r) = r^2 / (r^2 + R^2): half the energy inside r = R (GFlash radial law, docs/physics.md#radial-profile).
     assert radial_containment(3.0, np.array([3.0]))[0] == pytest.approx(0.5)
 
 

@@ -1,6 +1,6 @@
 """The CaloGAN geometry and its effective Pb/LAr material, derived from PDG component values.
 
-Expected numbers: PHYSICS.md sections 1 and 3 (to the digits stated there).
+Expected numbers: docs/physics.md, the detector and the effective medium (to the digits stated there).
 """
 
 import numpy as np
@@ -50,7 +50,7 @@ def test_readout_layers_cells_and_window(calo):
 
 
 def test_beam_is_cell_centre_in_layer0_and_corner_in_layers_1_and_2(calo):
-    # PHYSICS.md s1: centre along layer 0's coarse axis; the central 2 x 2 cells of layer 1 share the core.
+    # docs/physics.md#the-calogan-detector: centre along layer 0's coarse axis; the central 2 x 2 cells of layer 1 share the core.
     assert calo.layers[0].beam_cell_coordinate() == (1.5, 48.0)
     assert calo.layers[1].beam_cell_coordinate() == (6.0, 6.0)
     assert calo.layers[2].beam_cell_coordinate() == (6.0, 3.0)
@@ -71,10 +71,10 @@ def test_layer_of_depth_uses_readout_edges(calo):
 
 
 def test_mip_deposit_and_sampling_fractions():
-    # PDG dE/dx_min: Pb 1.122, LAr 2.105 MeV cm2/g -> 2.55 + 1.17 MeV per period (PHYSICS.md s5: 3.4-3.7).
+    # PDG dE/dx_min: Pb 1.122, LAr 2.105 MeV cm2/g -> 2.55 + 1.17 MeV per period (docs/physics.md#charged-pions).
     assert mip_deposit_mev(LEAD, 2.0) == pytest.approx(2.547, abs=1e-3)
     assert mip_deposit_mev(LIQUID_ARGON, 4.0) == pytest.approx(1.170, abs=1e-3)
     assert landau_width_mev(LEAD, 2.0) + landau_width_mev(LIQUID_ARGON, 4.0) == pytest.approx(0.176, abs=1e-3)
     calo = calogan_calorimeter()
-    assert sampling.e_over_mip(calo) == pytest.approx(0.69, abs=0.005)  # PHYSICS.md s4
+    assert sampling.e_over_mip(calo) == pytest.approx(0.69, abs=0.005)  # e/mip of GFlash, docs/physics.md#visible-energy-in-a-sampling-calorimeter
     assert sampling.em_sampling_fraction(calo) == pytest.approx(0.2, abs=0.03)  # "about 0.2 (estimate)"

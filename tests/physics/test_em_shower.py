@@ -1,4 +1,4 @@
-"""GFlash longitudinal parametrisation (PHYSICS.md s4; Grindhammer & Peters hep-ex/0001020)."""
+"""GFlash longitudinal parametrisation (docs/physics.md#longitudinal-profile; Grindhammer & Peters hep-ex/0001020)."""
 
 import numpy as np
 import pytest
@@ -30,7 +30,7 @@ def test_fluctuated_t_and_alpha_have_the_stated_log_normal_moments():
 
 
 def test_spot_count_matches_physics_md():
-    # PHYSICS.md s4: ~3,000 spots at 10 GeV, ~22,000 at 100 GeV for Z_eff 69
+    # GFlash (docs/physics.md#spots): ~3,000 spots at 10 GeV, ~22,000 at 100 GeV for Z_eff 69
     n10, n100 = em_shower.spot_count(np.array([10.0, 100.0]), MATERIAL)
     assert n10 == pytest.approx(3000, rel=0.05)
     assert n100 == pytest.approx(22_000, rel=0.05)

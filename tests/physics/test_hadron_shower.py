@@ -1,4 +1,4 @@
-"""Pion ingredients: MIP losses, multiple scattering, EM fraction, halo (PHYSICS.md s5; PDG review)."""
+"""Pion ingredients: MIP losses, multiple scattering, EM fraction, halo (docs/physics.md#charged-pions; PDG review)."""
 
 import numpy as np
 import pytest
@@ -31,12 +31,12 @@ def test_track_spreads_like_highland_multiple_scattering():
 
 def test_em_fraction_mean_follows_the_power_law():
     f = hs.em_fraction(np.full(20_000, 10.0), np.random.default_rng(2))
-    assert f.mean() == pytest.approx(1 - 10.0**-0.18, abs=0.005)  # PHYSICS.md s5 estimate
+    assert f.mean() == pytest.approx(1 - 10.0**-0.18, abs=0.005)  # docs/physics.md#charged-pions, an estimate
     assert np.all((f > 0) & (f < 1))
 
 
 def test_halo_holds_95_percent_within_one_interaction_length():
-    """PHYSICS.md s5: ~95 % of the hadronic halo within 1 lambda_I (+-0.02), energy-weighted over depth."""
+    """docs/physics.md#charged-pions: ~95 % of the hadronic halo within 1 lambda_I (+-0.02), energy-weighted over depth."""
     rng, lam = np.random.default_rng(3), CALO.material.interaction_length_mm
     start = np.minimum(hs.interaction_depth_mm(3000, CALO, rng), CALO.depth_mm)
     s = hs.hadron_slices(np.full(3000, 10_000.0), start, calorimeter=CALO, slicing=depth_slicing(CALO), rng=rng)

@@ -1,4 +1,4 @@
-"""The shower simulator: layout, energy conservation, determinism and the physics numbers of PHYSICS.md.
+"""The shower simulator: layout, energy conservation, determinism and the physics numbers of docs/physics.md.
 
 Each physics test states its source and tolerance; samples are seeded and small (a few s in all).
 """
@@ -82,7 +82,7 @@ def test_bad_settings_raise_one_line_config_errors(kwargs):
 
 @pytest.mark.parametrize("energy, physics_md", [(10.0, 0.36), (50.0, 0.21), (100.0, 0.16)])
 def test_eplus_layer0_fraction(fixed, energy, physics_md):
-    """GFlash mean profile integrated to 90 mm (first principles, +-0.015); PHYSICS.md's value +-0.06."""
+    """GFlash mean profile integrated to 90 mm (first principles, +-0.015); the value in docs/physics.md#expected-means-for-e +-0.06."""
     f0 = obs.energy_fractions(obs.layers_of(fixed["eplus", energy]))[:, 0].mean()
     mean = em_shower.mean_profile(np.array([energy]), MATERIAL)
     analytic = gammainc(mean.alpha, mean.beta * 90.0 / MATERIAL.x0_mm)[0]
@@ -116,7 +116,7 @@ def test_ninety_percent_within_one_moliere_radius(fixed):
 
 
 def test_em_nearly_contained_pions_not(fixed):
-    """PHYSICS.md s4-5: e+/gamma deposit 0.97-0.99+ at 100 GeV (no backscatter in GFlash: < 1.0);
+    """docs/physics.md#expected-means-for-e: e+/gamma deposit 0.97-0.99+ at 100 GeV (no backscatter in GFlash: < 1.0);
     pi+ leak heavily from a 1.28 lambda stack (> 30 %)."""
     for particle in ("eplus", "gamma"):
         resp = obs.response(fixed[particle, 100.0])
@@ -126,7 +126,7 @@ def test_em_nearly_contained_pions_not(fixed):
 
 
 def test_pion_mip_fraction_and_mip_deposit(fixed):
-    """No interaction in 480 mm with probability exp(-480 / 1.2 lambda) = 0.344 (PHYSICS.md s5: 0.28-0.35),
+    """No interaction in 480 mm with probability exp(-480 / 1.2 lambda) = 0.344 (docs/physics.md#charged-pions: 0.28-0.35),
     within 4 standard errors; such events deposit 80 x 3.72 MeV = 0.30 GeV (+-0.01 GeV)."""
     showers = fixed["piplus", 100.0]
     mip = showers["truth/shower_start_mm"] >= CALO.depth_mm
@@ -146,7 +146,7 @@ def test_pion_mip_tracks_light_the_central_cells(fixed):
 
 
 def test_pion_response_is_broad_and_low(fixed):
-    """e/h = 1.74 and 1.28 lambda: mean response well below 1, relative spread > 50 % (PHYSICS.md s5)."""
+    """e/h = 1.74 and 1.28 lambda: mean response well below 1, relative spread > 50 % (docs/physics.md#charged-pions)."""
     resp = obs.response(fixed["piplus", 100.0])
     assert 0.15 < resp.mean() < 0.5
     assert resp.std() / resp.mean() > 0.5

@@ -12,7 +12,7 @@ import torch
 
 from nnlab import api
 from nnlab.data.calo import read_attrs, read_calogan
-from nnlab.models.calogan import generate
+from nnlab.models.calogan.inference import generate
 from nnlab.physics.simulator import simulate_to_file
 from nnlab.tasks import calogan as calogan_task
 from nnlab.tasks.calogan import _two_figures

@@ -22,9 +22,11 @@ from nnlab.errors import DataError
 from nnlab.data.hdf5 import (check_size, checked_dataset, h5py_module, hard_link, open_checked,
                              read_attributes, read_rows)
 from nnlab.files import GuardedFile, atomic_stream
+from nnlab.physics.geometry import LAYER_SHAPES
 
+# one shower in the CaloGAN layout: its layers have the calorimeter's shapes, its overflow one entry a layer
 CALOGAN_SHAPES: dict[str, tuple[int, ...]] = {
-    "energy": (1,), "layer_0": (3, 96), "layer_1": (12, 12), "layer_2": (12, 6), "overflow": (3,),
+    "energy": (1,), **{f"layer_{k}": shape for k, shape in enumerate(LAYER_SHAPES)}, "overflow": (len(LAYER_SHAPES),),
 }
 CALOGAN_KEYS = tuple(CALOGAN_SHAPES)
 SHOWER_BYTES = sum(int(np.prod(shape)) for shape in CALOGAN_SHAPES.values()) * 8  # one shower in float64: 4,064
@@ -162,7 +164,7 @@ def check_calogan_values(showers: Mapping[str, np.ndarray], *, source: str, offs
     energy_gev = np.asarray(showers["energy"])[:, 0]
     if len(energy_gev) and np.median(energy_gev) > MAX_PLAUSIBLE_GEV:
         raise DataError(f"{source}: energy looks like MeV (median {np.median(energy_gev):.4g}), expected GeV")
-    cells = sum(np.asarray(showers[f"layer_{i}"]).sum(axis=(1, 2)) for i in range(3))
+    cells = sum(np.asarray(showers[f"layer_{i}"]).sum(axis=(1, 2)) for i in range(len(LAYER_SHAPES)))
     deposited = cells + np.asarray(showers["overflow"]).sum(axis=1)
     _check_units(energy_gev * 1e3, deposited, source=source, names=("energy", "layer_0/1/2"))
 

@@ -1,6 +1,6 @@
 """Read and write IDX files, the format of MNIST, Fashion-MNIST, KMNIST and EMNIST.
 
-Format (DATA.md, and LeCun's MNIST page): two zero bytes, a type byte, the number of
+Format (docs/data.md#the-idx-format, from LeCun's MNIST page): two zero bytes, a type byte, the number of
 dimensions, one big-endian uint32 size per dimension, then the data row-major, big-endian.
 """
 

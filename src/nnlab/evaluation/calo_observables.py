@@ -1,6 +1,6 @@
 """Calorimeter shower observables of the CaloGAN validation, vectorised over showers, and physics summaries.
 
-Source: PHYSICS.md section 6, as coded in hep-lbdl/CaloGAN `classification/calodata/
+Source: docs/physics.md#validation-observables, as coded in hep-lbdl/CaloGAN `classification/calodata/
 shower_shapes.py` (depth, lateral_depth, shower_depth(_width), lateral_width along the first
 image axis, eratio, sparsity); separation power as in the CaloChallenge (arXiv:2410.21611).
 Images are (N, a, b) arrays in MeV; an empty shower gives 0, never NaN.
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-N_LAYERS = 3
+from nnlab.physics.geometry import N_LAYERS
 
 
 def layers_of(showers: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -113,7 +113,7 @@ def average_image(image: np.ndarray, *, normalise: bool = False) -> np.ndarray:
 
 
 def shower_observables(showers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every per-shower scalar observable of PHYSICS.md section 6, keyed by a short name."""
+    """Every per-shower scalar observable (docs/physics.md#validation-observables), keyed by a short name."""
     layers = layers_of(showers)
     energies, fractions = layer_energies(layers), energy_fractions(layers)
     out = {"E_tot": energies.sum(axis=1), "depth": depth(layers).astype(float),

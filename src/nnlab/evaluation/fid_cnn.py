@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
-import shutil
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from nnlab.data.images import DATASET_NAMES
-from nnlab.errors import CheckpointError
 from nnlab.evaluation.generative import class_histogram, frechet_distance, nearest_neighbours, precision_recall
 from nnlab.training.runtime import autocast
-
-log = logging.getLogger("nnlab")
-
 
 @dataclasses.dataclass
 class FeatureSpace:
@@ -84,54 +78,18 @@ def memorisation(space: FeatureSpace, generated: np.ndarray, train_features: np.
     return gen_index[:, 0], float(np.median(gen_dist) / max(np.median(test_dist), 1e-12))
 
 
-def load_feature_space(run_path: str | Path, *, device: torch.device, data_dirs: Sequence[Path] = ()) -> FeatureSpace:
-    """The classifier of a cnn run, rebuilt from its directory (no unpickling)."""
-    from nnlab import api
+class Classifiers(Protocol):
+    """Where a GAN's scoring classifier comes from, handed to the task (`nnlab.api.RunClassifiers`): the
+    evaluation code needs nothing above it to find, load or train one."""
 
-    run, task = api.load_run(run_path, device=str(device), data_dirs=data_dirs)
-    if task.name != "cnn":
-        raise CheckpointError(f"{run.path} is a run of task '{task.name}'; the scores need a cnn classifier run")
-    return FeatureSpace(task.models["model"].eval(), str(run.path), device)  # auto: float32 unless bf16 is native
+    def load(self, run_path: str | Path) -> FeatureSpace:
+        """The classifier of the cnn run at `run_path`."""
 
-
-def cached_classifier(source: str, *, cache_dir: Path, device: torch.device, data_dirs: Sequence[Path] = (),
-                      echo: Callable[[str], None] = log.info) -> FeatureSpace:
-    """The default cnn classifier for data set `source`: trained once, kept in `cache_dir`, reused after.
-
-    A cached classifier that no longer fits nnlab's `fast` network (made by an older version)
-    is trained again rather than refused: the cache holds nothing the user made.
-    """
-    folder = cache_dir / "classifiers" / _slug(source)
-    if not (folder / "model.safetensors").is_file():
-        echo(f"note: no classifier for '{source}' yet: training nnlab's default cnn on it once "
-             f"(cached in {folder})")
-    else:
-        try:
-            return load_feature_space(folder, device=device, data_dirs=data_dirs)
-        except CheckpointError as error:
-            echo(f"note: the cached classifier for '{source}' does not fit this version's cnn ({error}); "
-                 f"training it again (cached in {folder})")
-    _train_classifier(source, folder, device=device, data_dirs=data_dirs, echo=echo)
-    return load_feature_space(folder, device=device, data_dirs=data_dirs)
+    def default(self, source: str) -> FeatureSpace:
+        """The default cnn classifier of data set `source` (trained once, then kept)."""
 
 
-def _train_classifier(source: str, folder: Path, *, device: torch.device, data_dirs: Sequence[Path],
-                      echo: Callable[[str], None]) -> None:
-    """Train the default cnn into a scratch folder and move it into place only when complete,
-    so an interrupted training leaves no half-made classifier behind."""
-    from nnlab import api
-
-    scratch = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(scratch, ignore_errors=True)
-    result = api.train("cnn", overrides=[f"data.source={source}", f"train.device={device}"], out_dir=scratch,
-                       data_dirs=data_dirs)
-    shutil.rmtree(folder, ignore_errors=True)
-    result.run.path.rename(folder)
-    shutil.rmtree(scratch, ignore_errors=True)
-    echo(f"note: classifier for '{source}' trained: {result.report.lines[0]}")
-
-
-def _slug(source: str) -> str:
+def cache_name(source: str) -> str:
     """The cache folder's name for a data set: a known data set's own name, else the folder's name and a hash of
     its resolved path. Derived, never the user's text itself: `--data ..` once made the cache folder
     classifiers/.., the whole cache, which the training then replaced."""

@@ -1,6 +1,6 @@
 """Deposit parametrised showers into CaloGAN cells: exact cell integrals plus spot fluctuations.
 
-Source: the radial law f(r) = 2 r R^2 / (r^2 + R^2)^2 of GFlash (PHYSICS.md section 4,
+Source: the radial law f(r) = 2 r R^2 / (r^2 + R^2)^2 of GFlash (docs/physics.md#radial-profile,
 Grindhammer & Peters hep-ex/0001020). Its 2D density R^2 / (pi (x^2 + y^2 + R^2)^2) has a
 closed-form rectangle integral, so the mean energy of every cell is exact; the spot
 fluctuations of GFlash are then drawn as one multinomial per layer (see `deposit_layers`).

@@ -1,8 +1,9 @@
 """Electromagnetic showers (e+, gamma) by the GFlash parametrisation in the effective Pb/LAr medium.
 
-Source: PHYSICS.md section 4: Grindhammer & Peters, hep-ex/0001020 and NIM A290 (1990) 469,
-as coded in Geant4 `GFlashHomoShowerParameterisation.cc` (fluctuated T and alpha, spot
-profile, radial law, and `ComputeTau`'s normalisation of the depth by the shower's mean).
+Source (docs/physics.md#electromagnetic-showers-the-gflash-parametrisation): Grindhammer & Peters,
+hep-ex/0001020 and NIM A290 (1990) 469, as coded in Geant4 `GFlashHomoShowerParameterisation.cc`
+(fluctuated T and alpha, spot profile, radial law, and `ComputeTau`'s normalisation of the depth
+by the shower's mean).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from scipy.special import gammainc
 from nnlab.physics.binning import DepthSlicing, radial_containment
 from nnlab.physics.materials import Material
 
-# Geant4 clamps (PHYSICS.md section 4): keep sigma(ln) moderate, T >= 1 X0, alpha >= 1.1.
+# Geant4 clamps (docs/physics.md#fluctuations-of-one-shower): keep sigma(ln) moderate, T >= 1 X0, alpha >= 1.1.
 MAX_LOG_SIGMA = 0.5
 MIN_T_X0 = 1.0
 MIN_ALPHA = 1.1
@@ -53,7 +54,7 @@ def fluctuated_profile(energy_gev: np.ndarray, material: Material, rng: np.rando
     """Draw T and alpha per shower with GFlash's correlated log-normal fluctuations.
 
     z1, z2 ~ N(0, 1); ln T and ln alpha share c1 z1 and differ in the sign of c2 z2, so
-    their correlation is c1^2 - c2^2 = rho (PHYSICS.md section 4, Geant4 clamps applied).
+    their correlation is c1^2 - c2^2 = rho (docs/physics.md#fluctuations-of-one-shower, Geant4 clamps applied).
     """
     ln_y = np.log(np.asarray(energy_gev) * 1e3 / material.critical_energy_mev)
     sigma_t = np.minimum(1.0 / (-1.4 + 1.26 * ln_y), MAX_LOG_SIGMA)
@@ -104,7 +105,10 @@ def slice_integrals(profile: LongitudinalProfile, edges_x0: np.ndarray) -> tuple
 
 
 def radial_parameters(energy_gev: np.ndarray, tau: np.ndarray, z: float) -> tuple[np.ndarray, ...]:
-    """Core radius, tail radius (units of R_M) and core weight p at reduced depth tau (PHYSICS.md section 4)."""
+    """Core radius, tail radius (units of R_M) and core weight p at reduced depth tau.
+
+    docs/physics.md#radial-profile gives the law and its source.
+    """
     ln_e = np.log(energy_gev)
     r_core = 0.0251 + 0.00319 * ln_e + (0.1162 - 0.000381 * z) * tau
     k4 = 0.3585 + 0.0421 * ln_e

@@ -1,6 +1,6 @@
 """The CaloGAN calorimeter: 80 periods of 2 mm Pb + 4 mm LAr read out in three layers.
 
-Source: PHYSICS.md section 1, checked against hep-lbdl/CaloGAN `generation/src`
+Source: docs/physics.md#the-calogan-detector, checked against hep-lbdl/CaloGAN `generation/src`
 (DetectorConstruction.cc: Pb then LAr in each period; SteppingAction.cc: layer by the z of
 the pre-step point, edges -240/-150/197/240 mm, cell = first edge above the position,
 image index [x bin, y bin]). Depths here run from the front face (z = -240 mm).
@@ -87,7 +87,7 @@ class Calorimeter:
 
     @functools.cached_property
     def material(self) -> Material:
-        """Effective Pb/LAr mixture (PHYSICS.md section 3 rules)."""
+        """Effective Pb/LAr mixture (docs/physics.md#the-effective-medium-of-2-mm-pb-and-4-mm-lar)."""
         return mix([(self.absorber, self.absorber_mm), (self.gap, self.gap_mm)], name="Pb/LAr")
 
     @property

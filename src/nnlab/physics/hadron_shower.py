@@ -1,6 +1,6 @@
 """Charged-pion showers: a MIP track to a random first interaction, then a two-component shower.
 
-Source: PHYSICS.md section 5: interaction depth ~ Exponential(1.2 lambda_eff); Bock et al.,
+Source: docs/physics.md#charged-pions: interaction depth ~ Exponential(1.2 lambda_eff); Bock et al.,
 NIM 186 (1981) 533 (profile shape a = 0.786 + 0.427 ln E, b = 0.29 per X0, d = 0.978 per
 lambda, via hep-ex/9903019); e/h = 1.74 (hep-ex/9911033); Landau width and multiple
 scattering from the PDG review; hadronic spot size 0.2 GeV of CMS FastSim (HDShower eSpotSize).
@@ -15,7 +15,7 @@ from nnlab.physics.em_shower import MIN_T_X0, gamma_slices, radial_components, s
 from nnlab.physics.geometry import Calorimeter
 from nnlab.physics.materials import landau_width_mev, mip_deposit_mev
 
-PION_LAMBDA_RATIO = 1.2  # lambda_pi / lambda_I (PHYSICS.md section 5, estimate)
+PION_LAMBDA_RATIO = 1.2  # lambda_pi / lambda_I (docs/physics.md#charged-pions, an estimate)
 E_OVER_H = 1.74
 EM_FRACTION_EXPONENT = 0.18  # <f_em> = 1 - E^-0.18, E in GeV (estimate)
 EM_FRACTION_CONCENTRATION = 15.0  # Beta(k m, k (1 - m)): sigma(f_em) = 0.12 at 10 GeV (estimate)
@@ -23,7 +23,7 @@ BOCK_RATE_X0 = 0.29
 BOCK_RATE_LAMBDA = 0.978
 HADRON_SPOT_MEV = 200.0
 # Halo radius R = lambda min(0.1 + 0.2 u / lambda, 0.3) at depth u after the interaction
-# (PHYSICS.md: R ~ 0.1-0.3 lambda growing with depth, ~95 % within 1 lambda: estimate).
+# (docs/physics.md#charged-pions: R ~ 0.1-0.3 lambda growing with depth, ~95 % within 1 lambda: estimate).
 HALO_START, HALO_GROWTH, HALO_MAX = 0.1, 0.2, 0.3
 MOYAL_MEAN = np.euler_gamma + np.log(2.0)  # mean of the standard Moyal distribution
 
@@ -101,7 +101,7 @@ def bock_shape(energy_gev: np.ndarray) -> np.ndarray:
 
 
 def halo_radius_mm(depth_after_mm: np.ndarray, lambda_mm: float) -> np.ndarray:
-    """Radius scale of the hadronic halo at a depth after the interaction (PHYSICS.md section 5 estimate)."""
+    """Radius scale of the hadronic halo at a depth after the interaction (an estimate, docs/physics.md)."""
     return lambda_mm * np.minimum(HALO_START + HALO_GROWTH * depth_after_mm / lambda_mm, HALO_MAX)
 
 

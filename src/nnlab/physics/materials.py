@@ -1,7 +1,8 @@
 """Material constants of the CaloGAN sampling stack, mixed from PDG component values.
 
-Source: PHYSICS.md section 3 (PDG "Atomic and nuclear properties of materials" for Pb and
-liquid argon; mixture rules of the PDG review "Passage of particles through matter").
+Source: PDG "Atomic and nuclear properties of materials" for Pb and liquid argon, and the mixture
+rules of the PDG review "Passage of particles through matter"
+(docs/physics.md#the-effective-medium-of-2-mm-pb-and-4-mm-lar).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Material:
         return 10.0 * self.interaction_length_cm
 
 
-# PHYSICS.md section 3 (PDG values); dE/dx_min from the same PDG tables.
+# docs/physics.md#the-effective-medium-of-2-mm-pb-and-4-mm-lar (PDG values); dE/dx_min from the same PDG tables.
 LEAD = Material("Pb", z=82.0, a_g_mol=207.2, density_g_cm3=11.35, x0_cm=0.561,
                 moliere_radius_cm=1.60, critical_energy_mev=7.43, interaction_length_cm=17.6,
                 dedx_min_mev_cm2_g=1.122)
@@ -66,7 +67,7 @@ def mass_fractions(layers: Sequence[tuple[Material, float]]) -> list[float]:
 
 
 def mix(layers: Sequence[tuple[Material, float]], *, name: str = "mixture") -> Material:
-    """Return the effective homogeneous material of a periodic stack, by PHYSICS.md section 3.
+    """Return the effective homogeneous material of a periodic stack, by the PDG's mixing rules.
 
     Lengths add inversely by mass fraction in g/cm2 (X0, lambda_I), Z and A linearly, the
     critical energy through E_c/X0, and the Moliere radius as E_s / sum(w E_c / X0): the

@@ -1,6 +1,6 @@
 """Visible (liquid-argon) energy of the sampling calorimeter: sampling fractions and hit statistics.
 
-Source: PHYSICS.md section 4, last bullet: e/mip = 1 / (1 + 0.007 (Z_Pb - Z_Ar)) of
+Source: docs/physics.md#visible-energy-in-a-sampling-calorimeter: e/mip = 1 / (1 + 0.007 (Z_Pb - Z_Ar)) of
 Grindhammer & Peters (hep-ex/0001020); hits N ~ Poisson(1 / (a^2/E + c^2)) as in ATLAS
 FastCaloSim with the LAr EM barrel a = 10.1 %, c = 0.2 %; MIP deposits from PDG dE/dx.
 """
@@ -28,7 +28,7 @@ def mip_sampling_fraction(calorimeter: Calorimeter) -> float:
 
 
 def em_sampling_fraction(calorimeter: Calorimeter) -> float:
-    """Sampling fraction of showers, e/mip x the MIP one: 0.22 (PHYSICS.md: about 0.2, an estimate)."""
+    """Sampling fraction of showers, e/mip x the MIP one: 0.22 (docs/physics.md: about 0.2, an estimate)."""
     return e_over_mip(calorimeter) * mip_sampling_fraction(calorimeter)
 
 

@@ -1,6 +1,6 @@
 """Parametrised shower simulator for the CaloGAN calorimeter: e+, gamma and pi+ in the CaloGAN layout.
 
-Source: PHYSICS.md sections 1-5 (docs/physics.md describes the model, its calibration and
+Source: docs/physics.md (the facts and their sources; docs/simulation.md describes the model, its calibration and
 its limits). Showers are drawn in independent RNG blocks of `RNG_BLOCK`, each seeded from
 (seed, particle, block index), so the output depends on the seed only, not on `chunk_size`.
 """

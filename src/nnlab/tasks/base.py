@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from nnlab.errors import ConfigError
+from nnlab.evaluation.fid_cnn import Classifiers
 from nnlab.training.batches import Batch
 from nnlab.training.rundir import RunDir
 from nnlab.training.trainer import Metrics, Step
@@ -56,11 +57,11 @@ class Task:
     saved_run_defaults: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, config: Any, *, device: torch.device, data_dirs: Sequence[Path] = (),
-                 cache_dir: Path | None = None):
+                 classifiers: Classifiers | None = None):
         self.config = config
         self.device = device
         self.data_dirs = tuple(data_dirs)  # where to look for data sets the config names but does not locate
-        self.cache_dir = cache_dir  # where derived things (e.g. a scoring classifier) are kept; None: nowhere
+        self.classifiers = classifiers  # where a GAN's scoring classifier comes from (handed in by nnlab.api)
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.train_data: tuple[torch.Tensor, ...] = ()

@@ -21,7 +21,7 @@ from nnlab.data.splits import stratified_split
 from nnlab.errors import ConfigError
 from nnlab.evaluation.calo_observables import layers_of, shower_observables
 from nnlab.evaluation.classification import classification_summary, format_summary
-from nnlab.models.calo import CaloClassifier
+from nnlab.models.shower_classifier import CaloClassifier
 from nnlab.physics.simulator import PARTICLES, simulate
 from nnlab.plots.training import plot_confusion, plot_history
 from nnlab.tasks.base import Option, Report, reject_options

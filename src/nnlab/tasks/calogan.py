@@ -22,9 +22,13 @@ from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.calo import CALOGAN_KEYS, SHOWER_BYTES, CaloWriter, check_particle, read_calogan
 from nnlab.errors import ConfigError
 from nnlab.files import require_space
-from nnlab.evaluation import calo_gan_validation as validation
-from nnlab.models.calogan import (GENERATE_BATCH, LAYER_ENERGIES, N_CELLS, SPOT_SAMPLING, CaloDiscriminator,
-                                  CaloGenerator, CompiledGenerator, energy_consistency, flatten_layers, generate)
+from nnlab.evaluation import shower_validation as validation
+from nnlab.models.calogan.consistency import energy_consistency
+from nnlab.models.calogan.critic import CaloDiscriminator
+from nnlab.models.calogan.generator import LAYER_ENERGIES, CaloGenerator
+from nnlab.models.calogan.inference import GENERATE_BATCH, CompiledGenerator, generate
+from nnlab.models.calogan.layout import N_CELLS, flatten_layers
+from nnlab.models.calogan.spots import SPOT_SAMPLING
 from nnlab.physics.simulator import PARTICLES, parse_energy_gev
 from nnlab.tasks.base import Option, Report, Task, reject_options
 from nnlab.tasks.calo_classifier import load_showers, split_showers

@@ -18,7 +18,7 @@ import torch
 from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.images import load_images
 from nnlab.errors import ConfigError
-from nnlab.evaluation.fid_cnn import FeatureSpace, cached_classifier, load_feature_space, memorisation, scores
+from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, scores
 from nnlab.files import atomic_path, require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
 from nnlab.tasks.base import Option, Report, Task, reject_options
@@ -366,14 +366,11 @@ class GANTask(GeneratorAverage, Task):
     def _space(self) -> FeatureSpace:
         """The scoring classifier: the configured cnn run, else the cached default for this data set."""
         if self._feature_space is None:
-            path = self.config.score.classifier
-            if path:
-                self._feature_space = load_feature_space(path, device=self.device, data_dirs=self.data_dirs)
-            elif self.cache_dir is not None:
-                self._feature_space = cached_classifier(self.config.data.source, cache_dir=self.cache_dir,
-                                                        device=self.device, data_dirs=self.data_dirs)
-            else:
+            if self.classifiers is None:
                 raise ConfigError("scoring needs a classifier: pass --classifier RUN (a cnn run on the same data)")
+            path = self.config.score.classifier
+            self._feature_space = (self.classifiers.load(path) if path
+                                   else self.classifiers.default(self.config.data.source))
         return self._feature_space
 
     def _neighbour_sheet(self, generated: np.ndarray, nearest: np.ndarray, path: Path) -> Path:

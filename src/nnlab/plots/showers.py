@@ -1,6 +1,6 @@
 """PNG plots of simulated showers: average layer images, observable histograms, response and t_max.
 
-Source: the CaloGAN paper's validation figures (arXiv:1712.10321, figs. 4-8) and PHYSICS.md s6.
+Source: the CaloGAN paper's validation figures (arXiv:1712.10321, figs. 4-8) and docs/physics.md#validation-observables.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def plot_average_images(particle: str, showers: Mapping[str, np.ndarray], path: 
 
 
 def plot_observables(particle: str, showers: Mapping[str, np.ndarray], path: Path) -> Path:
-    """Histograms of the per-shower observables of PHYSICS.md section 6."""
+    """Histograms of the per-shower observables (docs/physics.md#validation-observables)."""
     values = obs.shower_observables(showers)
     fig, axes = new_figure(3, 5, size=(17.0, 9.0))
     for ax, name in zip(axes.ravel(), HISTOGRAMS):

@@ -1,4 +1,4 @@
-"""`validate_simulation`: the report of simulated showers against PHYSICS.md, its plots and files."""
+"""`validate_simulation`: the report of simulated showers against docs/physics.md, its plots and files."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlab.physics.simulator import simulate, simulate_to_file
-from nnlab.physics.validation import Check, validate_simulation
+from nnlab.evaluation.simulation_checks import Check, validate_simulation
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Validation of generated calorimeter showers against a reference: separation powers, plots, classifier AUC.
 
-Source: PHYSICS.md section 6 (CaloGAN `analysis/` observables) and the CaloChallenge metrics
+Source: docs/physics.md#validation-observables (CaloGAN `analysis/` observables) and the CaloChallenge metrics
 (arXiv:2410.21611): histogram separation power per observable, and the AUC of a classifier
 trained to tell generated from reference showers (0.5 = indistinguishable).
 """
@@ -19,6 +19,7 @@ from nnlab.errors import ConfigError
 from nnlab.evaluation import calo_observables as obs
 from nnlab.evaluation.roc import roc_auc
 from nnlab.files import write_text_atomic
+from nnlab.physics.geometry import N_LAYERS
 from nnlab.plots.figures import new_figure, save_figure
 
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -222,7 +223,7 @@ def plot_average_images(reference: Mapping[str, np.ndarray], generated: Mapping[
     from matplotlib.colors import LogNorm
 
     fig, axes = new_figure(2, 3, size=(13.0, 6.4), squeeze=False)
-    for k in range(obs.N_LAYERS):
+    for k in range(N_LAYERS):
         means = [obs.average_image(np.asarray(showers[f"layer_{k}"])) for showers in (reference, generated)]
         positive = np.concatenate([m[m > 0] for m in means])
         norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
@@ -250,7 +251,7 @@ def classifier_features(showers: Mapping[str, np.ndarray], features: str) -> np.
         return np.column_stack([*columns, log_incident])
     if features == "cells":
         cells = np.concatenate([np.asarray(showers[f"layer_{k}"], float).reshape(len(log_incident), -1)
-                                for k in range(obs.N_LAYERS)], axis=1)
+                                for k in range(N_LAYERS)], axis=1)
         return np.concatenate([np.log1p(cells), log_incident], axis=1)
     raise ConfigError(f"unknown classifier features {features!r}: choose 'observables' or 'cells'")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from nnlab.errors import NnlabError
-from nnlab.foundations.demos import DEMOS, run_demo
+from nnlab.demos import DEMOS, run_demo
 
 WITH_PICTURE = {"xor", "descent", "convolution", "projection", "approximation"}
 

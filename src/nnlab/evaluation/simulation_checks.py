@@ -1,7 +1,8 @@
-"""Validate simulated showers against the physics numbers of PHYSICS.md and plot their observables.
+"""Validate simulated showers against the expected physics numbers and plot their observables.
 
-Source: PHYSICS.md sections 4-6 (GFlash and PDG shower maximum, Moliere containment, layer
-fractions, pion MIP fraction and response); the entry point of `nnlab evaluate-sim`.
+What is expected, with its sources: docs/physics.md (#expected-means-for-e, #charged-pions,
+#validation-observables): GFlash and PDG shower maximum, Moliere containment, layer fractions,
+pion MIP fraction and response. The entry point of `nnlab evaluate-sim`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from nnlab.files import write_text_atomic
 from nnlab.physics.geometry import calogan_calorimeter
 from nnlab.physics.simulator import PARTICLES
 
-# PHYSICS.md section 4: e+ layer-0 fraction at 10, 50, 100 GeV. Tolerance 0.06: the GFlash
+# docs/physics.md#expected-means-for-e: e+ layer-0 fraction at 10, 50, 100 GeV. Tolerance 0.06: the GFlash
 # mean profile with the derived constants itself gives 0.31 / 0.18 / 0.14 (docs/physics.md).
 EPLUS_L0 = {10.0: 0.36, 50.0: 0.21, 100.0: 0.16}
 L0_TOLERANCE = 0.06
@@ -56,14 +57,14 @@ def em_checks(particle: str, showers: Mapping[str, np.ndarray]) -> list[Check]:
     """e+/gamma: layer fractions, shower maximum vs ln y, Moliere containment, response, leakage."""
     energy = showers["energy"][:, 0]
     checks = [Check(particle, "deposited/incident mean", float(obs.response(showers).mean()), 0.96, 1.0,
-                    "PHYSICS.md s4: 0.97-0.99 (GFlash has no backscatter: up to 1.0 accepted)")]
+                    "GFlash and PDG: 0.97-0.99 (GFlash has no backscatter: up to 1.0 accepted)")]
     if particle == "eplus":
         fractions = obs.energy_fractions(obs.layers_of(showers))[:, 0]
         for e_ref, expected in EPLUS_L0.items():
             sel = _window(energy, e_ref)
             if sel.sum() >= 20:
                 checks.append(Check(particle, f"L0 fraction at {e_ref:g} GeV", float(fractions[sel].mean()),
-                                    expected - L0_TOLERANCE, expected + L0_TOLERANCE, "PHYSICS.md s4"))
+                                    expected - L0_TOLERANCE, expected + L0_TOLERANCE, "GFlash longitudinal profile"))
     if "truth/containment_rm" in showers:
         checks.append(Check(particle, "energy within 1 R_M", float(showers["truth/containment_rm"].mean()),
                             0.85, 0.95, "PDG rule of thumb: ~90 %"))
@@ -71,7 +72,7 @@ def em_checks(particle: str, showers: Mapping[str, np.ndarray]) -> list[Check]:
     if "truth/leakage_mev" in showers and high.sum() >= 20:
         leak = showers["truth/leakage_mev"][high] / (energy[high] * 1e3)
         checks.append(Check(particle, "leakage fraction at 90-100 GeV", float(leak.mean()), 0.0, 0.02,
-                            "PHYSICS.md s4: e+/gamma nearly contained at 100 GeV"))
+                            "24 X0 deep: e+/gamma nearly contained at 100 GeV"))
     fit = tmax_fit(showers)
     if fit is not None:
         slope, intercept = fit
@@ -100,17 +101,17 @@ def pion_checks(showers: Mapping[str, np.ndarray]) -> list[Check]:
     mip = _mip_events(showers)
     margin = 2.0 * np.sqrt(0.3 * 0.7 / len(mip))  # two binomial standard errors
     checks = [Check("piplus", "MIP (no interaction) fraction", float(mip.mean()), 0.28 - margin, 0.35 + margin,
-                    "PHYSICS.md s5: 0.28-0.35, +- 2 standard errors"),
+                    "lambda_pi = 1.2 lambda_eff (an estimate): 0.28-0.35, +- 2 standard errors"),
               Check("piplus", "deposited/incident mean", float(resp.mean()), 0.1, 0.7,
-                    "PHYSICS.md s5: e/h 1.74 and 1.28 lambda: broad, low response")]
+                    "e/h 1.74 and 1.28 lambda: broad, low response")]
     if mip.any():
         checks.append(Check("piplus", "MIP deposit (GeV)", float(deposited_gev[mip].mean()), 0.25, 0.35,
-                            "PHYSICS.md s5: ~0.3 GeV over the stack"))
+                            "MIP: ~0.3 GeV over the stack"))
     high = energy >= 90.0
     if "truth/leakage_mev" in showers and high.sum() >= 20:
         leak = showers["truth/leakage_mev"][high] / (energy[high] * 1e3)
         checks.append(Check("piplus", "leakage fraction at 90-100 GeV", float(leak.mean()), 0.3, 1.0,
-                            "PHYSICS.md s5: pi+ mostly not contained"))
+                            "1.28 lambda deep: pi+ mostly not contained"))
     return checks
 
 
@@ -170,14 +171,14 @@ def _as_mapping(source: Any) -> Mapping[str, Any]:
 
 def validate_simulation(showers: Any, out_dir: str | os.PathLike, *,
                         energy_edges_gev: Sequence[float] = tuple(np.linspace(0.0, 100.0, 11))) -> dict[str, Any]:
-    """Compare simulated showers with PHYSICS.md's numbers; write plots, report.json and report.txt.
+    """Compare simulated showers with the expected numbers (docs/physics.md); write plots, report.json and report.txt.
 
     `showers`: a CaloGAN file path, a dict of arrays (with a "particle" entry), a list of
     those, or a {particle: path or arrays} mapping. With both e+ and gamma the photon's
     deeper maximum (PDG: +1 X0) is checked too. Returns the report as a dict whose "text"
     holds the printable table.
     """
-    from nnlab.physics import validation_plots
+    from nnlab.plots.showers import plot_particle  # matplotlib only when plots are drawn
 
     out_dir = Path(out_dir)
     loaded = dict(_load(source) for source in _sources(showers))
@@ -185,7 +186,7 @@ def validate_simulation(showers: Any, out_dir: str | os.PathLike, *,
     for particle, arrays in loaded.items():
         checks += pion_checks(arrays) if particle == "piplus" else em_checks(particle, arrays)
         summary[particle] = energy_summary(arrays, np.asarray(energy_edges_gev))
-        plots += validation_plots.plot_particle(particle, arrays, out_dir)
+        plots += plot_particle(particle, arrays, out_dir)
     checks += _photon_offset_check(loaded)
     report = {"passed": all(c.passed for c in checks), "checks": [c.to_dict() for c in checks],
               "summary": summary, "plots": [str(p) for p in plots]}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlab.errors import ConfigError, DataError
-from nnlab.evaluation import calo_gan_validation as val
+from nnlab.evaluation import shower_validation as val
 from nnlab.physics.simulator import simulate
 
 N = 2000
