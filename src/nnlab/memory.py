@@ -21,8 +21,9 @@ def retain_freed_memory() -> bool:
     By default glibc maps each block above 128 KiB-32 MiB afresh and trims the heap's free top, so
     the temporaries a batch frees (1-20 MB each) are faulted in again, page by page, in the next
     batch: ~3,000 page faults a CaloGAN generator batch of 1,024, 55,000 a simulator chunk of
-    10,000 showers, 11 and 1,100 with these settings (docs/benchmarks.md; PyTorch's CPU tuning
-    guide swaps the allocator for the same reason). Only on glibc, and not where the user set
+    10,000 showers, 11 and 1,100 with these settings
+    (docs/benchmarks.md#freed-memory-kept-for-the-next-batch-every-task; PyTorch's CPU tuning guide
+    swaps the allocator for the same reason). Only on glibc, and not where the user set
     glibc's own MALLOC_*_ variables; the process keeps at most 256 MiB more than it uses.
     """
     if not _glibc():

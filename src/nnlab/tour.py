@@ -13,9 +13,9 @@ GAN_EPOCHS = 8  # of the default's 60 on mnist-5k: 12-15 s an epoch on 2 AVX2 co
 def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False) -> None:
     """Foundations demos; Iris; a CNN and a GAN on 5,000 real MNIST digits; the calorimeter and CaloGAN.
 
-    Sized to take about five minutes on a 2-core AVX2-only CPU in float32 (docs/benchmarks.md, "Precision
-    and the CPU"): the GAN and CaloGAN train far fewer epochs than their defaults. `quick` trains one short
-    epoch of each network: a smoke test of the whole tour.
+    Sized to take about five minutes on a 2-core AVX2-only CPU in float32
+    (docs/benchmarks.md#precision-and-the-cpu-nnlab-6): the GAN and CaloGAN train far fewer epochs than
+    their defaults. `quick` trains one short epoch of each network: a smoke test of the whole tour.
     """
     from nnlab.demos import DEMOS, run_demo
     from nnlab.tasks.gan import GANConfig

@@ -8,7 +8,7 @@ joint law only through the critic; fitted by maximum likelihood, p(u_0 | E) p(u_
 p(u_2 | u_0, u_1, E) with a mixture of Gaussians for each factor (a mixture density network,
 Bishop 1994) in logit space matches it directly, as CaloFlow's first flow does (Krause and
 Shih, arXiv:2106.05285): a classifier told the fitted energies from simulated ones at AUC 0.52
-where it told the GAN's at 0.75 (e+, docs/benchmarks.md). The shapes are then generated for
+where it told the GAN's at 0.75 (e+, docs/calogan.md). The shapes are then generated for
 those energies.
 """
 

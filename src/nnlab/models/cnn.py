@@ -117,7 +117,7 @@ def _fast(n_classes: int, in_channels: int, widths: tuple[int, int, int] = (32, 
     Global max pooling ("is this stroke anywhere?") beat average pooling on MNIST-4k
     (98.9% vs 98.6%, mean of 3 seeds) and avg+max concatenation, which was also slower.
     On all 60,000 Fashion-MNIST images four epochs of widths (16, 32, 160) reach 92.4-92.5% at 40% of
-    these widths' work; on the 4,000 mnist-5k images narrower trunks lost accuracy (docs/benchmarks.md).
+    these widths' work; on the 4,000 mnist-5k images narrower trunks lost accuracy (docs/cnn.md).
     """
     c1, c2, c3 = widths
     layers = _conv_pool_bn(1, in_channels, c1)  # (B, 32, 14, 14)

@@ -4,7 +4,7 @@ G maps a Gaussian latent z (plus a class label when conditional) to an image in 
 through tanh; D maps an image (plus label) to one raw logit. `mlp` is the lecture's
 feed-forward pair (Goodfellow et al. 2014); `dcgan` is Radford et al. 2016 scaled down to
 28x28, with the TensorFlow DCGAN tutorial's normalisation-free discriminator; `refine` adds
-3x3 convolutions to both (nnlab's default, measured in docs/benchmarks.md).
+3x3 convolutions to both (nnlab's default: docs/gan.md#the-refined-dcgan).
 """
 
 from __future__ import annotations

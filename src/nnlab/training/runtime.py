@@ -109,7 +109,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     """The precision a run computes in: "auto" is bf16-mixed where `device` computes bf16 natively, else 32.
 
     On an AVX2-only CPU oneDNN emulates bf16, and a CNN epoch under bf16 autocast took 10x the float32
-    one (docs/benchmarks.md, "Precision and the CPU"); an explicit bf16-mixed there still runs, with one warning.
+    one (docs/benchmarks.md#precision-and-the-cpu-nnlab-6); an explicit bf16-mixed there still runs, with one warning.
     """
     if precision not in PRECISIONS:
         raise ConfigError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")

@@ -19,7 +19,7 @@ def encode_condition(energy_gev: torch.Tensor, particle_index: torch.Tensor | No
     The bumps, exp(-((x - c_k) / spacing)^2) at `energy_bumps` centres c_k evenly over 1-100 GeV
     in x = log(E / 10 GeV), give each energy region inputs of its own: through the one scalar x,
     a network's first layer can only tilt with the energy, and the showers below 10 GeV (9% of
-    a uniform 1-100 GeV sample) are the ones a classifier told apart best (docs/benchmarks.md).
+    a uniform 1-100 GeV sample) are the ones a classifier told apart best (docs/calogan.md#the-energy-read-as-8-bumps).
     """
     energy_gev = energy_gev.reshape(-1)
     if particle_index is None:

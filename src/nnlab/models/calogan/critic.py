@@ -69,7 +69,7 @@ class CaloDiscriminator(nn.Module):
     `functools.partial(D, particle_index=p)`, flat cells and `labels=energy_gev`.
 
     With `linear_views`, the streams of those layers also read `linear_view` of their cells,
-    which shows D the core's energy sharing that the log scale hides (see docs/benchmarks.md).
+    which shows D the core's energy sharing that the log scale hides (docs/calogan.md#what-the-critic-reads).
     With `leakage`, the head also reads `leakage_feature`, the log share of E the cells miss.
     `energy_bumps`: the condition's bumps over 1-100 GeV, as for the generator.
     """

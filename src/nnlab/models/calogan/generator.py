@@ -106,7 +106,7 @@ class CaloGenerator(nn.Module):
     first, from a `LayerEnergyMixture` fitted to the training showers by maximum likelihood
     (`fit_layer_energies`), and every stream reads them and shapes its layer for them. In
     training G shapes the training showers' own energies (`units`), so the critic judges the
-    shapes, and the energies' joint law is the fit's (docs/benchmarks.md).
+    shapes, and the energies' joint law is the fit's (docs/calogan.md#the-layer-energies-come-from-a-fitted-mixture).
 
     With `outer_shares` (and the mixture), the mixture also draws, for those layers, the share of the
     layer's energy in its outer rows, off the axis (`AXIS_ROWS`), and G's rows are scaled to it as the

@@ -27,16 +27,16 @@ def _check_request(energy_gev: np.ndarray, particle_index: np.ndarray | None, n_
 class CompiledGenerator:
     """A CaloGenerator compiled whole for inference by `torch.compile` (static shapes, the weights frozen in
     as constants): `generate` takes it in place of the generator. A few fused kernels replace ~550 small
-    operations a call, for less time a batch (docs/benchmarks.md), after a one-off compilation of 20-30 s
-    per batch size and dtype on the first call (6-8 s once inductor's cache holds the kernels; it needs a
-    C++ compiler). For a generator whose weights no longer change; the same random numbers go in, so the
-    showers agree with the eager ones up to float rounding (a cell's count near a whole number of spots
-    may differ by one spot).
+    operations a call, for less time a batch (docs/calogan.md#precision-sampling-speed-and---compile), after
+    a one-off compilation of 20-30 s per batch size and dtype on the first call (6-8 s once inductor's cache
+    holds the kernels; it needs a C++ compiler). For a generator whose weights no longer change; the same
+    random numbers go in, so the showers agree with the eager ones up to float rounding (a cell's count
+    near a whole number of spots may differ by one spot).
     """
 
     def __init__(self, generator: CaloGenerator):
         self.generator = generator
-        # the kernels called from C++ rather than Python: ~3% less time a batch of 1,024 (docs/benchmarks.md)
+        # the kernels called from C++ rather than Python: ~3% less time a batch of 1,024 (docs/calogan.md)
         self.forward = torch.compile(generator, dynamic=False, fullgraph=True,
                                      options={"freezing": True, "cpp_wrapper": True})
 
