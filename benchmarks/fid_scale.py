@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from nnlab import api
-from nnlab.data.images import default_cache_dir, load_images
+from nnlab.data.registry import default_cache_dir, load_images
 from nnlab.evaluation.generative import frechet_distance
 
 

@@ -15,7 +15,7 @@ import os
 import tempfile
 
 from nnlab import api
-from nnlab.data.images import default_cache_dir
+from nnlab.data.registry import default_cache_dir
 
 
 def main() -> None:

@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser(argv: Sequence[str] = ()) -> Parser:
     """The command line; only the task `argv` trains gets its options (`nnlab --help` imports no task, no torch)."""
+    from nnlab.data.registry import DATASETS
     from nnlab.demos import DEMOS
     from nnlab.tasks import TASKS
 
@@ -159,7 +160,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     check.add_argument("path")
     check.set_defaults(handler=_data_check, parser=check)
     download = data_verbs.add_parser("download", help="fetch a data set into the user cache")
-    download.add_argument("dataset", choices=("mnist",))
+    download.add_argument("dataset", choices=[name for name, entry in DATASETS.items() if entry.download])
     download.add_argument("--dir", help="download into this folder instead of the user cache")
     download.set_defaults(handler=_data_download, parser=download)
 
@@ -295,12 +296,11 @@ def _restore(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _data_list(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.data.images import list_datasets
+    from nnlab.data.registry import list_datasets
 
     rows = list_datasets(_data_dirs())
     width = max(len(name) for name, _, _ in rows)
-    for name, status, where in rows:
-        print(f"{name:<{width}}  {status:<10}  {where}")
+    print("\n".join(f"{name:<{width}}  {status:<10}  {where}" for name, status, where in rows))
     return 0
 
 
@@ -312,10 +312,10 @@ def _data_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _data_download(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.data.images import default_cache_dir, download_mnist
+    from nnlab.data.registry import DATASETS, default_cache_dir
 
-    folder = Path(args.dir) if args.dir else default_cache_dir(os.environ) / "mnist"
-    print(f"downloaded to {download_mnist(folder, progress=True)}")
+    folder = Path(args.dir) if args.dir else default_cache_dir(os.environ) / args.dataset
+    print(f"downloaded to {DATASETS[args.dataset].download(folder)}")
     return 0
 
 
@@ -343,7 +343,7 @@ def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _cache_dir() -> Path:
     """The user cache ($XDG_CACHE_HOME/nnlab or ~/.cache/nnlab): downloads and the scoring classifiers."""
-    from nnlab.data.images import default_cache_dir
+    from nnlab.data.registry import default_cache_dir
 
     return default_cache_dir(os.environ)
 

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from nnlab.data.idx import write_idx
-from nnlab.data.images import IDX_FILES, MNIST_SHA256, download_mnist, load_images
+from nnlab.data.download import MNIST_SHA256, download_mnist
+from nnlab.data.images import IDX_FILES
+from nnlab.data.registry import load_images
 from nnlab.errors import DataError
 
 NAMES = [stem + ".gz" for stem in IDX_FILES.values()]

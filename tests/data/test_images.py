@@ -13,14 +13,12 @@ from nnlab.data.images import (
     FASHION_MNIST_SYSTEM_DIR,
     IDX_FILES,
     check_folder,
-    default_cache_dir,
     find_idx_files,
-    list_datasets,
     load_folder,
-    load_images,
     load_mnist_5k,
     load_synthetic,
 )
+from nnlab.data.registry import default_cache_dir, list_datasets, load_images
 from nnlab.errors import DataError
 
 
@@ -238,12 +236,12 @@ def test_default_cache_dir_follows_xdg():
 def test_list_datasets(tmp_path):
     make_idx_folder(tmp_path / "cache" / "mnist", gz=True)
     rows = {
-        name: (status, where) for name, status, where in list_datasets([tmp_path / "cache"], fashion_dirs=[])
+        name: (status, where) for name, status, where in list_datasets([tmp_path / "cache"], system_dirs=[])
     }
     assert rows["mnist"] == ("ready", str(tmp_path / "cache" / "mnist"))
     assert rows["mnist-5k"][0] == "ready" and rows["synthetic"][0] == "ready"
     assert rows["fashion-mnist"][0] == "missing" and "dataset-fashion-mnist" in rows["fashion-mnist"][1]
-    rows = {name: status for name, status, _ in list_datasets([tmp_path / "nothing"], fashion_dirs=[])}
+    rows = {name: status for name, status, _ in list_datasets([tmp_path / "nothing"], system_dirs=[])}
     assert rows["mnist"] == "missing"
 
 
@@ -293,4 +291,4 @@ def test_check_folder_reads_npz_and_skips_download_temps(tmp_path):
 def test_mnist_in_a_search_dir_is_not_taken_for_fashion(tmp_path):
     make_idx_folder(tmp_path)
     with pytest.raises(DataError, match="fashion-mnist: not found"):
-        images._load_spec(images._FASHION, [tmp_path], explicit=False)
+        images.load_spec(images.FASHION_SPEC, [tmp_path], explicit=False)

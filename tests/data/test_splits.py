@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from nnlab.data.splits import stratified_split
+from nnlab.data.splits import hold_out, stratified_split, stratified_subset
 from nnlab.errors import ConfigError
 
 FLOWERS = np.repeat([0, 1, 2], 50)
@@ -83,3 +83,14 @@ def test_parts_too_small_for_every_class_are_one_line_config_errors(labels, size
     message = str(error.value)
     assert message.startswith("data.test_fraction: too few to split with every class in each part (")
     assert "\n" not in message
+
+
+def test_a_subset_and_a_held_out_part_keep_every_class():
+    x, y = np.arange(100), np.repeat(np.arange(4), 25)
+    small_x, small_y = stratified_subset(x, y, n=20, seed=0)
+    assert len(small_x) == 20 and np.bincount(small_y).tolist() == [5, 5, 5, 5]
+    assert stratified_subset(x, y, n=0, seed=0)[0] is x  # 0: all of them
+    (train_x, train_y), (val_x, val_y) = hold_out(x, y, fraction=0.2, seed=0)
+    assert len(val_x) == 20 and set(val_y) == {0, 1, 2, 3} and not set(train_x) & set(val_x)
+    (kept_x, _), none = hold_out(x, y, fraction=0.0, seed=0)
+    assert kept_x is x and none is None

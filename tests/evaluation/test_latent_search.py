@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from nnlab.evaluation.latent_search import denoise, inpaint, interpolate, psnr, search_latent
+from nnlab.evaluation.latent_search import denoise, hole_masks, inpaint, interpolate, psnr, search_latent
 from nnlab.models.gan import Generator, build_gan
 
 LATENT_DIM = 4
@@ -124,3 +124,9 @@ def test_bad_masks_are_rejected(G):
         search_latent(G, target, torch.full_like(target, 0.5), seed=0)
     with pytest.raises(ValueError, match="both be"):
         search_latent(G, target, torch.ones(1, 28, 28), seed=0)
+
+
+def test_hole_masks_cut_one_square_of_the_requested_size():
+    masks = hole_masks(50, torch.Size([28, 28]), hole=10, generator=torch.Generator().manual_seed(0))
+    assert masks.shape == (50, 1, 28, 28)
+    assert ((1 - masks).flatten(1).sum(1) == 100).all()

@@ -15,7 +15,7 @@ from nnlab.data.calo import read_attrs, read_calogan
 from nnlab.models.calogan.inference import generate
 from nnlab.physics.simulator import simulate_to_file
 from nnlab.tasks import calogan as calogan_task
-from nnlab.tasks.calogan import _two_figures
+from nnlab.tasks import shower_generator
 from nnlab.training.checkpoint import load_checkpoint
 from tests.conftest import assert_one_line_error, edit_weights
 
@@ -102,7 +102,7 @@ def sample_edge_cases(cli, run: Path, tmp_path: Path, monkeypatch) -> None:
     assert not (tmp_path / "huge.h5").exists()
     whole = cli("sample", run, "--energy", "5:20", "-n", "40", "-o", tmp_path / "whole.h5", "--precision", "32")
     first = cli("sample", run, "--energy", "5:20", "-n", "16", "-o", tmp_path / "first.h5", "--precision", "32")
-    monkeypatch.setattr(calogan_task, "SAMPLE_CHUNK", 16)  # 40 showers in parts of 16, 16 and 8
+    monkeypatch.setattr(shower_generator, "SAMPLE_CHUNK", 16)  # 40 showers in parts of 16, 16 and 8
     parts = cli("sample", run, "--energy", "5:20", "-n", "40", "-o", tmp_path / "parts.h5", "--precision", "32")
     assert whole.code == first.code == parts.code == 0
     whole, parts = read_calogan(tmp_path / "whole.h5"), read_calogan(tmp_path / "parts.h5")
@@ -243,8 +243,3 @@ def test_resume_continues_both_networks_and_optimisers_exactly(tmp_path, showers
         for key, value in a["models"][name].items():
             assert torch.equal(value, b["models"][name][key]), (name, key)
     assert torch.equal(a["rng"], b["rng"])
-
-
-def test_the_training_range_rounds_outward_to_two_significant_figures():
-    assert [_two_figures(v, np.floor) for v in (1.004, 1.23, 0.01234, 20.0)] == [1.0, 1.2, 0.012, 20.0]
-    assert [_two_figures(v, np.ceil) for v in (99.98, 100.0, 2.01, 0.01234)] == [100.0, 100.0, 2.1, 0.013]

@@ -14,7 +14,6 @@ from PIL import Image
 
 from nnlab import api
 from nnlab.tasks import gan as gan_task
-from nnlab.tasks.gan import _hole_masks
 from nnlab.training.checkpoint import load_checkpoint
 from tests.conftest import assert_one_line_error
 
@@ -181,12 +180,6 @@ def test_the_full_data_sets_have_their_own_epochs_rates_and_d_dropout():
         60, 2e-4, 0.3, 1.0)
     assert (full.train.epochs, full.train.lr, full.model.d_dropout, full.gan.g_lr_factor) == (7, 8e-4, 0.0, 2.0)
     assert api.resolve_config("gan", overrides=["data.source=mnist", "model.d_dropout=0.1"]).model.d_dropout == 0.1
-
-
-def test_hole_masks_cut_one_square_of_the_requested_size():
-    masks = _hole_masks(50, torch.Size([28, 28]), 10, torch.Generator().manual_seed(0))
-    assert masks.shape == (50, 1, 28, 28)
-    assert ((1 - masks).flatten(1).sum(1) == 100).all()
 
 
 def test_resume_continues_both_networks_both_optimisers_and_the_latent_stream(tmp_path, classifier):

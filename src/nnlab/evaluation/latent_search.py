@@ -11,8 +11,11 @@ import contextlib
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import nn
+
+from nnlab.errors import ConfigError
 
 
 def interpolate(generator: nn.Module, z_start: torch.Tensor, z_end: torch.Tensor, *, n_steps: int,
@@ -92,6 +95,39 @@ def denoise(generator: nn.Module, noisy: torch.Tensor, *, labels: torch.Tensor |
         return generator(z, labels).to(noisy.dtype)  # (B, 1, 28, 28)
 
 
+def restore(generator: nn.Module, clean: torch.Tensor, *, mode: str, labels: torch.Tensor | None, seed: int,
+            steps: int, hole: int, noise_sigma: float) -> tuple[dict[str, float], np.ndarray]:
+    """Corrupt images (n, 1, H, W) in [-1, 1], a square hole in-painted or noise removed, and restore them.
+
+    The hole (`hole` pixels a side) and the noise (`noise_sigma` on pixels in [0, 1]) are drawn from
+    `seed`, which also seeds the latent search of `steps` Adam steps. Returns the mean PSNRs (dB) of
+    the corrupted and the restored images and a (3n, H, W) stack in [0, 1] (clean, corrupted,
+    restored) for a picture.
+    """
+    rng = torch.Generator().manual_seed(seed)
+    # float32: one autocast region around the whole search would reuse its first bf16 copy of the
+    # latent leaf z at every step (autocast caches casts of leaves that require grad), freezing z.
+    corrupted, restored = _corrupt_and_restore(generator, clean, mode=mode, labels=labels, rng=rng, seed=seed,
+                                               steps=steps, hole=hole, noise_sigma=noise_sigma)
+    before, after = psnr(corrupted, clean).mean().item(), psnr(restored.float(), clean).mean().item()
+    stack = torch.cat([clean, corrupted, restored.float()]).squeeze(1).add(1).div(2).clamp(0, 1)
+    return {"psnr_input": before, "psnr_output": after, "psnr_gain": after - before}, stack.cpu().numpy()
+
+
+def hole_masks(n: int, size: torch.Size, *, hole: int, generator: torch.Generator) -> torch.Tensor:
+    """Masks (n, 1, H, W), 1 where observed, 0 in a hole x hole square placed at random inside the centre 20x20."""
+    h, w = size
+    if not 0 < hole <= min(h, w):
+        raise ConfigError(f"score.hole must be between 1 and {min(h, w)}, got {hole}")
+    low, high_r, high_c = 4, max(4, h - 4 - hole), max(4, w - 4 - hole)
+    top = torch.randint(low, high_r + 1, (n,), generator=generator)
+    left = torch.randint(low, high_c + 1, (n,), generator=generator)
+    rows, cols = torch.arange(h), torch.arange(w)
+    in_rows = (rows >= top[:, None]) & (rows < top[:, None] + hole)  # (n, H)
+    in_cols = (cols >= left[:, None]) & (cols < left[:, None] + hole)  # (n, W)
+    return (~(in_rows[:, :, None] & in_cols[:, None, :])).float().unsqueeze(1)
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor, *, data_range: float = 2.0) -> torch.Tensor:
     """Peak signal-to-noise ratio per image (B,) in dB: 10 log10(data_range^2 / MSE); inf where equal.
 
@@ -101,6 +137,23 @@ def psnr(a: torch.Tensor, b: torch.Tensor, *, data_range: float = 2.0) -> torch.
         raise ValueError(f"images differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
     mse = (a.double() - b.double()).square().flatten(1).mean(dim=1)  # (B,)
     return 10.0 * torch.log10(data_range**2 / mse)
+
+
+def _corrupt_and_restore(generator: nn.Module, clean: torch.Tensor, *, mode: str, labels: torch.Tensor | None,
+                         rng: torch.Generator, seed: int, steps: int, hole: int,
+                         noise_sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The corrupted images, drawn from `rng`, and G's restoration of them."""
+    if mode == "inpaint":
+        mask = hole_masks(len(clean), clean.shape[-2:], hole=hole, generator=rng).to(clean.device)
+        corrupted = torch.where(mask.bool(), clean, torch.full_like(clean, -1.0))  # a black square
+        restored = inpaint(generator, corrupted, mask, labels=labels, steps=steps, seed=seed)
+    elif mode == "denoise":
+        noise = torch.randn(clean.shape, generator=rng).to(clean.device) * (2 * noise_sigma)  # [0,1] sigma
+        corrupted = (clean + noise).clamp(-1.0, 1.0)
+        restored = denoise(generator, corrupted, labels=labels, steps=steps, seed=seed)
+    else:
+        raise ConfigError(f"unknown restoration '{mode}' (choose inpaint or denoise)")
+    return corrupted, restored
 
 
 def _inversion_loss(generator: nn.Module, z: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor, *,

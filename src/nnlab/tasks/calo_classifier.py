@@ -16,13 +16,10 @@ import torch
 from torch import nn
 
 from nnlab.config import TrainConfig, in_range
-from nnlab.data.calo import check_particle, read_calogan
-from nnlab.data.splits import stratified_split
-from nnlab.errors import ConfigError
-from nnlab.evaluation.calo_observables import layers_of, shower_observables
+from nnlab.data.showers import load_showers, merge_showers, shower_tensors, split_showers
+from nnlab.evaluation.calo_observables import shower_observables
 from nnlab.evaluation.classification import classification_summary, format_summary
 from nnlab.models.shower_classifier import CaloClassifier
-from nnlab.physics.simulator import PARTICLES, simulate
 from nnlab.plots.training import plot_confusion, plot_history
 from nnlab.tasks.base import Option, Report, reject_options
 from nnlab.tasks.classification import ClassifierTask
@@ -59,32 +56,6 @@ class CaloClassifierConfig:
         epochs=8, batch_size=256, lr=2e-3, optimizer="adamw", scheduler="cosine", weight_decay=1e-4))
 
 
-def load_showers(cfg: CaloDataConfig, *, min_particles: int = 2) -> tuple[list[dict[str, np.ndarray]], str]:
-    """One dict of CaloGAN arrays per particle: read from `files`, or simulated with a fixed seed."""
-    for particle in cfg.particles:
-        if particle not in PARTICLES:
-            raise ConfigError(f"data.particles: unknown particle '{particle}' (choose from {', '.join(PARTICLES)})")
-    if len(set(cfg.particles)) != len(cfg.particles) or len(cfg.particles) < min_particles:
-        raise ConfigError(f"data.particles needs at least {min_particles} different particles (e.g. gamma,piplus)")
-    if cfg.files:
-        if len(cfg.files) != len(cfg.particles):
-            raise ConfigError(f"data.files: give one file per particle ({len(cfg.particles)}), got {len(cfg.files)}")
-        for path, particle in zip(cfg.files, cfg.particles):  # a file in the wrong place would swap the labels
-            check_particle(path, particle, option="--data")
-        return [read_calogan(path, stop=cfg.n_per_particle, empty_ok=False) for path in cfg.files], ", ".join(cfg.files)
-    energy = cfg.energy_gev[0] if len(cfg.energy_gev) == 1 else tuple(cfg.energy_gev[:2])
-    showers = [simulate(p, cfg.n_per_particle, energy_gev=energy, seed=cfg.sim_seed + i, profile=False)
-               for i, p in enumerate(cfg.particles)]
-    return showers, f"simulated, seed {cfg.sim_seed}"
-
-
-def shower_tensors(showers: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
-    """Network inputs: log(1 + E/MeV) images per layer and log layer energies (float32)."""
-    layers = [torch.from_numpy(np.log1p(image).astype(np.float32)) for image in layers_of(showers)]
-    energies = np.stack([image.sum(axis=(1, 2)) for image in layers_of(showers)], axis=1)
-    return (*layers, torch.from_numpy(np.log1p(energies).astype(np.float32)))
-
-
 class CaloClassifierTask(ClassifierTask):
     """gamma vs pi+ (or any set of particles) from the three layers of the CaloGAN calorimeter."""
 
@@ -97,8 +68,7 @@ class CaloClassifierTask(ClassifierTask):
         cfg = self.config
         showers, self.source = load_showers(cfg.data)
         self.class_names = tuple(cfg.data.particles)
-        labels = np.concatenate([np.full(len(s["energy"]), i) for i, s in enumerate(showers)])
-        merged = {key: np.concatenate([s[key] for s in showers]) for key in showers[0]}
+        labels, merged = merge_showers(showers)
         parts = split_showers(labels, test=cfg.data.test_fraction, val=cfg.data.val_fraction, seed=cfg.data.split_seed)
         tensors = (*shower_tensors(merged), torch.from_numpy(labels.astype(np.int64)))
         self.train_data, self.test_data = _take(tensors, parts["train"]), _take(tensors, parts["test"])
@@ -137,21 +107,6 @@ class CaloClassifierTask(ClassifierTask):
         report = Report(values, format_summary(summary) + _format_pairs(pairs, baseline, bins), files)
         report.save(run)
         return report
-
-
-def split_showers(labels: np.ndarray, *, test: float, val: float, seed: int) -> dict[str, np.ndarray]:
-    """Stratified, seeded train/val/test indices of the showers whose particles `labels` (n,) names."""
-    n = len(labels)
-    if not (0 < test < 1 and 0 <= val < 1 and test + val < 1):
-        raise ConfigError(f"data.test_fraction {test} and data.val_fraction {val} must leave showers to train on")
-    index = np.arange(n)
-    rest, test_index = stratified_split(index, labels=labels, test_size=test, seed=seed,
-                                        what=f"data.test_fraction {test} of {n} showers (data.n_per_particle)")
-    if val <= 0:
-        return {"train": rest, "val": index[:0], "test": test_index}
-    train, val_index = stratified_split(rest, labels=labels[rest], test_size=val / (1 - test), seed=seed,
-                                        what=f"data.val_fraction {val} of {n} showers (data.n_per_particle)")
-    return {"train": train, "val": val_index, "test": test_index}
 
 
 def _take(tensors: tuple[torch.Tensor, ...], index: np.ndarray) -> tuple[torch.Tensor, ...]:

@@ -16,12 +16,13 @@ import torch
 from torch import nn
 
 from nnlab.config import TrainConfig, choices, in_range
-from nnlab.data.images import load_images
-from nnlab.data.splits import stratified_split
+from nnlab.data.augment import random_affine, random_shift, unit_pixels
+from nnlab.data.registry import describe_sources, load_images
+from nnlab.data.splits import hold_out, stratified_subset
 from nnlab.errors import CheckpointError, ConfigError
 from nnlab.files import write_text_atomic
 from nnlab.models.cnn import CNN_NAMES, build_cnn
-from nnlab.models.mlp import Standardize
+from nnlab.models.image_classifier import ImageClassifier
 from nnlab.tasks.base import Option
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.checkpoint import load_state, read_weights, submodule_state
@@ -79,37 +80,13 @@ FULL_SET_MODELS = {"fast": {"widths": (16, 32, 160), "dropout": 0.0}}
 DATA_RECIPES = {"fashion-mnist": FULL_SET_RECIPE, "mnist": FULL_SET_RECIPE}
 
 
-class ImageClassifier(nn.Module):
-    """Pixel standardisation + a CNN; with frozen features, their BatchNorm statistics stay frozen too."""
-
-    def __init__(self, network: nn.Module, mean: float, std: float, *, freeze_features: bool = False):
-        super().__init__()
-        self.standardize = Standardize(torch.tensor(mean), torch.tensor(std))
-        self.network = network
-        self.freeze_features = freeze_features
-        if freeze_features:
-            self.network.features.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> ImageClassifier:
-        super().train(mode)
-        if self.freeze_features:
-            self.network.features.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(self.standardize(x))  # (B, n_classes)
-
-    def conv_layers(self) -> list[tuple[str, nn.Conv2d]]:
-        return self.network.conv_layers()
-
-
 class CNNTask(ClassifierTask):
     """A CNN on 28x28 grey images; pixels stay uint8 in memory and become floats per batch."""
 
     name = "cnn"
     config_class = CNNConfig
     options = (
-        Option("--data", "data.source", "mnist-5k (default), mnist, fashion-mnist, synthetic or a folder"),
+        Option("--data", "data.source", describe_sources()),
         Option("--data-dir", "data.data_dir", "folder holding the MNIST or Fashion-MNIST files"),
         Option("--model", "model.arch", f"one of {', '.join(CNN_NAMES)} (default fast)"),
         Option("--init-from", "model.init_from", "start from the features of this trained cnn run"),
@@ -136,7 +113,7 @@ class CNNTask(ClassifierTask):
             raise ConfigError(f"data.max_shift={cfg.data.max_shift} would shift the {side} images out of their frame: "
                               f"use less than half a side")
         x, y = stratified_subset(data.train_images, data.train_labels, n=cfg.data.n_train, seed=cfg.data.subset_seed)
-        (x, y), val = _hold_out(x, y, fraction=cfg.data.val_fraction, seed=cfg.data.subset_seed)
+        (x, y), val = hold_out(x, y, fraction=cfg.data.val_fraction, seed=cfg.data.subset_seed)
         self.train_data = (torch.from_numpy(x), torch.from_numpy(y))
         self.val_data = (torch.from_numpy(val[0]), torch.from_numpy(val[1])) if val else None
         self.test_data = (torch.from_numpy(data.test_images), torch.from_numpy(data.test_labels))
@@ -243,69 +220,6 @@ class CNNTask(ClassifierTask):
             write_text_atomic(output_path, text.getvalue())
             lines.append(f"wrote {output_path}")
         return [printable(line) for line in lines]
-
-
-def random_shift(x: torch.Tensor, *, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Shift each image (B, H, W) by its own random (dy, dx) in [-max_shift, max_shift], zero-filled.
-
-    One gather over a padded batch: no Python loop over images.
-    """
-    if max_shift <= 0:
-        return x
-    b, h, w = x.shape
-    padded = nn.functional.pad(x, (max_shift,) * 4)  # (B, H + 2s, W + 2s)
-    offsets = torch.randint(0, 2 * max_shift + 1, (2, b), generator=generator).to(x.device)
-    rows = offsets[0, :, None] + torch.arange(h, device=x.device)  # (B, H)
-    cols = offsets[1, :, None] + torch.arange(w, device=x.device)  # (B, W)
-    batch = torch.arange(b, device=x.device)[:, None, None]
-    return padded[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W)
-
-
-def random_affine(x: torch.Tensor, *, max_shift: float, max_rotation: float, max_zoom: float,
-                  generator: torch.Generator) -> torch.Tensor:
-    """Rotate, scale and shift each image (B, H, W) by its own random amounts, zero-filled, bilinear.
-
-    Rotation uniform in +-max_rotation degrees, scale in [1 - max_zoom, 1 + max_zoom], shift
-    in +-max_shift pixels: one affine grid and one grid_sample for the whole batch. uint8
-    images come back as float 0..1 (what `_pixels` makes of either).
-    """
-    b, h, w = x.shape
-    u = torch.rand(4, b, generator=generator).to(x.device) * 2 - 1  # (4, B) uniform in [-1, 1]
-    angle = torch.deg2rad(u[0] * max_rotation)
-    scale = 1.0 + u[1] * max_zoom
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # output -> input: the inverse map
-    shift_x, shift_y = -u[2] * max_shift * 2 / w, -u[3] * max_shift * 2 / h  # pixels in grid units
-    theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)  # (B, 2, 3)
-    grid = nn.functional.affine_grid(theta, [b, 1, h, w], align_corners=False)
-    return nn.functional.grid_sample(unit_pixels(x)[:, None], grid, align_corners=False)[:, 0]  # (B, H, W)
-
-
-def unit_pixels(x: torch.Tensor) -> torch.Tensor:
-    """Images as float in 0..1, whether they come as uint8 0..255 or already as float 0..1."""
-    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # float() copied a uint8 tensor
-
-
-def stratified_subset(x: np.ndarray, y: np.ndarray, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified, seeded subset of n training images (all of them when n is 0 or too large)."""
-    if n <= 0 or n >= len(y):
-        return x, y
-    n_classes = len(np.unique(y))
-    if n < n_classes:
-        raise ConfigError(f"data.n_train {n} must be 0 (all images) or at least the {n_classes} classes")
-    x_small, _, y_small, _ = stratified_split(x, y, labels=y, train_size=n, seed=seed,
-                                              what=f"data.n_train {n} of the {len(y)} training images")
-    return x_small, y_small
-
-
-def _hold_out(x: np.ndarray, y: np.ndarray, *, fraction: float, seed: int):
-    """Split a stratified validation part off the training images; (train, None) when fraction is 0.
-
-    `fraction` lies in [0, 1), as the config's range for data.val_fraction holds."""
-    if fraction <= 0:
-        return (x, y), None
-    x_train, x_val, y_train, y_val = stratified_split(x, y, labels=y, test_size=fraction, seed=seed,
-                                                      what=f"data.val_fraction {fraction} of {len(y)} training images")
-    return (x_train, y_train), (x_val, y_val)
 
 
 def _load_features(network: nn.Module, run_path: str, *, arch: str, widths: tuple[int, ...]) -> None:

@@ -1,14 +1,15 @@
 """A GAN on MNIST-format images (the lecture's third hands-on), scored honestly, and put to use.
 
-The adversarial update is this task's `train_step` (D, then G every `d_steps` batches) inside
-the one Trainer. Latent vectors are drawn from each process's global torch RNG, which the
-Trainer saves and restores per rank, so a resumed run draws the latents it would have drawn.
+The adversarial update (D, then G every `d_steps` batches; nnlab.training.adversarial) is this
+task's `train_step` inside the one Trainer. Latent vectors are drawn from each process's global
+torch RNG, which the Trainer saves and restores per rank, so a resumed run draws the latents it
+would have drawn.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,18 @@ import numpy as np
 import torch
 
 from nnlab.config import TrainConfig, choices, in_range
-from nnlab.data.images import load_images
+from nnlab.data.image_arrays import save_images_npy
+from nnlab.data.registry import describe_sources, load_images
+from nnlab.data.splits import stratified_subset
 from nnlab.errors import ConfigError
 from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, scores
-from nnlab.files import atomic_path, require_space
+from nnlab.evaluation.image_generation import report_lines, spread
+from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
 from nnlab.tasks.base import Option, Report, Task, reject_options
-from nnlab.tasks.cnn import stratified_subset
-from nnlab.training import distributed
+from nnlab.training.adversarial import AdversarialLoss, accuracies, adversarial_step
 from nnlab.training.ema import GeneratorAverage
-from nnlab.training.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
+from nnlab.training.gan_losses import LOSSES
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import autocast
 from nnlab.training.schedules import make_optimizer
@@ -120,7 +123,7 @@ class GANTask(GeneratorAverage, Task):
     # runs saved before these keys existed: no G average, plain dcgan, one learning rate
     saved_run_defaults = {"gan": {"g_average": 0.0, "g_lr_factor": 1.0}, "model": {"refine": False}}
     options = (
-        Option("--data", "data.source", "mnist-5k (default), mnist, fashion-mnist, synthetic or a folder"),
+        Option("--data", "data.source", describe_sources()),
         Option("--data-dir", "data.data_dir", "folder holding the MNIST or Fashion-MNIST files"),
         Option("--model", "model.arch", f"one of {', '.join(GAN_ARCHS)} (default dcgan)"),
         Option("--loss", "gan.loss", f"one of {', '.join(LOSSES)} (default nonsaturating)"),
@@ -163,37 +166,17 @@ class GANTask(GeneratorAverage, Task):
         """One D update on real and fresh fake images; every `d_steps`-th batch also one G update."""
         cfg = self.config.gan
         real, labels = self._pixels(batch[0]), self._labels(batch[1])
-        G, D = step.models["G"], step.models["D"]
-        with torch.no_grad(), step.autocast():  # D's step needs no graph through G (nor a DDP sync of G)
-            fake = distributed.unwrap(G)(self._latents(len(real)), labels)  # (B, 1, 28, 28)
-        with step.autocast():
-            logits = D(torch.cat([real, fake.detach()]), _twice(labels))  # one pass: DDP syncs once
-            real_logits, fake_logits = logits.float().chunk(2)
-            d_loss = discriminator_loss(cfg.loss, real_logits, fake_logits, label_smoothing=cfg.d_label_smoothing)
-            if cfg.loss == "wgan-gp":
-                d_loss = d_loss + cfg.gp_weight * gradient_penalty(distributed.unwrap(D), real, fake, labels=labels,
-                                                                   generator=torch.default_generator)
-        step.update(d_loss, "D")
-        metrics = {"d_loss": d_loss.detach(), "d_real_acc": (real_logits > 0).float().mean(),
-                   "d_fake_acc": (fake_logits < 0).float().mean()}
-        if step.global_step % cfg.d_steps == cfg.d_steps - 1:
-            metrics["g_loss"] = self._generator_update(step, len(real), labels)
-        return metrics
-
-    def _generator_update(self, step: Step, n: int, labels: torch.Tensor | None) -> torch.Tensor:
-        """G's step through a frozen, unwrapped D: no gradients for D's weights, nothing for DDP to sync."""
-        with step.frozen("D") as D:
-            with step.autocast():
-                g_loss = generator_loss(self.config.gan.loss, D(step.models["G"](self._latents(n), labels), labels))
-            step.update(g_loss, "G")
-        self.update_generator_average(step.models["G"])
-        return g_loss.detach()
+        losses = AdversarialLoss(loss=cfg.loss, d_steps=cfg.d_steps, gp_weight=cfg.gp_weight,
+                                 label_smoothing=cfg.d_label_smoothing)
+        return adversarial_step(step, real, (labels,), losses=losses, critic_metrics=accuracies,
+                                draw=lambda G: G(self._latents(len(real)), labels),  # (B, 1, 28, 28)
+                                after_generator_step=self.update_generator_average)
 
     def epoch_end(self, epoch: int, run: RunDir) -> dict[str, float]:
         """The fixed-latent sample sheet, the samples' spread, and (when due) FID-CNN, precision and recall."""
         images = self.generate(GRID, seed=self.config.train.seed, labels=self._grid_labels())
         _write_sheet(images, run.plots_dir / "samples" / f"epoch_{epoch + 1:03d}.png")
-        row = {"spread": self._spread(images)}
+        row = {"spread": spread(images, self.train_data[0][:len(images)])}
         threshold = self.config.gan.collapse_threshold
         if row["spread"] < threshold and epoch + 1 >= COLLAPSE_CHECK_FROM:
             raise TrainingError(f"the generator collapsed in epoch {epoch + 1}: its samples' spread is "
@@ -206,12 +189,6 @@ class GANTask(GeneratorAverage, Task):
             found = scores(space, generated, self._features("train"), n_classes=len(self.class_names))
             row.update({k: found[k] for k in ("fid_cnn", "precision", "recall")})
         return row
-
-    def _spread(self, images: np.ndarray) -> float:
-        """Mean pairwise distance of generated images over that of as many training images (1 = as varied)."""
-        real = self.train_data[0][:len(images)].float().div(255.0).flatten(1)
-        fake = torch.from_numpy(images).flatten(1)
-        return float(torch.pdist(fake).mean() / torch.pdist(real).mean().clamp_min(1e-12))
 
     # -- using the generator --------------------------------------------------------------------
 
@@ -254,7 +231,7 @@ class GANTask(GeneratorAverage, Task):
                           else torch.arange(start, start + size) % len(self.class_names))
                 yield self.generate(size, seed=seed if start == 0 else _derived_seed(seed, start), labels=labels)
 
-        files = [_save_npy(parts(), (n, height, width), out_dir / f"{stem}.npy")]
+        files = [save_images_npy(parts(), (n, height, width), out_dir / f"{stem}.npy")]
         images = np.load(files[0], mmap_mode="r")[:SHEET_MAX]
         sheet = _write_sheet(images.astype(np.float32) / 255.0, out_dir / f"{stem}.png", n_cols=8 if n <= GRID else 16)
         shown = f" (the first {SHEET_MAX} of {n}; all of them in the .npy)" if n > SHEET_MAX else ""
@@ -276,35 +253,13 @@ class GANTask(GeneratorAverage, Task):
         Returns the PSNRs and a (3n, H, W) stack (clean, corrupted, restored) for a picture. A
         conditional G is given the test images' true labels.
         """
-        from nnlab.evaluation.latent_search import psnr
+        from nnlab.evaluation.latent_search import restore
 
         images, labels = self.test_data[0][:n], self.test_data[1][:n]
         clean = self._pixels(images).float()  # (n, 1, H, W) in [-1, 1]
-        rng = torch.Generator().manual_seed(seed)
-        labels = self._labels(labels)
-        # float32: one autocast region around the whole search would reuse its first bf16 copy of the
-        # latent leaf z at every step (autocast caches casts of leaves that require grad), freezing z.
-        corrupted, restored = self._corrupt_and_restore(mode, clean, labels, rng, seed=seed, steps=steps)
-        before, after = psnr(corrupted, clean).mean().item(), psnr(restored.float(), clean).mean().item()
-        stack = torch.cat([clean, corrupted, restored.float()]).squeeze(1).add(1).div(2).clamp(0, 1)
-        return {"psnr_input": before, "psnr_output": after, "psnr_gain": after - before}, stack.cpu().numpy()
-
-    def _corrupt_and_restore(self, mode: str, clean: torch.Tensor, labels: torch.Tensor | None,
-                             rng: torch.Generator, *, seed: int, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from nnlab.evaluation.latent_search import denoise, inpaint
-
         cfg = self.config.score
-        if mode == "inpaint":
-            mask = _hole_masks(len(clean), clean.shape[-2:], cfg.hole, rng).to(self.device)
-            corrupted = torch.where(mask.bool(), clean, torch.full_like(clean, -1.0))  # a black square
-            restored = inpaint(self.sampler, corrupted, mask, labels=labels, steps=steps, seed=seed)
-        elif mode == "denoise":
-            noise = torch.randn(clean.shape, generator=rng).to(self.device) * (2 * cfg.noise_sigma)  # [0,1] sigma
-            corrupted = (clean + noise).clamp(-1.0, 1.0)
-            restored = denoise(self.sampler, corrupted, labels=labels, steps=steps, seed=seed)
-        else:
-            raise ConfigError(f"unknown restoration '{mode}' (choose inpaint or denoise)")
-        return corrupted, restored
+        return restore(self.sampler, clean, mode=mode, labels=self._labels(labels), seed=seed, steps=steps,
+                       hole=cfg.hole, noise_sigma=cfg.noise_sigma)
 
     def restore_report(self, mode: str, *, n: int, seed: int, steps: int, folder: Path) -> list[str]:
         """`restore`, plus a picture (rows: clean, corrupted, restored) and lines for the terminal."""
@@ -321,6 +276,8 @@ class GANTask(GeneratorAverage, Task):
 
         `classifier`: a cnn run whose features score the samples instead of the run's own choice.
         """
+        from nnlab.plots.generated import plot_class_histogram
+
         reject_options(unsupported, self.name)
         if classifier:  # scored as if the run had been trained with --classifier: _space loads it
             score = dataclasses.replace(self.config.score, classifier=classifier)
@@ -337,7 +294,7 @@ class GANTask(GeneratorAverage, Task):
         plots = run.plots_dir
         files = [_write_sheet(generated[:GRID], plots / "samples.png"),
                  self._neighbour_sheet(generated[:16], nearest[:16], plots / "nearest_training_images.png"),
-                 _plot_histogram(found["class_histogram"], self.class_names, plots / "class_histogram.png"),
+                 plot_class_histogram(found["class_histogram"], self.class_names, plots / "class_histogram.png"),
                  self._walk(10, seed=1, label=None, path=plots / "interpolation.png")]
         for mode in ("inpaint", "denoise"):
             found[mode], stack = self.restore(mode, n=cfg.n_restore, seed=2, steps=cfg.restore_steps)
@@ -349,7 +306,7 @@ class GANTask(GeneratorAverage, Task):
             from nnlab.plots.training import plot_history
 
             files.append(plot_history(history, plots / "history.png", extra=EPOCH_SCORES))
-        report = Report({"scores": found, "classifier": space.source}, _report_lines(found, space.source), files)
+        report = Report({"scores": found, "classifier": space.source}, report_lines(found, space.source), files)
         report.save(run)
         return report
 
@@ -399,27 +356,9 @@ class GANTask(GeneratorAverage, Task):
         return torch.arange(GRID) // 8 % len(self.class_names) if self.config.model.conditional else None
 
 
-def _twice(labels: torch.Tensor | None) -> torch.Tensor | None:
-    return None if labels is None else torch.cat([labels, labels])
-
-
 def _unit(images: torch.Tensor) -> np.ndarray:
     """uint8 images -> float32 in [0, 1], the classifier's input."""
     return images.float().div(255.0).numpy()
-
-
-def _hole_masks(n: int, size: torch.Size, hole: int, rng: torch.Generator) -> torch.Tensor:
-    """Masks (n, 1, H, W), 1 where observed, 0 in a hole x hole square placed at random inside the centre 20x20."""
-    h, w = size
-    if not 0 < hole <= min(h, w):
-        raise ConfigError(f"score.hole must be between 1 and {min(h, w)}, got {hole}")
-    low, high_r, high_c = 4, max(4, h - 4 - hole), max(4, w - 4 - hole)
-    top = torch.randint(low, high_r + 1, (n,), generator=rng)
-    left = torch.randint(low, high_c + 1, (n,), generator=rng)
-    rows, cols = torch.arange(h), torch.arange(w)
-    in_rows = (rows >= top[:, None]) & (rows < top[:, None] + hole)  # (n, H)
-    in_cols = (cols >= left[:, None]) & (cols < left[:, None] + hole)  # (n, W)
-    return (~(in_rows[:, :, None] & in_cols[:, None, :])).float().unsqueeze(1)
 
 
 def _write_sheet(images: np.ndarray, path: Path, *, n_cols: int = 8) -> Path:
@@ -428,47 +367,5 @@ def _write_sheet(images: np.ndarray, path: Path, *, n_cols: int = 8) -> Path:
     return write_image_grid_png(images, path, n_cols=n_cols)
 
 
-def _save_npy(parts: Iterable[np.ndarray], shape: tuple[int, ...], path: Path) -> Path:
-    """Write images in [0, 1], given in parts, as one uint8 .npy (like MNIST): memory holds one part, whatever n."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, {"descr": np.dtype(np.uint8).str, "fortran_order": False,
-                                                 "shape": shape})
-        for images in parts:
-            f.write(np.round(images * 255.0).astype(np.uint8).tobytes())
-    return path
-
-
 def _derived_seed(seed: int, part: int) -> int:
     return int(np.random.SeedSequence([seed, part]).generate_state(1)[0])
-
-
-def _plot_histogram(fractions: list[float], class_names: tuple[str, ...], path: Path) -> Path:
-    from nnlab.plots.figures import new_figure, save_figure
-
-    fig, ax = new_figure(size=(6, 3))
-    ax.bar(range(len(fractions)), fractions)
-    ax.axhline(1 / len(fractions), color="k", ls="--", lw=1, label="uniform")
-    ax.set_xticks(range(len(fractions)), class_names, rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel("fraction of samples")
-    ax.set_title("generated samples by predicted class (mode coverage)")
-    ax.legend()
-    return save_figure(fig, path)
-
-
-def _report_lines(found: Mapping[str, Any], classifier: str) -> list[str]:
-    histogram = np.asarray(found["class_histogram"])
-    lines = [
-        f"FID-CNN {found['fid_cnn']:.2f} (real-vs-real floor {found['fid_cnn_floor']:.2f}, "
-        f"ratio {found['fid_cnn'] / max(found['fid_cnn_floor'], 1e-12):.1f}x; {found['n_samples']} samples)",
-        f"precision {found['precision']:.3f}  recall {found['recall']:.3f}",
-        f"mode coverage: rarest class {histogram.min():.3f}, commonest {histogram.max():.3f} "
-        f"(uniform {1 / len(histogram):.3f})",
-        f"memorisation ratio {found['memorisation_ratio']:.2f} (1 = as far from the training set as test images)",
-    ]
-    for mode in ("inpaint", "denoise"):
-        r = found[mode]
-        lines.append(f"{mode}: PSNR {r['psnr_input']:.2f} dB -> {r['psnr_output']:.2f} dB "
-                     f"({r['psnr_gain']:+.2f} dB) on held-out test images")
-    lines.append(f"features: penultimate layer of the cnn classifier {classifier} "
-                 f"(FID-CNN; not comparable with Inception FID)")
-    return lines
