@@ -1,4 +1,5 @@
-"""Imports run one way: a module imports only from its own layer or the layers below it.
+"""The house: imports run one way (a module imports only from its own layer or the layers below it),
+and no module outgrows one job (400 lines).
 
 foundations, data, physics, models  <  training, evaluation, plots  <  tasks  <  api, reporting, demos  <  cli,
 tour; errors, files, memory and config below them all. Imports inside functions count too: a lazy
@@ -65,3 +66,10 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
     source.write_text("def f():\n    from nnlab.api import train\n\n\ndef g():\n    from nnlab import api\n")
     assert imports(source) == [(2, "nnlab.api.train"), (6, "nnlab.api")]
     assert layer_of("nnlab.api") > layer_of("nnlab.models.probe")
+
+
+def test_no_module_is_longer_than_400_lines():
+    """One job a file: past 400 lines a module has become two."""
+    long = {str(path.relative_to(SRC.parent)): n for path in SRC.rglob("*.py")
+            if (n := len(path.read_text().splitlines())) > 400}
+    assert not long, long
