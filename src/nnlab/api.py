@@ -20,7 +20,7 @@ from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.evaluation.fid_cnn import FeatureSpace, cache_name
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
 from nnlab.memory import retain_freed_memory
-from nnlab.tasks import get_task
+from nnlab.tasks import TASKS, get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
 from nnlab.training.distributed import process_group
@@ -221,7 +221,7 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
     (calogan: judge showers generated under bf16 autocast), `classifier` (gan: the cnn run whose
     features score the samples).
     """
-    run, task = load_run(run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
+    run, task = _load_run_for("evaluate", run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
     with run.lock():  # report.json and the plots: not while a resumed training writes them too
         return task.evaluate(run, **options)
 
@@ -229,27 +229,21 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
             device: str = "auto", data_dirs: Sequence[Path] = ()) -> list[str]:
     """Apply a trained run to user input (`source`: a file or inline values); return printable lines."""
-    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
-    if not hasattr(task, "predict"):
-        raise ConfigError(f"task '{task.name}' has no predict; try nnlab sample or nnlab evaluate")
+    run, task = _load_run_for("predict", run_path, device=device, data_dirs=data_dirs)
     return task.predict(source, output_path=Path(output_path) if output_path else None)
 
 
 def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, device: str = "auto",
             data_dirs: Sequence[Path] = ()) -> list[str]:
     """Draw what a trained network learned (filters, feature maps, activation maximisation)."""
-    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
-    if not hasattr(task, "inspect"):
-        raise ConfigError(f"task '{task.name}' has nothing to inspect; inspect works on cnn runs")
+    run, task = _load_run_for("inspect", run_path, device=device, data_dirs=data_dirs)
     return task.inspect(run, index=index, steps=steps)
 
 
 def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str | os.PathLike | None = None,
            device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> list[str]:
     """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
-    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
-    if not hasattr(task, "sample"):
-        raise ConfigError(f"task '{task.name}' has no generator to sample; sample works on gan and calogan runs")
+    run, task = _load_run_for("sample", run_path, device=device, data_dirs=data_dirs)
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     return task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)
@@ -259,12 +253,19 @@ def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 
             out_dir: str | os.PathLike | None = None, device: str = "auto",
             data_dirs: Sequence[Path] = ()) -> list[str]:
     """In-paint or denoise held-out test images with a trained generator; PSNR before and after."""
-    run, task = load_run(run_path, device=device, data_dirs=data_dirs)
-    if not hasattr(task, "restore"):
-        raise ConfigError(f"task '{task.name}' cannot restore images; restore works on gan runs")
+    run, task = _load_run_for("restore", run_path, device=device, data_dirs=data_dirs)
     if not 1 <= n <= len(task.test_data[0]) or steps < 1:
         raise ConfigError(f"-n must be between 1 and {len(task.test_data[0])} and --steps at least 1")
     return task.restore_report(mode, n=n, seed=seed, steps=steps, folder=Path(out_dir or run.plots_dir))
+
+
+def _load_run_for(verb: str, run_path: str | os.PathLike, **options: Any) -> tuple[RunDir, Task]:
+    """`load_run`, once the run's task is known to answer `verb` (`Task.verbs`), before its data is loaded."""
+    name = RunDir.open(run_path).read_config().get("task")
+    if name in TASKS and verb not in get_task(name).verbs:
+        offering = [other for other in TASKS if verb in get_task(other).verbs]
+        raise ConfigError(f"{verb} does not apply to {name} runs; {verb} works on {' and '.join(offering)} runs")
+    return load_run(run_path, **options)
 
 
 def _record_run(run: RunDir, config_dict: dict[str, Any], *, launch: Launch, device: Any) -> None:

@@ -9,11 +9,10 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnlab import __version__
-from nnlab.config import PRECISIONS
 from nnlab.errors import ConfigError, NnlabError, TrainingInterrupted
 
 log = logging.getLogger("nnlab")
@@ -96,51 +95,30 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
 
     evaluate = verbs.add_parser("evaluate", help="score a trained run on held-out data")
     evaluate.add_argument("run", help="run directory")
-    evaluate.add_argument("--reference", help="calogan: CaloGAN HDF5 files to judge against, one per particle, "
-                          "comma-separated (default: the run's held-out showers)")
-    evaluate.add_argument("--classifier", help="gan: cnn run whose features score the samples "
-                          "(default: the run's, else the cached default for its data set)")
-    evaluate.add_argument("--bf16", action="store_true",
-                          help="calogan: judge showers generated under bf16 autocast (as `sample` draws them on a CPU "
-                               "or GPU with native bf16; the default judges float32 showers)")
     evaluate.add_argument("--device", default="auto")
-    evaluate.set_defaults(handler=_evaluate, parser=evaluate)
+    _add_task_options(evaluate, "evaluate", handler=_evaluate, argv=argv)
 
     predict = verbs.add_parser("predict", help="apply a trained run to your own input")
     predict.add_argument("run", help="run directory")
     predict.add_argument("--input", required=True, help="a file, or inline values such as 5.1,3.5,1.4,0.2")
     predict.add_argument("--output", help="also write the predictions as CSV here")
     predict.add_argument("--device", default="auto")
-    predict.set_defaults(handler=_predict, parser=predict)
+    _add_task_options(predict, "predict", handler=_predict, argv=argv)
 
     inspect = verbs.add_parser("inspect", help="pictures of what a trained CNN learned")
     inspect.add_argument("run", help="run directory of a cnn run")
     inspect.add_argument("--index", type=int, default=0, help="test image whose feature maps are drawn")
     inspect.add_argument("--steps", type=int, default=200, help="gradient steps of activation maximisation")
     inspect.add_argument("--device", default="auto")
-    inspect.set_defaults(handler=_inspect, parser=inspect)
+    _add_task_options(inspect, "inspect", handler=_inspect, argv=argv)
 
     sample = verbs.add_parser("sample", help="draw samples from a trained generator (a gan or calogan run)")
     sample.add_argument("run", help="run directory")
     sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=seed_number, default=0, help="latent seed: the same seed draws the same samples")
-    sample.add_argument("--label", type=int, help="class to draw (conditional GANs)")
-    sample.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
-                        help="also write a latent walk of STEPS images between two samples")
-    sample.add_argument("--particle", help="calogan: the particle to generate (default: the run's first)")
-    sample.add_argument("--energy", help="calogan: GeV, one value (50) or a uniform range (1:100, the default)")
-    sample.add_argument("-o", "--output", help="calogan: the CaloGAN HDF5 file to write")
-    sample.add_argument("--precision", choices=PRECISIONS,
-                        help="calogan: auto (default: bf16 where the device computes it natively, else float32), "
-                             "32 or bf16-mixed (see evaluate --bf16)")
-    sample.add_argument("--bf16", dest="precision", action="store_const", const="bf16-mixed",
-                        help="calogan: the same as --precision bf16-mixed")
-    sample.add_argument("--compile", action="store_true",
-                        help="calogan: compile the generator with torch.compile first (20-30 s the first "
-                             "time, needs a C++ compiler; then faster: pays off over millions of showers)")
     sample.add_argument("--out", help="folder for what sample writes (default RUN/samples)")
     sample.add_argument("--device", default="auto")
-    sample.set_defaults(handler=_sample, parser=sample)
+    _add_task_options(sample, "sample", handler=_sample, argv=argv)
 
     restore = verbs.add_parser("restore", help="in-paint or denoise held-out images with a trained generator")
     restore.add_argument("run", help="run directory of a gan run")
@@ -150,7 +128,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     restore.add_argument("--steps", type=int, default=300, help="Adam steps of the latent search")
     restore.add_argument("--out", help="folder for the picture (default RUN/plots)")
     restore.add_argument("--device", default="auto")
-    restore.set_defaults(handler=_restore, parser=restore)
+    _add_task_options(restore, "restore", handler=_restore, argv=argv)
 
     data = verbs.add_parser("data", help="list, check or download data sets")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION", parser_class=Parser)
@@ -224,6 +202,26 @@ def _add_train_task(tasks: argparse._SubParsersAction, name: str, summary: str, 
     sub.set_defaults(handler=_train, parser=sub)
 
 
+def _add_task_options(sub: argparse.ArgumentParser, verb: str, *, handler: Callable, argv: Sequence[str]) -> None:
+    """The flags the tasks declare for `verb` (`Task.verbs`), added when `verb` is the command run (its help
+    included); a task refuses the ones it does not take in one line."""
+    dests: dict[str, None] = {}
+    if argv[:1] == [verb]:
+        from nnlab.tasks import TASKS, get_task
+
+        taken: set[str] = set()
+        for option in (option for name in TASKS for option in get_task(name).verbs.get(verb, ())):
+            if not taken & set(option.flags):
+                sub.add_argument(*option.flags, dest=option.dest, help=option.help, **option.kwargs)
+                taken |= set(option.flags)
+                dests[option.dest] = None
+    sub.set_defaults(handler=handler, parser=sub, task_options=list(dests))
+
+
+def _task_options(args: argparse.Namespace) -> dict[str, object]:
+    return {dest: getattr(args, dest) for dest in args.task_options}
+
+
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
     from nnlab.training.runtime import Launch
@@ -254,7 +252,7 @@ def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
     report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir(),
-                          reference=args.reference, classifier=args.classifier, bf16=args.bf16)
+                          **_task_options(args))
     print("\n".join(report.lines))
     for path in report.files:
         print(f"plot: {path}")
@@ -281,9 +279,7 @@ def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
     print("\n".join(api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
-                               data_dirs=_data_dirs(), label=args.label, interpolate=args.interpolate,
-                               particle=args.particle, energy=args.energy, output=args.output, precision=args.precision,
-                               compile=args.compile)))
+                               data_dirs=_data_dirs(), **_task_options(args))))
     return 0
 
 

@@ -27,6 +27,17 @@ class Option:
     switch: bool = False  # a flag without a value that sets the key to true (e.g. --conditional)
 
 
+@dataclasses.dataclass(frozen=True)
+class VerbOption:
+    """A flag of a run verb (`nnlab evaluate RUN`, `sample`, ...) that only some tasks take: the CLI builds its
+    verbs from what the tasks declare, and a task refuses what it does not take (`reject_options`)."""
+
+    flags: tuple[str, ...]
+    dest: str  # the keyword the task's verb method takes
+    help: str
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # argparse's type, action, const, choices
+
+
 @dataclasses.dataclass
 class Report:
     """What `evaluate` found: numbers for report.json, lines for the terminal, files it wrote."""
@@ -51,7 +62,9 @@ class Task:
     name: ClassVar[str]
     config_class: ClassVar[type]
     monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
-    options: ClassVar[tuple[Option, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()  # train's flags
+    # the run verbs a trained run of this task answers (beside evaluate), with their task-specific flags
+    verbs: ClassVar[Mapping[str, tuple[VerbOption, ...]]] = {"evaluate": ()}
     # settings that runs saved before a config key existed were trained with (a new default would
     # otherwise rebuild an old run as a model it never was), e.g. {"gan": {"g_average": 0.0}}
     saved_run_defaults: ClassVar[Mapping[str, Any]] = {}

@@ -92,6 +92,7 @@ class CNNTask(ClassifierTask):
         Option("--init-from", "model.init_from", "start from the features of this trained cnn run"),
         Option("--freeze", "model.freeze", "none or features: train only the head"),
     )
+    verbs = {"evaluate": (), "predict": (), "inspect": ()}
 
     @classmethod
     def recipe(cls, config: CNNConfig) -> Mapping[str, Any]:

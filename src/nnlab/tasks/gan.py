@@ -25,7 +25,7 @@ from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, scores
 from nnlab.evaluation.image_generation import report_lines, spread
 from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
-from nnlab.tasks.base import Option, Report, Task, reject_options
+from nnlab.tasks.base import Option, Report, Task, VerbOption, reject_options
 from nnlab.training.adversarial import AdversarialLoss, accuracies, adversarial_step
 from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES
@@ -130,6 +130,14 @@ class GANTask(GeneratorAverage, Task):
         Option("--classifier", "score.classifier", "cnn run whose features score the samples (FID-CNN)"),
         Option("--conditional", "model.conditional", "condition G and D on the class label", switch=True),
     )
+    verbs = {
+        "evaluate": (VerbOption(("--classifier",), "classifier", "gan: cnn run whose features score the samples "
+                                "(default: the run's, else the cached default for its data set)"),),
+        "sample": (VerbOption(("--label",), "label", "gan: class to draw (conditional GANs)", {"type": int}),
+                   VerbOption(("--interpolate",), "interpolate", "gan: also write a latent walk of STEPS images "
+                              "between two samples", {"type": int, "default": 0, "metavar": "STEPS"})),
+        "restore": (),
+    }
 
     @classmethod
     def recipe(cls, config: GANConfig) -> Mapping[str, Any]:

@@ -47,6 +47,7 @@ class IrisTask(ClassifierTask):
     name = "iris"
     config_class = IrisConfig
     class_names = CLASSES
+    verbs = {"evaluate": (), "predict": ()}
 
     def build(self, *, training: bool) -> None:
         cfg = self.config

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from nnlab.config import PRECISIONS
 from nnlab.data.calo import CALOGAN_KEYS, SHOWER_BYTES, CaloWriter, check_particle, read_calogan
 from nnlab.data.showers import (first_showers, load_showers, merge_showers, non_finite_rows, select_particle,
                                 split_showers, take_showers)
@@ -24,7 +25,7 @@ from nnlab.evaluation import shower_validation as validation
 from nnlab.files import require_space
 from nnlab.models.calogan.layout import flatten_layers
 from nnlab.physics.simulator import parse_energy_gev
-from nnlab.tasks.base import Report, Task, reject_options
+from nnlab.tasks.base import Report, Task, VerbOption, reject_options
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import PRECISION_NAMES, resolve_precision
 from nnlab.training.trainer import TrainingError
@@ -43,6 +44,27 @@ class ShowerGeneratorTask(Task):
     classifier_epochs, select_by); it draws showers with `draw_showers` (and `compile_sampler`)."""
 
     compile_batch: ClassVar[int]  # showers a compiled sampler is first called with (it compiles per batch size)
+    verbs = {
+        "evaluate": (
+            VerbOption(("--reference",), "reference", "calogan: CaloGAN HDF5 files to judge against, one per particle, "
+                       "comma-separated (default: the run's held-out showers)"),
+            VerbOption(("--bf16",), "bf16", "calogan: judge showers generated under bf16 autocast (as `sample` draws "
+                       "them on a CPU or GPU with native bf16; the default judges float32 showers)",
+                       {"action": "store_true"}),
+        ),
+        "sample": (
+            VerbOption(("--particle",), "particle", "calogan: the particle to generate (default: the run's first)"),
+            VerbOption(("--energy",), "energy", "calogan: GeV, one value (50) or a uniform range (1:100, the default)"),
+            VerbOption(("-o", "--output"), "output", "calogan: the CaloGAN HDF5 file to write"),
+            VerbOption(("--precision",), "precision", "calogan: auto (default: bf16 where the device computes it "
+                       "natively, else float32), 32 or bf16-mixed (see evaluate --bf16)", {"choices": PRECISIONS}),
+            VerbOption(("--bf16",), "precision", "calogan: the same as --precision bf16-mixed",
+                       {"action": "store_const", "const": "bf16-mixed"}),
+            VerbOption(("--compile",), "compile", "calogan: compile the generator with torch.compile first (20-30 s "
+                       "the first time, needs a C++ compiler; then faster: pays off over millions of showers)",
+                       {"action": "store_true"}),
+        ),
+    }
     particles: tuple[str, ...]
     source: str  # where the showers came from, for the report
     reference: dict[str, dict[str, np.ndarray]]  # the train and held-out test showers, with their particle index
