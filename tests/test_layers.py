@@ -2,7 +2,7 @@
 and no module outgrows one job (400 lines).
 
 foundations, data, physics, models  <  training, evaluation, plots  <  tasks  <  api, reporting, demos  <  cli,
-tour; errors, files, memory and config below them all. Imports inside functions count too: a lazy
+tour; errors, files, memory, config and results below them all. Imports inside functions count too: a lazy
 import up the house is still a dependency up the house.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import nnlab
 
 LAYERS = [
-    {"errors", "files", "memory", "config", "__init__"},
+    {"errors", "files", "memory", "config", "results", "__init__"},
     {"foundations", "data", "physics", "models"},
     {"training", "evaluation", "plots"},
     {"tasks"},

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
-from nnlab.evaluation.fid_cnn import FeatureSpace, cache_name
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
+from nnlab.evaluation.fid_cnn import FeatureSpace, cache_name
 from nnlab.memory import retain_freed_memory
+from nnlab.results import DataSets, Demo, Files, Predictions, Result, Simulation, Summary, plain
 from nnlab.tasks import TASKS, get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
@@ -32,13 +33,23 @@ log = logging.getLogger("nnlab")
 
 
 @dataclasses.dataclass
-class TrainResult:
+class TrainResult(Result):
     """A finished training: its run directory (None on ranks other than 0), history, report, task."""
 
     run: RunDir | None
     history: list[dict[str, float]]
     report: Report | None
     task: Task
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": plain(self.run.path if self.run else None), "task": self.task.name,
+                "history": plain(self.history), "report": self.report.to_dict() if self.report else None}
+
+    def text(self) -> list[str]:
+        if self.run is None:
+            return []
+        report = self.report or Report({}, [])
+        return [*report.lines, f"run: {self.run.path}", *(f"plot: {path}" for path in report.files)]
 
 
 def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = None,
@@ -227,36 +238,103 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
 
 
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
-            device: str = "auto", data_dirs: Sequence[Path] = ()) -> list[str]:
-    """Apply a trained run to user input (`source`: a file or inline values); return printable lines."""
+            device: str = "auto", data_dirs: Sequence[Path] = ()) -> Predictions:
+    """Apply a trained run to user input (`source`: a file or inline values): each input's class and probabilities."""
     run, task = _load_run_for("predict", run_path, device=device, data_dirs=data_dirs)
     return task.predict(source, output_path=Path(output_path) if output_path else None)
 
 
 def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, device: str = "auto",
-            data_dirs: Sequence[Path] = ()) -> list[str]:
+            data_dirs: Sequence[Path] = ()) -> Files:
     """Draw what a trained network learned (filters, feature maps, activation maximisation)."""
     run, task = _load_run_for("inspect", run_path, device=device, data_dirs=data_dirs)
-    return task.inspect(run, index=index, steps=steps)
+    return dataclasses.replace(task.inspect(run, index=index, steps=steps), run=run.path)
 
 
 def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str | os.PathLike | None = None,
-           device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> list[str]:
+           device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> Files:
     """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
     run, task = _load_run_for("sample", run_path, device=device, data_dirs=data_dirs)
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
-    return task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)
+    found = task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)
+    return dataclasses.replace(found, run=run.path)
 
 
 def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 0, steps: int = 300,
             out_dir: str | os.PathLike | None = None, device: str = "auto",
-            data_dirs: Sequence[Path] = ()) -> list[str]:
+            data_dirs: Sequence[Path] = ()) -> Files:
     """In-paint or denoise held-out test images with a trained generator; PSNR before and after."""
     run, task = _load_run_for("restore", run_path, device=device, data_dirs=data_dirs)
     if not 1 <= n <= len(task.test_data[0]) or steps < 1:
         raise ConfigError(f"-n must be between 1 and {len(task.test_data[0])} and --steps at least 1")
-    return task.restore_report(mode, n=n, seed=seed, steps=steps, folder=Path(out_dir or run.plots_dir))
+    found = task.restore_report(mode, n=n, seed=seed, steps=steps, folder=Path(out_dir or run.plots_dir))
+    return dataclasses.replace(found, run=run.path)
+
+
+def simulate(particle: str, n: int, output: str | os.PathLike, *, energy: str = "1:100", seed: int = 0,
+             chunk_size: int = 10_000, visible: bool = False, progress: bool = False) -> Simulation:
+    """Simulate `n` showers of `particle` into a CaloGAN HDF5 file (`energy`: GeV, "50" or "LOW:HIGH")."""
+    from nnlab.physics.simulator import parse_energy_gev, simulate_to_file
+
+    if n < 1 or chunk_size < 1:
+        raise ConfigError("-n and --chunk-size must be at least 1")
+    path = simulate_to_file(output, particle, n, energy_gev=parse_energy_gev(energy), seed=seed,
+                            chunk_size=chunk_size, visible=visible, progress=progress)
+    return Simulation(path, particle, n)
+
+
+def evaluate_simulation(files: Sequence[str | os.PathLike], out_dir: str | os.PathLike) -> Summary:
+    """Check simulated showers against the expected physics; plots and report into `out_dir`."""
+    from nnlab.evaluation.simulation_checks import validate_simulation
+
+    report = validate_simulation([str(f) for f in files], Path(out_dir))
+    values = {key: value for key, value in report.items() if key != "text"}
+    return Summary({**values, "out": str(out_dir)}, lines=[*report["text"].splitlines(),
+                                                           f"plots and report: {out_dir}"])
+
+
+def report(run_path: str | os.PathLike) -> Summary:
+    """A run at a glance: task, settings, epochs, the last epoch and the test scores, the files."""
+    from nnlab.reporting import summarize_run
+
+    values, lines = summarize_run(run_path)
+    return Summary(values, lines=lines)
+
+
+def foundations(name: str, out_dir: str | os.PathLike, *, seed: int = 0) -> Demo:
+    """One of the lecture's from-scratch demos (`nnlab.demos.DEMOS`): its printout, its plots in `out_dir`."""
+    from nnlab.demos import run_demo
+
+    return Demo(name, Path(out_dir), run_demo(name, Path(out_dir), seed=seed))
+
+
+def data_sets(data_dirs: Sequence[Path] = ()) -> DataSets:
+    """Every named data set: ready or not, and where it is (or how to get it)."""
+    from nnlab.data.registry import list_datasets
+
+    return DataSets([{"name": name, "status": status, "where": where}
+                     for name, status, where in list_datasets(data_dirs)])
+
+
+def check_data(path: str | os.PathLike) -> Summary:
+    """Read and validate every IDX file (and Keras .npz) in `path`."""
+    from nnlab.data.images import check_folder
+
+    lines = check_folder(path).splitlines()
+    return Summary({"path": str(path), "ok": True}, lines=lines)
+
+
+def download(dataset: str, folder: str | os.PathLike) -> Summary:
+    """Fetch a named data set (one with a download in `nnlab.data.registry`) into `folder`."""
+    from nnlab.data.registry import DATASETS
+
+    entry = DATASETS.get(dataset)
+    if entry is None or entry.download is None:
+        raise ConfigError(f"{dataset!r} cannot be downloaded; these can: "
+                          f"{', '.join(name for name, e in DATASETS.items() if e.download)}")
+    done = entry.download(Path(folder))
+    return Summary({"dataset": dataset, "folder": str(done)}, lines=[f"downloaded to {done}"])
 
 
 def _load_run_for(verb: str, run_path: str | os.PathLike, **options: Any) -> tuple[RunDir, Task]:

@@ -6,6 +6,7 @@ This is the only module that reads sys.argv and the environment.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnlab import __version__
-from nnlab.errors import ConfigError, NnlabError, TrainingInterrupted
+from nnlab.errors import NnlabError, TrainingInterrupted
 
 log = logging.getLogger("nnlab")
 
@@ -133,14 +134,14 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     data = verbs.add_parser("data", help="list, check or download data sets")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION", parser_class=Parser)
     listing = data_verbs.add_parser("list", help="which data sets are available and where")
-    listing.set_defaults(handler=_data_list, parser=listing)
+    _handles(listing, _data_list)
     check = data_verbs.add_parser("check", help="validate a folder of IDX files (or mnist.npz)")
     check.add_argument("path")
-    check.set_defaults(handler=_data_check, parser=check)
+    _handles(check, _data_check)
     download = data_verbs.add_parser("download", help="fetch a data set into the user cache")
     download.add_argument("dataset", choices=[name for name, entry in DATASETS.items() if entry.download])
     download.add_argument("--dir", help="download into this folder instead of the user cache")
-    download.set_defaults(handler=_data_download, parser=download)
+    _handles(download, _data_download)
 
     simulate = verbs.add_parser("simulate", help="simulate calorimeter showers into a CaloGAN HDF5 file")
     simulate.add_argument("--particle", required=True, choices=("eplus", "gamma", "piplus"))
@@ -150,22 +151,22 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     simulate.add_argument("-o", "--output", required=True, help="HDF5 file to write (atomically)")
     simulate.add_argument("--visible", action="store_true", help="record the LAr signal, not the total deposit")
     simulate.add_argument("--chunk-size", type=int, default=10_000, help="showers held in memory at once")
-    simulate.set_defaults(handler=_simulate, parser=simulate)
+    _handles(simulate, _simulate)
 
     evaluate_sim = verbs.add_parser("evaluate-sim", help="check simulated showers against the physics")
     evaluate_sim.add_argument("files", nargs="+", help="CaloGAN HDF5 files (e.g. one per particle)")
     evaluate_sim.add_argument("--out", help="folder for plots and report (default: beside the first file)")
-    evaluate_sim.set_defaults(handler=_evaluate_sim, parser=evaluate_sim)
+    _handles(evaluate_sim, _evaluate_sim)
 
     report = verbs.add_parser("report", help="summarise a run: config, best epoch, test metrics")
     report.add_argument("run", help="run directory")
-    report.set_defaults(handler=_report, parser=report)
+    _handles(report, _report)
 
     foundations = verbs.add_parser("foundations", help="the from-scratch NumPy demos of the lecture")
     foundations.add_argument("demo", choices=DEMOS)
     foundations.add_argument("--out", default="runs/foundations", help="folder for the plots")
     foundations.add_argument("--seed", type=seed_number, default=0)
-    foundations.set_defaults(handler=_foundations, parser=foundations)
+    _handles(foundations, _foundations)
 
     tour = verbs.add_parser("tour", help="a short tour of everything on bundled data (make demo)")
     tour.add_argument("--out", default="runs", help="root folder for runs and plots")
@@ -199,7 +200,7 @@ def _add_train_task(tasks: argparse._SubParsersAction, name: str, summary: str, 
     sub.add_argument("--print-config", action="store_true",
                      help="print the settings it would train with (defaults, the data set's recipe, --config, "
                           "--set) as YAML, and exit")
-    sub.set_defaults(handler=_train, parser=sub)
+    _handles(sub, _train)
 
 
 def _add_task_options(sub: argparse.ArgumentParser, verb: str, *, handler: Callable, argv: Sequence[str]) -> None:
@@ -215,7 +216,17 @@ def _add_task_options(sub: argparse.ArgumentParser, verb: str, *, handler: Calla
                 sub.add_argument(*option.flags, dest=option.dest, help=option.help, **option.kwargs)
                 taken |= set(option.flags)
                 dests[option.dest] = None
-    sub.set_defaults(handler=handler, parser=sub, task_options=list(dests))
+    _handles(sub, handler, task_options=list(dests))
+
+
+def _handles(sub: argparse.ArgumentParser, handler: Callable, **defaults: object) -> None:
+    """`handler` runs the command; `--json` prints its result's data instead of its lines."""
+    sub.add_argument("--json", action="store_true", help="print the result as JSON (for scripts)")
+    sub.set_defaults(handler=handler, parser=sub, **defaults)
+
+
+def _emit(args: argparse.Namespace, result) -> None:
+    print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(result.text()))
 
 
 def _task_options(args: argparse.Namespace) -> dict[str, object]:
@@ -236,11 +247,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
                        name=args.name, resume=args.resume, launch=launch, data_dirs=_data_dirs(),
                        cache_dir=_cache_dir())
     if result.run is not None:
-        for line in result.report.lines:
-            print(line)
-        print(f"run: {result.run.path}")
-        for path in result.report.files:
-            print(f"plot: {path}")
+        _emit(args, result)
     if launch.distributed:
         from nnlab.training.distributed import exit_worker
 
@@ -251,90 +258,79 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    report = api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir(),
-                          **_task_options(args))
-    print("\n".join(report.lines))
-    for path in report.files:
-        print(f"plot: {path}")
+    _emit(args, api.evaluate(args.run, device=args.device, data_dirs=_data_dirs(), cache_dir=_cache_dir(),
+                             **_task_options(args)))
     return 0
 
 
 def _predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    print("\n".join(api.predict(args.run, args.input, output_path=args.output, device=args.device,
-                                data_dirs=_data_dirs())))
+    _emit(args, api.predict(args.run, args.input, output_path=args.output, device=args.device,
+                            data_dirs=_data_dirs()))
     return 0
 
 
 def _inspect(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    print("\n".join(api.inspect(args.run, index=args.index, steps=args.steps, device=args.device,
-                                data_dirs=_data_dirs())))
+    _emit(args, api.inspect(args.run, index=args.index, steps=args.steps, device=args.device, data_dirs=_data_dirs()))
     return 0
 
 
 def _sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    print("\n".join(api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
-                               data_dirs=_data_dirs(), **_task_options(args))))
+    _emit(args, api.sample(args.run, n=args.n, seed=args.seed, out_dir=args.out, device=args.device,
+                           data_dirs=_data_dirs(), **_task_options(args)))
     return 0
 
 
 def _restore(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    print("\n".join(api.restore(args.run, args.mode, n=args.n, seed=args.seed, steps=args.steps, out_dir=args.out,
-                                device=args.device, data_dirs=_data_dirs())))
+    _emit(args, api.restore(args.run, args.mode, n=args.n, seed=args.seed, steps=args.steps, out_dir=args.out,
+                            device=args.device, data_dirs=_data_dirs()))
     return 0
 
 
 def _data_list(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.data.registry import list_datasets
+    from nnlab import api
 
-    rows = list_datasets(_data_dirs())
-    width = max(len(name) for name, _, _ in rows)
-    print("\n".join(f"{name:<{width}}  {status:<10}  {where}" for name, status, where in rows))
+    _emit(args, api.data_sets(_data_dirs()))
     return 0
 
 
 def _data_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.data.images import check_folder
+    from nnlab import api
 
-    print(check_folder(args.path))
+    _emit(args, api.check_data(args.path))
     return 0
 
 
 def _data_download(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.data.registry import DATASETS, default_cache_dir
+    from nnlab import api
 
-    folder = Path(args.dir) if args.dir else default_cache_dir(os.environ) / args.dataset
-    print(f"downloaded to {DATASETS[args.dataset].download(folder)}")
+    _emit(args, api.download(args.dataset, Path(args.dir) if args.dir else _cache_dir() / args.dataset))
     return 0
 
 
 def _simulate(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.physics.simulator import parse_energy_gev, simulate_to_file
+    from nnlab import api
 
-    if args.n < 1 or args.chunk_size < 1:
-        raise ConfigError("-n and --chunk-size must be at least 1")
-    path = simulate_to_file(args.output, args.particle, args.n, energy_gev=parse_energy_gev(args.energy),
-                            seed=args.seed, chunk_size=args.chunk_size, visible=args.visible, progress=True)
-    print(f"wrote {args.n} {args.particle} showers to {path}")
+    _emit(args, api.simulate(args.particle, args.n, args.output, energy=args.energy, seed=args.seed,
+                             chunk_size=args.chunk_size, visible=args.visible, progress=True))
     return 0
 
 
 def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.evaluation.simulation_checks import validate_simulation
+    from nnlab import api
 
     out = Path(args.out) if args.out else Path(args.files[0]).with_suffix("").with_name(
         Path(args.files[0]).stem + "-validation")
-    report = validate_simulation(list(args.files), out)
-    print(report["text"])
-    print(f"plots and report: {out}")
-    return 0 if report["passed"] else 1
+    result = api.evaluate_simulation(args.files, out)
+    _emit(args, result)
+    return 0 if result.values["passed"] else 1
 
 
 def _cache_dir() -> Path:
@@ -351,16 +347,16 @@ def _data_dirs() -> tuple[Path, ...]:
 
 
 def _report(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.reporting import summarize_run
+    from nnlab import api
 
-    print("\n".join(summarize_run(args.run)))
+    _emit(args, api.report(args.run))
     return 0
 
 
 def _foundations(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from nnlab.demos import run_demo
+    from nnlab import api
 
-    print(run_demo(args.demo, Path(args.out), seed=args.seed))
+    _emit(args, api.foundations(args.demo, Path(args.out), seed=args.seed))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from typing import Any
 
 from nnlab.errors import CheckpointError
 from nnlab.training.rundir import RunDir
@@ -11,14 +12,18 @@ from nnlab.training.rundir import RunDir
 TRAIN_SHOWN = ("epochs", "batch_size", "lr", "optimizer", "scheduler", "seed", "precision")
 
 
-def summarize_run(run_path: str | os.PathLike) -> list[str]:
-    """Task, key settings, epochs trained, best epoch and the test metrics of a run directory."""
+def summarize_run(run_path: str | os.PathLike) -> tuple[dict[str, Any], list[str]]:
+    """Task, key settings, epochs trained, the last epoch and the test metrics of a run directory: as values,
+    and as lines for a terminal."""
     run = RunDir.open(run_path)
     config = run.read_config()
     history = run.read_metrics()
     train = config.get("train", {})
     lines = [f"run: {run.path}", f"task: {_shown(config.get('task'))}",
              "train: " + ", ".join(f"{k}={_shown(train[k])}" for k in TRAIN_SHOWN if k in train)]
+    values: dict[str, Any] = {"run": str(run.path), "task": config.get("task"),
+                              "train": {k: train[k] for k in TRAIN_SHOWN if k in train},
+                              "last_epoch": history[-1] if history else None}
     if history:
         last = history[-1]
         lines.append(f"trained: {int(last['epoch'])} epochs, {int(last['step'])} steps")
@@ -36,7 +41,8 @@ def summarize_run(run_path: str | os.PathLike) -> list[str]:
             lines.append(f"test accuracy: {accuracy:.4f} on {str(n)[:20]} samples")
         # named relative to the run (older reports: as written, relative to where evaluate ran)
         lines += [f"file: {run.path / f if (run.path / f).exists() else f}" for f in files]
-    return lines
+        values.update(test=test, files=files)
+    return values, lines
 
 
 def describe_environment() -> list[str]:

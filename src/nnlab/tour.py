@@ -30,13 +30,13 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
     result = api.train("iris", out_dir=out_dir, overrides=short)
     _echo_run(result, echo)
     echo("\n== Using the trained run (nnlab predict RUN --input 5.1,3.5,1.4,0.2)")
-    for line in api.predict(result.run.path, "5.1,3.5,1.4,0.2"):
+    for line in api.predict(result.run.path, "5.1,3.5,1.4,0.2").text():
         echo(line)
     echo("\n== A CNN on 4,000 real MNIST digits, tested on 1,000 more (nnlab train cnn)")
     result = api.train("cnn", out_dir=out_dir, overrides=short + (["data.n_train=500"] if quick else []))
     _echo_run(result, echo)
     echo("\n== Inside the CNN (nnlab inspect RUN)")
-    for line in api.inspect(result.run.path, steps=5 if quick else 200):
+    for line in api.inspect(result.run.path, steps=5 if quick else 200).text():
         echo(line)
     echo(f"\n== A GAN on the same digits, scored with that CNN: {GAN_EPOCHS} of its default "
          f"{GANConfig().train.epochs} epochs (nnlab train gan --classifier RUN --epochs {GAN_EPOCHS})")
@@ -46,7 +46,7 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
                                                        "score.n_restore=16"])
     _echo_run(gan, echo)
     echo("\n== Drawing from it (nnlab sample RUN --seed 1 --interpolate 10)")
-    for line in api.sample(gan.run.path, n=64, seed=1, interpolate=10, label=None):
+    for line in api.sample(gan.run.path, n=64, seed=1, interpolate=10, label=None).text():
         echo(line)
     _calorimeter(out_dir, echo, quick=quick)
 
@@ -65,7 +65,7 @@ def _calorimeter(out_dir: Path, echo: Callable[[str], None], *, quick: bool) -> 
     _echo_run(calogan, echo)
     echo("\n== Drawing showers from it (nnlab sample RUN --energy 50 -n 1000 -o fake.h5)")
     for line in api.sample(calogan.run.path, n=1000, seed=1, energy="50",
-                           output=str(calogan.run.path / "samples" / "eplus_50GeV.h5")):
+                           output=str(calogan.run.path / "samples" / "eplus_50GeV.h5")).text():
         echo(line)
 
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from nnlab.errors import ConfigError
 from nnlab.evaluation.fid_cnn import Classifiers
+from nnlab.results import Result, plain
 from nnlab.training.batches import Batch
 from nnlab.training.rundir import RunDir
 from nnlab.training.trainer import Metrics, Step
@@ -39,12 +40,18 @@ class VerbOption:
 
 
 @dataclasses.dataclass
-class Report:
+class Report(Result):
     """What `evaluate` found: numbers for report.json, lines for the terminal, files it wrote."""
 
     values: dict[str, Any]
     lines: list[str]
     files: list[Path] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self.values), "files": plain(self.files)}
+
+    def text(self) -> list[str]:
+        return [*self.lines, *(f"plot: {path}" for path in self.files)]
 
     def save(self, run: RunDir, path: Path | None = None) -> None:
         """Into the run's report.json, or `path` (an evaluation against other data keeps the default one).

@@ -26,6 +26,7 @@ from nnlab.models.image_classifier import ImageClassifier
 from nnlab.tasks.base import Option
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.checkpoint import load_state, read_weights, submodule_state
+from nnlab.results import Files, Predictions
 from nnlab.training.rundir import RunDir
 from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step
@@ -169,7 +170,7 @@ class CNNTask(ClassifierTask):
         return [image_grid(images[worst], run.plots_dir / "confidently_wrong.png", titles=titles,
                            suptitle="most confidently wrong test images")]
 
-    def inspect(self, run: RunDir, *, index: int = 0, steps: int = 200) -> list[str]:
+    def inspect(self, run: RunDir, *, index: int = 0, steps: int = 200) -> Files:
         """First-layer filters, feature maps of test image `index`, and one maximising image per class."""
         from nnlab.evaluation.inspection import activation_maximisation, feature_maps, first_layer_filters
         from nnlab.plots.images import image_grid
@@ -189,7 +190,7 @@ class CNNTask(ClassifierTask):
                            for k in range(len(self.class_names))])
         files.append(image_grid(dreams, folder / "activation_maximisation.png", titles=list(self.class_names),
                                 suptitle="inputs optimised to maximise each class"))
-        return [f"plot: {path}" for path in files]
+        return Files(files, lines=[f"plot: {path}" for path in files])
 
     def state_dict(self) -> dict[str, Any]:
         return {"shifts": self.shifts.get_state()}
@@ -197,7 +198,7 @@ class CNNTask(ClassifierTask):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.shifts.set_state(state["shifts"])
 
-    def predict(self, source: str, *, output_path: Path | None = None) -> list[str]:
+    def predict(self, source: str, *, output_path: Path | None = None) -> Predictions:
         """Classify the user's images (a picture, a .npy array or a folder), saying what was done to them.
 
         The CSV is quoted by the csv module and printed lines escape control characters, so a file
@@ -220,7 +221,9 @@ class CNNTask(ClassifierTask):
                              for name, k, p in zip(images.names, best, probs))
             write_text_atomic(output_path, text.getvalue())
             lines.append(f"wrote {output_path}")
-        return [printable(line) for line in lines]
+        return Predictions(list(images.names), list(self.class_names), [self.class_names[k] for k in best],
+                           probs.tolist(), notes=list(images.notes), output=output_path,
+                           lines=[printable(line) for line in lines])
 
 
 def _load_features(network: nn.Module, run_path: str, *, arch: str, widths: tuple[int, ...]) -> None:

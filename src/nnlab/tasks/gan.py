@@ -25,6 +25,7 @@ from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, scores
 from nnlab.evaluation.image_generation import report_lines, spread
 from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
+from nnlab.results import Files
 from nnlab.tasks.base import Option, Report, Task, VerbOption, reject_options
 from nnlab.training.adversarial import AdversarialLoss, accuracies, adversarial_step
 from nnlab.training.ema import GeneratorAverage
@@ -218,7 +219,7 @@ class GANTask(GeneratorAverage, Task):
         return torch.cat(parts).squeeze(1).add(1.0).div(2.0).clamp(0.0, 1.0).numpy()
 
     def sample(self, n: int, *, seed: int, out_dir: Path, label: int | None = None, interpolate: int = 0,
-               **unsupported: Any) -> list[str]:
+               **unsupported: Any) -> Files:
         """Write n samples as a PNG sheet and a .npy array (uint8, like MNIST); optionally a latent walk."""
         reject_options(unsupported, self.name)
         if interpolate and not 2 <= interpolate <= WALK_MAX:  # before anything is drawn or written
@@ -245,7 +246,8 @@ class GANTask(GeneratorAverage, Task):
         shown = f" (the first {SHEET_MAX} of {n}; all of them in the .npy)" if n > SHEET_MAX else ""
         if interpolate:
             files.append(self._walk(interpolate, seed=seed, label=label, path=out_dir / f"walk_seed{seed}.png"))
-        return [f"wrote {sheet}{shown}", *(f"wrote {path}" for path in files)]
+        return Files([sheet, *files], measured={"n": n},
+                     lines=[f"wrote {sheet}{shown}", *(f"wrote {path}" for path in files)])
 
     def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
         from nnlab.evaluation.latent_search import interpolate
@@ -269,13 +271,14 @@ class GANTask(GeneratorAverage, Task):
         return restore(self.sampler, clean, mode=mode, labels=self._labels(labels), seed=seed, steps=steps,
                        hole=cfg.hole, noise_sigma=cfg.noise_sigma)
 
-    def restore_report(self, mode: str, *, n: int, seed: int, steps: int, folder: Path) -> list[str]:
+    def restore_report(self, mode: str, *, n: int, seed: int, steps: int, folder: Path) -> Files:
         """`restore`, plus a picture (rows: clean, corrupted, restored) and lines for the terminal."""
         psnrs, stack = self.restore(mode, n=n, seed=seed, steps=steps)
         path = _write_sheet(stack, folder / f"{mode}_seed{seed}.png", n_cols=n)
-        return [f"{mode}: mean PSNR {psnrs['psnr_input']:.2f} dB (corrupted) -> {psnrs['psnr_output']:.2f} dB "
-                f"(restored), {psnrs['psnr_gain']:+.2f} dB over {n} held-out test images",
-                f"wrote {path} (rows: clean, corrupted, restored)"]
+        return Files([path], measured={"mode": mode, "n": n, **psnrs},
+                     lines=[f"{mode}: mean PSNR {psnrs['psnr_input']:.2f} dB (corrupted) -> "
+                            f"{psnrs['psnr_output']:.2f} dB (restored), {psnrs['psnr_gain']:+.2f} dB over {n} "
+                            "held-out test images", f"wrote {path} (rows: clean, corrupted, restored)"])
 
     # -- evaluation ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from nnlab.data.iris import CLASSES, FEATURES, load_iris_splits
 from nnlab.data.tables import read_rows
 from nnlab.files import write_text_atomic
 from nnlab.models.mlp import MLP, Standardize
+from nnlab.results import Predictions
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.schedules import make_optimizer
 
@@ -64,7 +65,7 @@ class IrisTask(ClassifierTask):
         if training:
             self.optimizers = {"model": make_optimizer(model.parameters(), cfg.train)}
 
-    def predict(self, source: str, *, output_path: Path | None = None) -> list[str]:
+    def predict(self, source: str, *, output_path: Path | None = None) -> Predictions:
         """Classify flowers given as a CSV file or inline numbers; optionally write a CSV of results."""
         x = read_rows(source, columns=FEATURES)
         probs = self.probabilities((torch.from_numpy(x),))
@@ -82,4 +83,5 @@ class IrisTask(ClassifierTask):
                              for row, p in zip(x, probs))
             write_text_atomic(output_path, text.getvalue())
             lines.append(f"wrote {output_path}")
-        return lines
+        return Predictions([",".join(f"{v:g}" for v in row) for row in x], list(CLASSES),
+                           [CLASSES[int(np.argmax(p))] for p in probs], probs.tolist(), output=output_path, lines=lines)

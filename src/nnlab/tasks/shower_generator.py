@@ -25,6 +25,7 @@ from nnlab.evaluation import shower_validation as validation
 from nnlab.files import require_space
 from nnlab.models.calogan.layout import flatten_layers
 from nnlab.physics.simulator import parse_energy_gev
+from nnlab.results import Files
 from nnlab.tasks.base import Report, Task, VerbOption, reject_options
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import PRECISION_NAMES, resolve_precision
@@ -136,7 +137,7 @@ class ShowerGeneratorTask(Task):
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
                output: str | None = None, precision: str | None = None, compile: bool = False,
-               **unsupported: Any) -> list[str]:
+               **unsupported: Any) -> Files:
         """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout.
 
         `precision` (default auto): bf16-mixed runs G's matrix products under bf16 autocast, as
@@ -173,8 +174,12 @@ class ShowerGeneratorTask(Task):
         notes = [f"note: {redrawn} of {n} showers came out NaN or infinite and were drawn again"] if redrawn else []
         if outside:
             notes.append(_outside_note(outside, n, low, high, particle))
-        return [f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
-                f"{n / max(seconds, 1e-9):,.0f} showers/s in {PRECISION_NAMES[precision]}{compiling})", *notes]
+        measured = {"n": n, "particle": particle, "seconds": seconds, "precision": precision, "redrawn": redrawn,
+                    "outside_training_energies": outside}
+        return Files([path], measured=measured, notes=notes,
+                     lines=[f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
+                            f"{n / max(seconds, 1e-9):,.0f} showers/s in {PRECISION_NAMES[precision]}{compiling})",
+                            *notes])
 
     def _finite_showers(self, energy_gev: np.ndarray, index: int, *, seed: int, precision: str,
                         compiled: Any) -> tuple[dict[str, np.ndarray], int]:

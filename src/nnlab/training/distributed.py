@@ -9,6 +9,7 @@ import contextlib
 import datetime
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from typing import NoReturn
@@ -34,10 +35,20 @@ def process_group(launch: Launch, device: torch.device, *, timeout_s: float = 30
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend, rank=launch.rank, world_size=launch.world_size,
                             timeout=datetime.timedelta(seconds=timeout_s))
+    previous = signal.signal(signal.SIGTERM, _stopped_by_launcher)
     try:
         yield
     finally:
+        signal.signal(signal.SIGTERM, previous)
         dist.destroy_process_group()
+
+
+class StoppedByLauncher(RuntimeError):
+    """torchrun ends the other processes when one fails (SIGTERM): they stop as if they had lost it themselves."""
+
+
+def _stopped_by_launcher(signum: int, frame: object) -> NoReturn:
+    raise StoppedByLauncher("the launcher stopped this process (SIGTERM) after another one failed")
 
 
 def exit_worker(status: int) -> NoReturn:
@@ -62,7 +73,7 @@ def lost_process(error: BaseException) -> str | None:
     if not is_active():
         return None
     text = " ".join(str(error).split())
-    if not (isinstance(error, getattr(dist, "DistError", ())) or any(
+    if not (isinstance(error, (StoppedByLauncher, getattr(dist, "DistError", ()))) or any(
             marker in text for marker in ("gloo", "NCCL", "Connection reset", "Connection closed", "Timed out"))):
         return None
     reason = text.split("] ", 1)[-1].split(". This is typically", 1)[0]  # gloo's message, without its source path

@@ -1,0 +1,136 @@
+"""What nnlab's verbs return: data a script or notebook reads, and the lines a terminal shows.
+
+Every `nnlab.api` function returns a `Result`: `to_dict()` gives plain JSON values (paths as text,
+relative to the run folder where the result belongs to a run), `text()` the lines the CLI prints;
+`nnlab VERB --json` prints `to_dict()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class Result:
+    """Base of every verb's result; subclasses are dataclasses whose fields are the data."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values; paths inside `self.run` (when there is one) relative to it."""
+        root = getattr(self, "run", None)
+        root = Path(root).resolve() if isinstance(root, (str, Path)) else None
+        return {field.name: plain(getattr(self, field.name), None if field.name == "run" else root)
+                for field in dataclasses.fields(self) if field.repr}
+
+    def text(self) -> list[str]:
+        """The lines a terminal shows."""
+        raise NotImplementedError
+
+
+def plain(value: Any, root: Path | None = None) -> Any:
+    """`value` as JSON: paths as text (relative to `root` when inside it), tuples as lists, NumPy and torch
+    scalars as numbers, non-finite floats as None (JSON has no NaN)."""
+    if isinstance(value, Path):
+        if root is not None:
+            resolved = value.resolve()
+            return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(value)
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): plain(item, root) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item, root) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name), root) for f in dataclasses.fields(value) if f.repr}
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
+        value = value.item()  # a NumPy or torch scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "tolist"):
+        return plain(value.tolist(), root)
+    return str(value)
+
+
+def _shown() -> Any:
+    """A field holding the lines a terminal shows: kept out of `to_dict` (the other fields hold the data)."""
+    return dataclasses.field(default_factory=list, repr=False)
+
+
+@dataclasses.dataclass
+class Predictions(Result):
+    """`predict`: each input's predicted class and the probability of every class."""
+
+    inputs: list[str]
+    classes: list[str]
+    predicted: list[str]
+    probabilities: list[list[float]]
+    notes: list[str] = dataclasses.field(default_factory=list)
+    output: Path | None = None  # the CSV written, if asked for
+    lines: list[str] = _shown()
+
+    def text(self) -> list[str]:
+        return list(self.lines)
+
+
+@dataclasses.dataclass
+class Files(Result):
+    """A verb that writes files (`sample`, `inspect`, `restore`): what it wrote, what it measured, its notes."""
+
+    files: list[Path]
+    measured: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    lines: list[str] = _shown()
+    run: Path | None = None  # set by nnlab.api: the run the files came from
+
+    def text(self) -> list[str]:
+        return list(self.lines)
+
+
+@dataclasses.dataclass
+class Simulation(Result):
+    """`simulate`: the showers written."""
+
+    path: Path
+    particle: str
+    n: int
+
+    def text(self) -> list[str]:
+        return [f"wrote {self.n} {self.particle} showers to {self.path}"]
+
+
+@dataclasses.dataclass
+class Demo(Result):
+    """`foundations NAME`: the demo's printout and the folder of its plots."""
+
+    name: str
+    out: Path
+    printout: str
+
+    def text(self) -> list[str]:
+        return self.printout.splitlines()
+
+
+@dataclasses.dataclass
+class DataSets(Result):
+    """`data list`: every named data set, whether it is ready, and where it is (or how to get it)."""
+
+    rows: list[dict[str, str]]
+
+    def text(self) -> list[str]:
+        width = max(len(row["name"]) for row in self.rows)
+        return [f"{row['name']:<{width}}  {row['status']:<10}  {row['where']}" for row in self.rows]
+
+
+@dataclasses.dataclass
+class Summary(Result):
+    """`report`, `data check`, `evaluate-sim`: text with the numbers behind it."""
+
+    values: dict[str, Any]
+    lines: list[str] = _shown()
+
+    def text(self) -> list[str]:
+        return list(self.lines)
