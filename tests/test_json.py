@@ -37,9 +37,9 @@ def test_train_evaluate_report_predict(cli, tmp_path, iris):
     trained = as_json(cli, "train", "iris", "--epochs", "1", "--out", tmp_path)
     assert trained["task"] == "iris" and Path(trained["run"]).is_dir() and len(trained["history"]) == 1
     assert {"epoch", "train_loss", "val_acc"} <= set(trained["history"][0])
-    assert 0 <= trained["report"]["test"]["accuracy"] <= 1 and trained["report"]["files"]
+    assert 0 <= trained["report"]["test"]["accuracy"] <= 1 and "plots/history.png" in trained["report"]["files"]
     evaluated = as_json(cli, "evaluate", iris)
-    assert evaluated["test"]["n"] == 30 and all(f.endswith(".png") for f in evaluated["files"])
+    assert evaluated["test"]["n"] == 30 and "plots/confusion_matrix.png" in evaluated["files"]
     summary = as_json(cli, "report", iris)
     assert summary["values"]["task"] == "iris" and summary["values"]["train"]["epochs"] == 2
     assert summary["values"]["last_epoch"]["epoch"] == 2 and summary["values"]["test"]["n"] == 30

@@ -43,7 +43,8 @@ class TrainResult(Result):
 
     def to_dict(self) -> dict[str, Any]:
         return {"run": plain(self.run.path if self.run else None), "task": self.task.name,
-                "history": plain(self.history), "report": self.report.to_dict() if self.report else None}
+                "history": plain(self.history),
+                "report": dataclasses.replace(self.report, run=self.run.path).to_dict() if self.report else None}
 
     def text(self) -> list[str]:
         if self.run is None:
@@ -234,7 +235,7 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
     """
     run, task = _load_run_for("evaluate", run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
     with run.lock():  # report.json and the plots: not while a resumed training writes them too
-        return task.evaluate(run, **options)
+        return dataclasses.replace(task.evaluate(run, **options), run=run.path)
 
 
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,

@@ -46,9 +46,11 @@ class Report(Result):
     values: dict[str, Any]
     lines: list[str]
     files: list[Path] = dataclasses.field(default_factory=list)
+    run: Path | None = None  # the run evaluated (set by nnlab.api): files are named relative to it
 
     def to_dict(self) -> dict[str, Any]:
-        return {**plain(self.values), "files": plain(self.files)}
+        root = Path(self.run).resolve() if self.run else None
+        return {**plain(self.values), "files": plain(self.files, root)}
 
     def text(self) -> list[str]:
         return [*self.lines, *(f"plot: {path}" for path in self.files)]

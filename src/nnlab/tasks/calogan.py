@@ -49,41 +49,38 @@ class CaloGANDataConfig:
 class CaloGANModelConfig:
     latent_dim: int = in_range("[1, inf)", default=64)
     width: int = in_range("[1, inf)", default=256)  # G's hidden width
-    # hidden layers in each of G's streams: one gave AUC e+ 0.658, gamma 0.668 against 0.723 and 0.699 with two, all
-    # 24 observables below 0.05, and samples 12% faster (docs/benchmarks.md)
+    # hidden layers in each of G's streams: one judged as well as two, and samples faster
+    # (docs/calogan.md#one-hidden-layer-per-stream-width-256)
     depth: int = in_range("[1, inf)", default=1)
     d_width: int = in_range("[1, inf)", default=128)  # D's hidden width
     # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
     # 150 epochs: E_tot/E_inc separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
     start_at_response: bool = True
-    # round G's cells to whole spots of a fitted energy, like the simulator's deposits (150 epochs,
-    # mean separation power: e+ 0.080 against 0.122, gamma 0.053 against 0.109; docs/benchmarks.md)
+    # round G's cells to whole spots of a fitted energy, like the simulator's deposits
+    # (docs/calogan.md#cells-in-whole-spots-their-counts-dithered)
     round_to_spots: bool = True
     # each cell's whole spots drawn around G's expected number: dithered (floor(x + u)), like Poisson counts
-    # ('random'), or rounded to the nearest (e+, 150 epochs, random against nearest: classifier AUC 0.93
-    # against 0.95, mean separation power 0.022 against 0.028). The default run, dither against random:
-    # AUC e+ 0.711 against 0.719, gamma 0.693 against 0.698; G in bf16 at batch 10,000: 102-123k showers/s
-    # against 75-86k (docs/benchmarks.md)
+    # ('random'), or rounded to the nearest; dithering judged as well as random counts and samples faster
+    # (docs/calogan.md#cells-in-whole-spots-their-counts-dithered)
     spot_sampling: str = choices(*SPOT_SAMPLING, default="dither")
-    # layers whose critic stream also reads the cells over the layer's hottest: with layers 0 and 1, their
-    # E_ratio fell from 0.22-0.29 to 0.01 (e+); the sparse back layer's own view made it worse (docs/benchmarks.md)
+    # layers whose critic stream also reads the cells over the layer's hottest: the core's energy sharing
+    # (E_ratio) that the log scale hides; the sparse back layer's own view made it worse
+    # (docs/calogan.md#what-the-critic-reads)
     critic_linear_views: tuple[int, ...] = (0, 1)
-    # the critic also reads log(1 - E_tot / E): e+ E_tot/E_inc separation power 0.022 against 0.064, and
-    # the response no longer drifts with the energy (docs/benchmarks.md)
+    # the critic also reads log(1 - E_tot / E): the response then no longer drifts with the energy
+    # (docs/calogan.md#what-the-critic-reads)
     critic_leakage: bool = True
     # G and the critic read the energy also as this many bumps over 1-100 GeV (0 = the log energy alone):
-    # held-out AUC e+ 0.850, 0.809, 0.857 (seeds 0-2) against 0.870, 0.863, 0.873, gamma 0.836, 0.874, 0.885
-    # against 0.867, 0.879, 0.891; the benchmark e+ 0.825 against 0.821, gamma 0.862 against 0.855 (docs/benchmarks.md)
+    # each energy region gets inputs of its own (docs/calogan.md#the-energy-read-as-8-bumps)
     energy_bumps: int = in_range("[0, inf)", default=8)
     # who draws the layer energies: a Gaussian mixture fitted to the training showers by maximum likelihood before
-    # the GAN trains, G shaping the layers for them, or G's own streams (held-out AUC, 250 epochs, seeds 0 and 1:
-    # e+ 0.791, 0.771 against 0.850, 0.809; gamma 0.809, 0.825 against 0.836, 0.874; docs/benchmarks.md)
+    # the GAN trains, G shaping the layers for them, or G's own streams
+    # (docs/calogan.md#the-layer-energies-come-from-a-fitted-mixture)
     layer_energies: str = choices(*LAYER_ENERGIES, default="mixture")
     energy_fit_steps: int = in_range("[1, inf)", default=3000)  # Adam steps of that fit (batches of 2,048)
     # layers whose outer rows' share of the layer's energy (off the rows the axis runs through) the mixture also
-    # draws, G's rows scaled to it; the outer rows set most of a layer's lateral width. Held-out AUC, 250 epochs,
-    # seeds 0 and 1: layer 0 alone e+ 0.781, 0.783, gamma 0.757, 0.782 against 0.791, 0.771 and 0.809, 0.825
-    # without; layers 0 and 1 e+ 0.737, 0.694, gamma 0.711, 0.667; all 24 observables below 0.05 (docs/benchmarks.md)
+    # draws, G's rows scaled to it; the outer rows set most of a layer's lateral width
+    # (docs/calogan.md#the-layer-energies-come-from-a-fitted-mixture)
     outer_shares: tuple[int, ...] = (0, 1)
 
 
@@ -97,8 +94,7 @@ class CaloGANLossConfig:
     gp_per_layer: bool = True  # hold each layer's gradient norm to 1, not the three layers' together
     # weight of CaloGAN's energy-consistency term in G's loss when G splits the energies itself (layer_energies=
     # generator; with the mixture, the energies are set, the term is not used and setting it is an error; 0 = off,
-    # the gap logged). Off measured no better (250 epochs, held-out AUC e+ 0.863, 0.863, 0.907 for seeds 0-2 against
-    # 0.870, 0.863, 0.873 on; gamma 0.854, 0.868 against 0.867, 0.879; docs/benchmarks.md), and e+ is the default
+    # the gap logged). Off measured no better (docs/calogan.md#calogans-energy-consistency-term-stays-on)
     energy_weight: float = in_range("[0, inf)", default=1.0)
     # generate from a moving average of G's weights with this decay per G step; 0 = off (the default:
     # e+, 150 epochs, mean separation power 0.141 from G itself, 0.163 averaged at 0.99, 0.170 at 0.999)
@@ -122,11 +118,10 @@ class CaloGANConfig:
     model: CaloGANModelConfig = dataclasses.field(default_factory=CaloGANModelConfig)
     gan: CaloGANLossConfig = dataclasses.field(default_factory=CaloGANLossConfig)
     score: CaloGANScoreConfig = dataclasses.field(default_factory=CaloGANScoreConfig)
-    # 400 epochs (about 11 minutes on 2 cores, each epoch scored): more epochs to keep the best from, not
-    # a better average epoch (docs/benchmarks.md; held-out AUC, one thread, seeds 0 and 1: e+ 0.765, 0.778
-    # against 0.791, 0.771 at 250 epochs, gamma 0.778, 0.767 against 0.809, 0.825)
-    # float32 rather than auto: the fidelity targets were measured so, and bf16 autocast bought no speed where
-    # it is native (0.45-0.53 s an epoch either way, AVX512-BF16; docs/benchmarks.md, "Precision and the CPU")
+    # 400 epochs: more epochs to keep the best from, not a better average epoch
+    # (docs/calogan.md#400-epochs-the-epoch-kept-by-a-classifiers-auc). float32 rather than auto: the fidelity
+    # targets were measured so, and bf16 autocast bought no speed where it is native
+    # (docs/calogan.md#precision-sampling-speed-and---compile)
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
         epochs=400, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9), precision="32"))
 

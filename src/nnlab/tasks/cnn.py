@@ -68,7 +68,7 @@ class CNNConfig:
         label_smoothing=0.1))
 
 
-# The defaults serve a 2-core AVX2-only CPU in float32 (docs/benchmarks.md, "Precision and the CPU"):
+# The defaults serve a 2-core AVX2-only CPU in float32 (docs/benchmarks.md#precision-and-the-cpu-nnlab-6):
 # 30 epochs of the 4,000 mnist-5k images take 77 s there for the whole command, and rotations and zooms
 # on top of the shifts lifted the mean of 5 seeds from 98.8% to 99.1%. On all 60,000 Fashion-MNIST images
 # four epochs with a short warm-up and no augmentation end at 92.4-92.5% (3 seeds) with `fast` of widths

@@ -109,8 +109,8 @@ class GANConfig:
 # there). The full sets: D's dropout drew its masks for 45% of a step's time on 2 cores (88-97 s
 # an epoch with it, 36-45 s without) and 60,000 images need no such brake on D, which scored as
 # well without it epoch for epoch; 7 epochs of the refined dcgan (68-84 s each) fit the 10-minute
-# budget (481-585 s measured). In so few epochs faster rates score better: G learning
-# twice as fast as D, and D at 8e-4 rather than 2e-4 (docs/benchmarks.md).
+# budget. In so few epochs faster rates score better: G learning twice as fast as D, and D at 8e-4
+# rather than 2e-4 (docs/gan.md#rates-on-the-full-data-sets-d-at-8e-4-g-at-twice-that).
 DATA_RECIPES = {name: {"train": {"epochs": 7, "lr": 8e-4}, "model": {"d_dropout": 0.0}, "gan": {"g_lr_factor": 2.0}}
                 for name in ("fashion-mnist", "mnist")}
 
