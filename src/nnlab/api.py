@@ -1,7 +1,7 @@
-"""The Python API behind every CLI verb: train a task, evaluate a run, predict with a run.
+"""The Python API, one function per CLI verb, each returning a typed result (`nnlab.results`).
 
-Everything reads or writes one run directory, so `evaluate` and `predict` rebuild the model
-from config.yaml and model.safetensors alone.
+Training writes one run directory; `evaluate`, `predict`, `sample`, `inspect` and `restore`
+rebuild the model from its config.yaml and model.safetensors alone.
 """
 
 from __future__ import annotations
