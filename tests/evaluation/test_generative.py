@@ -10,7 +10,8 @@ from torch import nn
 
 from nnlab.evaluation import generative
 from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation
-from nnlab.evaluation.generative import class_histogram, frechet_distance, nearest_neighbours, precision_recall
+from nnlab.evaluation.generative import (class_histogram, frechet_distance, kernel_distance, nearest_neighbours,
+                                        precision_recall)
 
 
 def _exact_gaussian_sample(mean: np.ndarray, cov: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -145,3 +146,27 @@ def test_a_classifier_cache_folder_is_a_derived_name_inside_the_cache(tmp_path, 
     assert (classifiers / name).resolve().parent == classifiers.resolve()  # `--data ..` once named the cache itself
     assert name.replace("-", "").replace("_", "").isalnum() and name not in (".", "..")
     assert cache_name("mnist-5k") == "mnist-5k" and cache_name("fashion-mnist") == "fashion-mnist"
+
+
+def test_kernel_distance_is_the_unbiased_mmd_of_the_cubic_kernel():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(12, 5)), rng.normal(0.5, 1.0, size=(12, 5))
+    k = lambda a, b: (a @ b / 5 + 1) ** 3  # noqa: E731 - the kernel, written as in the paper
+    within = sum(k(x[i], x[j]) + k(y[i], y[j]) for i in range(12) for j in range(12) if i != j) / (12 * 11)
+    across = sum(k(x[i], y[j]) for i in range(12) for j in range(12)) / 144
+    mean, error = kernel_distance(x, y, n_subsets=1, subset_size=12)  # one subset: all of both sets
+    assert mean == pytest.approx(within - 2 * across, rel=1e-12) and error == 0.0
+
+
+def test_kernel_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 16))
+    mean, error = kernel_distance(x[:1500], x[1500:], n_subsets=50, subset_size=500)  # a set against itself
+    assert abs(mean) < 3 * error and error < 0.01
+    overlapping, _ = kernel_distance(x, x, n_subsets=50, subset_size=500)
+    assert overlapping < -3 * error  # the same vectors in both subsets: biased low, as the docstring warns
+    same_law, error = kernel_distance(x, rng.normal(size=(3000, 16)), n_subsets=50, subset_size=500)
+    assert abs(same_law) < 3 * error
+    shifted = [kernel_distance(x, x + shift, n_subsets=20, subset_size=500)[0] for shift in (0.1, 0.3, 1.0)]
+    assert 0 < shifted[0] < shifted[1] < shifted[2]
+    assert shifted[0] > 3 * error  # a shift of a tenth of a standard deviation already shows

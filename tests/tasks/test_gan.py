@@ -52,6 +52,7 @@ def test_every_model_and_loss_trains_scores_and_reports(cli, tmp_path, classifie
     assert (run / "plots" / "samples" / "epoch_001.png").is_file()
     scores = json.loads((run / "report.json").read_text())["scores"]
     assert scores["fid_cnn"] >= 0 and scores["fid_cnn_floor"] >= 0
+    assert scores["kid_cnn_se"] > 0 and abs(scores["kid_cnn_floor"]) < 4 * scores["kid_cnn_floor_se"] + 1e-3
     assert 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
     assert sum(scores["class_histogram"]) == pytest.approx(1.0)
     for mode in ("inpaint", "denoise"):

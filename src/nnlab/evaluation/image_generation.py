@@ -21,11 +21,14 @@ def spread(images: np.ndarray, real: torch.Tensor) -> float:
 
 
 def report_lines(found: Mapping[str, Any], classifier: str) -> list[str]:
-    """The scores of `evaluate` in words, for the terminal: FID-CNN against its floor, coverage, restoration."""
+    """The scores of `evaluate` in words, for the terminal: FID-CNN and KID-CNN against their floors, coverage,
+    restoration."""
     histogram = np.asarray(found["class_histogram"])
     lines = [
         f"FID-CNN {found['fid_cnn']:.2f} (real-vs-real floor {found['fid_cnn_floor']:.2f}, "
         f"ratio {found['fid_cnn'] / max(found['fid_cnn_floor'], 1e-12):.1f}x; {found['n_samples']} samples)",
+        f"KID-CNN {found['kid_cnn']:.4f} +- {found['kid_cnn_se']:.4f} (real-vs-real floor "
+        f"{found['kid_cnn_floor']:.4f} +- {found['kid_cnn_floor_se']:.4f}; unbiased: 0 for a perfect generator)",
         f"precision {found['precision']:.3f}  recall {found['recall']:.3f}",
         f"mode coverage: rarest class {histogram.min():.3f}, commonest {histogram.max():.3f} "
         f"(uniform {1 / len(histogram):.3f})",
