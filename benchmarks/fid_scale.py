@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from nnlab import api
 from nnlab.data.registry import default_cache_dir, load_images
-from nnlab.evaluation.generative import frechet_distance
+from nnlab.evaluation.generative import frechet_distance, kernel_distance
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -64,13 +64,16 @@ def main() -> None:
     if args.run:
         _, task = api.load_run(args.run, device="cpu")
         rows["samples of the --run GAN"] = torch.from_numpy(task.generate(args.n, seed=1))
-    print(f"FID-CNN against the {len(test):,} {args.data} test images, {args.n:,} images a set, "
+    print(f"FID-CNN and KID-CNN against the {len(test):,} {args.data} test images, {args.n:,} images a set, "
           f"features of {space.source}" + (f"; --run {args.run}" if args.run else ""))
+    print(f"{'':<30} {'FID-CNN':>8} {'':>17} {'KID-CNN':>9} {'(+- s.e.)':>10}")
     floor = 0.0
     for name, images in rows.items():
-        distance = frechet_distance(space.embed(images.clamp(0, 1))[0], test)
+        features = space.embed(images.clamp(0, 1))[0]
+        distance = frechet_distance(features, test)
+        kid, kid_se = kernel_distance(features, test)
         floor = floor or distance  # the first row: real images
-        print(f"{name:<30} {distance:8.3f} {distance / floor:7.1f}x the floor", flush=True)
+        print(f"{name:<30} {distance:8.3f} {distance / floor:7.1f}x the floor {kid:9.4f} {kid_se:10.4f}", flush=True)
 
 
 if __name__ == "__main__":
