@@ -31,7 +31,7 @@ from nnlab.training.adversarial import AdversarialLoss, accuracies, adversarial_
 from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES
 from nnlab.training.rundir import RunDir
-from nnlab.training.runtime import autocast
+from nnlab.training.runtime import autocast, derived_seed
 from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step, TrainingError
 
@@ -238,7 +238,7 @@ class GANTask(GeneratorAverage, Task):
                 size = min(SAMPLE_CHUNK, n - start)
                 labels = (torch.full((size,), label) if label is not None
                           else torch.arange(start, start + size) % len(self.class_names))
-                yield self.generate(size, seed=seed if start == 0 else _derived_seed(seed, start), labels=labels)
+                yield self.generate(size, seed=derived_seed(seed, start), labels=labels)
 
         files = [save_images_npy(parts(), (n, height, width), out_dir / f"{stem}.npy")]
         images = np.load(files[0], mmap_mode="r")[:SHEET_MAX]
@@ -376,7 +376,3 @@ def _write_sheet(images: np.ndarray, path: Path, *, n_cols: int = 8) -> Path:
     from nnlab.plots.images import write_image_grid_png
 
     return write_image_grid_png(images, path, n_cols=n_cols)
-
-
-def _derived_seed(seed: int, part: int) -> int:
-    return int(np.random.SeedSequence([seed, part]).generate_state(1)[0])

@@ -28,7 +28,7 @@ from nnlab.physics.simulator import parse_energy_gev
 from nnlab.results import Files
 from nnlab.tasks.base import Report, Task, VerbOption, reject_options
 from nnlab.training.rundir import RunDir
-from nnlab.training.runtime import PRECISION_NAMES, resolve_precision
+from nnlab.training.runtime import PRECISION_NAMES, derived_seed, resolve_precision
 from nnlab.training.trainer import TrainingError
 
 WATCHED = ("E_tot/E_inc", "f_0", "f_1", "s_d", "lateral_width_1", "sparsity_1")  # scored every epoch
@@ -165,7 +165,7 @@ class ShowerGeneratorTask(Task):
             for part, start in enumerate(range(0, n, SAMPLE_CHUNK)):  # memory bounded by a chunk, whatever n
                 energy_gev = energies(min(SAMPLE_CHUNK, n - start))
                 started = time.perf_counter()
-                showers, bad = self._finite_showers(energy_gev, index, seed=_derived_seed(seed, part),
+                showers, bad = self._finite_showers(energy_gev, index, seed=derived_seed(seed, part),
                                                     precision=precision, compiled=compiled)
                 seconds += time.perf_counter() - started
                 writer.append(showers)
@@ -202,7 +202,7 @@ class ShowerGeneratorTask(Task):
             if not bad.any():
                 return showers, first
             rows = np.flatnonzero(bad)
-            again = draw(rows, _derived_seed(seed, attempt))
+            again = draw(rows, derived_seed(seed, attempt))
             for key, value in again.items():
                 showers[key][rows] = value
             bad[rows] = non_finite_rows(again)
@@ -321,9 +321,6 @@ def _energies(text: str, *, seed: int) -> Callable[[int], np.ndarray]:
     return lambda n: rng.uniform(energy[0], energy[1], n)
 
 
-def _derived_seed(seed: int, part: int) -> int:
-    """The seed of part `part` of a request (part 0: `seed` itself, so a small request draws what it always did)."""
-    return seed if part == 0 else int(np.random.SeedSequence([seed, part]).generate_state(1)[0])
 
 
 def _outside_note(outside: int, n: int, low: float, high: float, particle: str, what: str = "energies") -> str:

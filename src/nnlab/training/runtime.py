@@ -143,6 +143,12 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def derived_seed(seed: int, part: int) -> int:
+    """The seed of part `part` of a request drawn in parts (part 0: `seed` itself, so a request small enough
+    for one part draws what it always did)."""
+    return seed if part == 0 else int(np.random.SeedSequence([seed, part]).generate_state(1)[0])
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) so a run is repeatable on the CPU."""
     random.seed(seed)
