@@ -26,3 +26,8 @@ class WriteError(NnlabError):
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training after a checkpoint was written; its message is the command that continues the run."""
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message folded onto one line (its type's name when it has none), for a one-line error."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from nnlab.errors import DataError
+from nnlab.errors import DataError, one_line
 from nnlab.files import atomic_path
 
 MNIST_MIRRORS = (
@@ -82,7 +82,7 @@ def _fetch(
         except _HashMismatch as err:
             mismatch = str(err)
         except (OSError, ValueError, http.client.HTTPException) as err:
-            failures.append(f"{url}: {_one_line(err)}")
+            failures.append(f"{url}: {one_line(err)}")
     if mismatch:
         raise DataError(f"{file_name}: {mismatch}; nothing was saved")
     expected = ", ".join(MNIST_SHA256)
@@ -124,7 +124,3 @@ def _sha256_of(path: Path) -> str:
         while chunk := f.read(1 << 20):
             sha.update(chunk)
     return sha.hexdigest()
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__

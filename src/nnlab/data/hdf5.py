@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlab.errors import DataError
+from nnlab.errors import DataError, one_line
 
 # What one read may hold, as the float64 arrays it returns, judged from the declared shapes before reading. A CaloGAN
 # shower is 508 values, 4 KiB: 2 GiB is 528,000 showers, five of the original 100,000-shower files in one read, and
@@ -41,11 +41,6 @@ def h5py_module():
     return h5py
 
 
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
-
-
 @contextlib.contextmanager
 def open_checked(path: str | os.PathLike) -> Iterator[Any]:
     """Open an HDF5 file for reading; any HDF5 failure inside becomes a one-line DataError."""
@@ -55,12 +50,12 @@ def open_checked(path: str | os.PathLike) -> Iterator[Any]:
     try:
         handle = h5py_module().File(path, "r")
     except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file ({one_line(exc)})") from None
+        raise DataError(f"{path}: not a readable HDF5 file ({one_line(exc)[:200]})") from None
     try:
         with handle:
             yield handle
     except (OSError, RuntimeError, KeyError) as exc:  # h5py raises all three for broken or cyclic structures
-        raise DataError(f"{path}: unreadable data ({one_line(exc)})") from None
+        raise DataError(f"{path}: unreadable data ({one_line(exc)[:200]})") from None
 
 
 def hard_link(group, name: str, where: str, source: str) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab.errors import DataError
+from nnlab.errors import DataError, one_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # MNIST fitted each digit into a 20x20 box and centred it by its centre of mass in 28x28
@@ -119,9 +119,9 @@ def _load_grey(path: Path) -> tuple[np.ndarray, str]:
                                     f"{MAX_PIXELS / 1e6:.1f} Mpx limit for a picture to classify; {shrink}")
                 grey, alpha = _decode_grey(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise DataError(f"{path}: too many pixels ({_one_line(err)}); {shrink}") from None
+        raise DataError(f"{path}: too many pixels ({one_line(err)}); {shrink}") from None
     except (OSError, ValueError, SyntaxError, EOFError) as err:
-        raise DataError(f"{path}: cannot read as an image: {_one_line(err)}") from None
+        raise DataError(f"{path}: cannot read as an image: {one_line(err)}") from None
     bad = np.count_nonzero(~np.isfinite(grey))
     if bad:
         raise DataError(f"{path}: {bad} NaN or infinite pixel(s); save the picture with finite values")
@@ -147,10 +147,6 @@ def _decode_grey(im) -> tuple[np.ndarray, np.ndarray | None]:
         grey += rgba[..., channel] * np.float32(weight / 255.0)
     alpha = rgba[..., 3]
     return grey, (alpha / np.float32(255.0) if alpha.min() < 255 else None)
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def printable(text: str) -> str:
@@ -225,7 +221,7 @@ def read_npy(path: str | os.PathLike, *, size: int = 28) -> UserImages:
             _image_shape(shape, path, size=size)
             array = read_npy_data(f, path, dtype, shape, fortran)
     except OSError as err:
-        raise DataError(f"{path}: cannot read as .npy: {_one_line(err)}") from None
+        raise DataError(f"{path}: cannot read as .npy: {one_line(err)}") from None
     images = _as_images(array, path, size=size)
     notes = [f"{path.name}: {len(images)} image(s) of shape {array.shape} {array.dtype}"]
     top = float(images.max())
@@ -262,7 +258,7 @@ def read_npy_header(
             read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
             shape, fortran, dtype = read_header(fp)
     except (ValueError, TypeError, OverflowError, EOFError, SyntaxError, RecursionError) as err:
-        raise DataError(f"{name}: cannot read as .npy: {_one_line(err)}") from None
+        raise DataError(f"{name}: cannot read as .npy: {one_line(err)}") from None
     if dtype.kind not in "biuf":
         raise DataError(f"{name}: cannot read as .npy: dtype {dtype} is not numeric; save integers or real floats")
     if any(d < 0 for d in shape):

@@ -17,7 +17,7 @@ import numpy as np
 
 from nnlab.data.idx import read_idx
 from nnlab.data.splits import stratified_split
-from nnlab.errors import DataError
+from nnlab.errors import DataError, one_line
 
 MNIST_CLASSES = tuple("0123456789")
 FASHION_MNIST_CLASSES = (
@@ -110,7 +110,7 @@ def load_mnist_5k(*, split_seed: int = MNIST_5K_SPLIT_SEED) -> ImageData:
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
     except (OSError, ValueError, EOFError) as err:
-        raise DataError(f"{path}: cannot parse: {_one_line(err)}") from None
+        raise DataError(f"{path}: cannot parse: {one_line(err)}") from None
     if table.shape != (5000, 785) or table.min() < 0 or table[:, :-1].max() > 255:
         raise DataError(f"{path}: expected 5000 rows of 784 pixels 0..255 and a label, got {table.shape}")
     images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
@@ -242,7 +242,7 @@ def _load_npz(path: Path, spec: IdxSpec, *, name: str) -> ImageData:
                                              max_bytes=MAX_IDX_BYTES, limit_name="nnlab.data.idx.MAX_IDX_BYTES")
                     arrays.append(read_npy_data(member, f"{path}[{key}]", *header))
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as err:
-        raise DataError(f"{path}: cannot read as .npz: {_one_line(err)}") from None
+        raise DataError(f"{path}: cannot read as .npz: {one_line(err)}") from None
     labels = tuple(f"{path.name}[{k}]" for k in NPZ_KEYS)
     return _image_data(tuple(arrays), labels, class_names=spec.class_names, name=name, location=str(path))
 
@@ -296,10 +296,6 @@ def _check_pair(
             raise DataError(f"{images_name}: expected uint8 pixels 0..255, got {images.dtype}")
         images = images.astype(np.uint8)
     return np.ascontiguousarray(images), labels.astype(np.int64)
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def check_folder(path: str | os.PathLike) -> str:
