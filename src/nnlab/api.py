@@ -208,14 +208,21 @@ class RunClassifiers:
 
 
 def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
-             cache_dir: Path | None = None) -> tuple[RunDir, Task]:
-    """Rebuild a run's task and trained models from its directory, without unpickling anything."""
+             cache_dir: Path | None = None, verb: str | None = None) -> tuple[RunDir, Task]:
+    """Rebuild a run's task and trained models from its directory, without unpickling anything.
+
+    `verb` (evaluate, sample, ...): refused, before the run's data is loaded, unless its task answers it
+    (`Task.verbs`).
+    """
     retain_freed_memory()
     run = RunDir.open(run_path)
     values = run.read_config()
     task_name = values.get("task")
     if not isinstance(task_name, str):
         raise CheckpointError(f"{run.config_path} does not name its task")
+    if verb is not None and task_name in TASKS and verb not in get_task(task_name).verbs:
+        offering = [other for other in TASKS if verb in get_task(other).verbs]
+        raise ConfigError(f"{verb} does not apply to {task_name} runs; {verb} works on {' and '.join(offering)} runs")
     config = resolve_config(task_name, base=values)
     device = resolve_device(device)
     task = get_task(task_name)(config, device=device, data_dirs=data_dirs,
@@ -233,7 +240,7 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
     (calogan: judge showers generated under bf16 autocast), `classifier` (gan: the cnn run whose
     features score the samples).
     """
-    run, task = _load_run_for("evaluate", run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs, cache_dir=cache_dir, verb="evaluate")
     with run.lock():  # report.json and the plots: not while a resumed training writes them too
         return dataclasses.replace(task.evaluate(run, **options), run=run.path)
 
@@ -241,21 +248,21 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
             device: str = "auto", data_dirs: Sequence[Path] = ()) -> Predictions:
     """Apply a trained run to user input (`source`: a file or inline values): each input's class and probabilities."""
-    run, task = _load_run_for("predict", run_path, device=device, data_dirs=data_dirs)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="predict")
     return task.predict(source, output_path=Path(output_path) if output_path else None)
 
 
 def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, device: str = "auto",
             data_dirs: Sequence[Path] = ()) -> Files:
     """Draw what a trained network learned (filters, feature maps, activation maximisation)."""
-    run, task = _load_run_for("inspect", run_path, device=device, data_dirs=data_dirs)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="inspect")
     return dataclasses.replace(task.inspect(run, index=index, steps=steps), run=run.path)
 
 
 def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str | os.PathLike | None = None,
            device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> Files:
     """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
-    run, task = _load_run_for("sample", run_path, device=device, data_dirs=data_dirs)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="sample")
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     found = task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)
@@ -266,7 +273,7 @@ def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 
             out_dir: str | os.PathLike | None = None, device: str = "auto",
             data_dirs: Sequence[Path] = ()) -> Files:
     """In-paint or denoise held-out test images with a trained generator; PSNR before and after."""
-    run, task = _load_run_for("restore", run_path, device=device, data_dirs=data_dirs)
+    run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="restore")
     if not 1 <= n <= len(task.test_data[0]) or steps < 1:
         raise ConfigError(f"-n must be between 1 and {len(task.test_data[0])} and --steps at least 1")
     found = task.restore_report(mode, n=n, seed=seed, steps=steps, folder=Path(out_dir or run.plots_dir))
@@ -336,15 +343,6 @@ def download(dataset: str, folder: str | os.PathLike) -> Summary:
                           f"{', '.join(name for name, e in DATASETS.items() if e.download)}")
     done = entry.download(Path(folder))
     return Summary({"dataset": dataset, "folder": str(done)}, lines=[f"downloaded to {done}"])
-
-
-def _load_run_for(verb: str, run_path: str | os.PathLike, **options: Any) -> tuple[RunDir, Task]:
-    """`load_run`, once the run's task is known to answer `verb` (`Task.verbs`), before its data is loaded."""
-    name = RunDir.open(run_path).read_config().get("task")
-    if name in TASKS and verb not in get_task(name).verbs:
-        offering = [other for other in TASKS if verb in get_task(other).verbs]
-        raise ConfigError(f"{verb} does not apply to {name} runs; {verb} works on {' and '.join(offering)} runs")
-    return load_run(run_path, **options)
 
 
 def _record_run(run: RunDir, config_dict: dict[str, Any], *, launch: Launch, device: Any) -> None:
