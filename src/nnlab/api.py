@@ -149,16 +149,17 @@ def _saying_what_is_kept(run: RunDir | None, task_name: str, *, new: bool) -> It
     except (NnlabError, KeyboardInterrupt) as error:
         if run is None:  # another rank: rank 0 speaks
             raise
-        if run.last_path.is_file():
+        kept = run.last_path.is_file()
+        if kept:
             outcome = f"continue with: nnlab train {task_name} --resume {shlex.quote(str(run.path))}"
+        elif new:
+            shutil.rmtree(run.path, ignore_errors=True)
+            outcome = f"no checkpoint was written, so {run.path} was removed"
         else:
-            if new:
-                shutil.rmtree(run.path, ignore_errors=True)
-            outcome = f"no checkpoint was written, so {run.path} was removed" if new else "nothing was saved"
+            outcome = "nothing was saved"
         if isinstance(error, KeyboardInterrupt):
             raise TrainingInterrupted(outcome) from None
-        kept = "the last good checkpoint is kept: " if run.last_path.is_file() else ""
-        raise type(error)(f"{error}; {kept}{outcome}") from None
+        raise type(error)(f"{error}; {'the last good checkpoint is kept: ' if kept else ''}{outcome}") from None
 
 
 class RunClassifiers:
