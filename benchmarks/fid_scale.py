@@ -12,38 +12,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from nnlab import api
 from nnlab.data.registry import default_cache_dir, load_images
+from nnlab.evaluation.fid_cnn import degradations
 from nnlab.evaluation.generative import frechet_distance, kernel_distance
-
-
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Images (N, H, W) convolved with a separable Gaussian of `sigma` pixels (5 taps, edges replicated)."""
-    taps = torch.arange(-2, 3, dtype=images.dtype)
-    kernel = torch.exp(-taps.square() / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    x = F.conv2d(F.pad(images[:, None], (2, 2, 0, 0), mode="replicate"), kernel.view(1, 1, 1, 5))
-    return F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), kernel.view(1, 1, 5, 1))[:, 0]
-
-
-def degradations(seed: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """Named changes of real images (N, H, W) in [0, 1], each of a few grey levels or about a pixel."""
-    noise = torch.Generator().manual_seed(seed)
-    return {
-        "real (the floor)": lambda x: x,
-        "quantised to 16 grey levels": lambda x: torch.round(x * 15) / 15,
-        "Gaussian noise, sigma 0.02": lambda x: x + 0.02 * torch.randn(x.shape, generator=noise),
-        "Gaussian noise, sigma 0.05": lambda x: x + 0.05 * torch.randn(x.shape, generator=noise),
-        "Gaussian blur, sigma 0.5 px": lambda x: gaussian_blur(x, 0.5),
-        "Gaussian blur, sigma 1 px": lambda x: gaussian_blur(x, 1.0),
-        "shifted 1 px right": lambda x: F.pad(x[:, :, :-1], (1, 0)),  # a black column comes in on the left
-    }
 
 
 def main() -> None:
@@ -60,7 +36,7 @@ def main() -> None:
     test = space.embed(data.test_images / np.float32(255))[0]
     pick = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(args.seed))[:args.n]
     real = torch.from_numpy(data.train_images[pick.numpy()]).float() / 255  # (N, H, W)
-    rows = {name: change(real) for name, change in degradations(args.seed).items()}
+    rows = {"real (the floor)": real, **{name: change(real) for name, change in degradations(args.seed).items()}}
     if args.run:
         _, task = api.load_run(args.run, device="cpu")
         rows["samples of the --run GAN"] = torch.from_numpy(task.generate(args.n, seed=1))

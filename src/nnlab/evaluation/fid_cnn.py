@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nnlab.data.registry import DATASETS
@@ -67,6 +69,48 @@ def scores(space: FeatureSpace, generated: np.ndarray, reference: np.ndarray, *,
         found["kid_cnn"], found["kid_cnn_se"] = kernel_distance(gen_features, reference)
         found["kid_cnn_floor"], found["kid_cnn_floor_se"] = kernel_distance(floor, reference)
     return found
+
+
+def degradations(seed: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """Named changes of real images (N, H, W) in [0, 1], each of a few grey levels or about a pixel: the
+    ladder a generator's score is read against (LADDER), and a few more steps for benchmarks/fid_scale.py."""
+    noise = torch.Generator().manual_seed(seed)
+    return {
+        "quantised to 16 grey levels": lambda x: torch.round(x * 15) / 15,
+        "Gaussian noise, sigma 0.02": lambda x: x + 0.02 * torch.randn(x.shape, generator=noise),
+        "Gaussian noise, sigma 0.05": lambda x: x + 0.05 * torch.randn(x.shape, generator=noise),
+        "Gaussian blur, sigma 0.5 px": lambda x: gaussian_blur(x, 0.5),
+        "Gaussian blur, sigma 1 px": lambda x: gaussian_blur(x, 1.0),
+        "shifted 1 px right": lambda x: F.pad(x[:, :, :-1], (1, 0)),  # a black column comes in on the left
+    }
+
+
+# the steps `evaluate` prints beside a GAN's scores: noise of 2% and 5% of the grey range, half a pixel's blur,
+# a one-pixel shift; changes an eye barely notices
+LADDER = ("Gaussian noise, sigma 0.02", "Gaussian noise, sigma 0.05", "Gaussian blur, sigma 0.5 px",
+          "shifted 1 px right")
+
+
+def ladder(space: FeatureSpace, real: torch.Tensor, reference: np.ndarray, *, seed: int,
+           names: tuple[str, ...] = LADDER) -> dict[str, dict[str, float]]:
+    """FID-CNN and KID-CNN (with its standard error) of real images (N, H, W) in [0, 1], degraded by each named
+    step, against `reference` features: what a score means, measured at the generator's N and reference."""
+    changes = degradations(seed)
+    found = {}
+    for name in names:
+        features = space.embed(changes[name](real).clamp(0.0, 1.0))[0]
+        kid, kid_se = kernel_distance(features, reference)
+        found[name] = {"fid_cnn": frechet_distance(features, reference), "kid_cnn": kid, "kid_cnn_se": kid_se}
+    return found
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Images (N, H, W) convolved with a separable Gaussian of `sigma` pixels (5 taps, edges replicated)."""
+    taps = torch.arange(-2, 3, dtype=images.dtype)
+    kernel = torch.exp(-taps.square() / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    x = F.conv2d(F.pad(images[:, None], (2, 2, 0, 0), mode="replicate"), kernel.view(1, 1, 1, 5))
+    return F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), kernel.view(1, 1, 5, 1))[:, 0]
 
 
 def memorisation(space: FeatureSpace, generated: np.ndarray, train_features: np.ndarray,
