@@ -18,7 +18,7 @@ def run_tour(out_dir: Path, *, echo: Callable[[str], None], quick: bool = False)
     their defaults. `quick` trains one short epoch of each network: a smoke test of the whole tour.
     """
     from nnlab.demos import DEMOS, run_demo
-    from nnlab.tasks.gan import GANConfig
+    from nnlab.tasks.gan_config import GANConfig
 
     short = ["train.epochs=1"] if quick else []
 

@@ -19,7 +19,7 @@ from tests.conftest import assert_one_line_error
 
 TINY = ("--data", "synthetic", "--epochs", "1", "--batch-size", "32", "--precision", "32",
         "--set", "data.n_train=96", "--set", "score.n_epoch=64", "--set", "score.n_eval=96",
-        "--set", "score.n_restore=2", "--set", "score.restore_steps=3")
+        "--set", "score.n_restore=2", "--set", "score.restore_steps=3", "--set", "score.every=1")
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +181,28 @@ def test_the_full_data_sets_have_their_own_epochs_rates_and_d_dropout():
         60, 2e-4, 0.3, 1.0)
     assert (full.train.epochs, full.train.lr, full.model.d_dropout, full.gan.g_lr_factor) == (7, 8e-4, 0.0, 2.0)
     assert api.resolve_config("gan", overrides=["data.source=mnist", "model.d_dropout=0.1"]).model.d_dropout == 0.1
+
+
+def test_the_mlp_recipe_trains_the_lectures_pair_with_batchnorm_in_g_and_repeats_exactly(tmp_path, classifier):
+    mlp = api.resolve_config("gan", overrides=["model.arch=mlp"])
+    assert (mlp.train.epochs, mlp.train.batch_size, mlp.train.lr) == (450, 128, 4e-4)
+    assert (mlp.gan.g_lr_factor, mlp.gan.d_label_smoothing, mlp.model.g_batchnorm, mlp.model.latent_dim) == (
+        2.0, 0.1, True, 0)
+    assert api.resolve_config("gan", overrides=["model.arch=mlp", "data.source=mnist"]).train.epochs == 30
+    assert api.resolve_config("gan", overrides=["model.arch=mlp", "train.batch_size=64"]).train.batch_size == 64
+    settings = ["data.source=synthetic", "data.n_train=256", "model.arch=mlp", "train.epochs=2", "score.every=0",
+                "train.precision=32",
+                f"score.classifier={classifier}"]
+    runs = [api.train("gan", out_dir=tmp_path / name, overrides=settings, evaluate=False) for name in "ab"]
+    task = runs[0].task
+    assert task.latent_dim == 10 and any(isinstance(m, torch.nn.BatchNorm1d) for m in task.models["G"].modules())
+    assert [group["lr"] for name in ("G", "D") for group in task.optimizers[name].param_groups] == [8e-4, 4e-4]
+    losses = [[(row["train_d_loss"], row["train_g_loss"]) for row in run.history] for run in runs]
+    assert losses[0] == losses[1] and len(losses[0]) == 2
+    for p, q in zip(task.sampler.state_dict().values(), runs[1].task.sampler.state_dict().values()):
+        assert torch.equal(p, q)
+    images = task.generate(20, seed=0)
+    assert images.shape == (20, 28, 28) and 0 <= images.min() and images.max() <= 1
 
 
 def test_resume_continues_both_networks_both_optimisers_and_the_latent_stream(tmp_path, classifier):

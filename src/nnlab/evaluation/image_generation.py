@@ -34,6 +34,9 @@ def report_lines(found: Mapping[str, Any], classifier: str) -> list[str]:
         f"(uniform {1 / len(histogram):.3f})",
         f"memorisation ratio {found['memorisation_ratio']:.2f} (1 = as far from the training set as test images)",
     ]
+    lines.append("for scale, real images changed a little (FID-CNN ratio, KID-CNN): " + "; ".join(
+        f"{name} {step['fid_cnn'] / max(found['fid_cnn_floor'], 1e-12):.1f}x, {step['kid_cnn']:.4f}"
+        for name, step in found["ladder"].items()))
     for mode in ("inpaint", "denoise"):
         r = found[mode]
         lines.append(f"{mode}: PSNR {r['psnr_input']:.2f} dB -> {r['psnr_output']:.2f} dB "

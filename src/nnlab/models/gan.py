@@ -75,15 +75,16 @@ class Discriminator(nn.Module):
 
 
 def build_gan(arch: str, *, latent_dim: int, n_classes: int = 0, image_shape: Sequence[int] = (1, 28, 28),
-              dropout: float = 0.0, refine: bool = False,
+              dropout: float = 0.0, refine: bool = False, batchnorm: bool = False,
               generator: torch.Generator | None = None) -> tuple[Generator, Discriminator]:
     """The (G, D) pair called `arch` (one of GAN_ARCHS), DCGAN-initialised from `generator`.
 
     `n_classes > 0` makes both class-conditional. `dropout` acts after each hidden layer of D
     only (it regularises D, which otherwise memorises a small training set). `refine` gives
     the dcgan G a 3x3 convolution at 1/4 and at 1/2 resolution and D one at 1/4 (the mlp has
-    no resolutions to refine). The latent size is the caller's: the lecture's 10 lives in the
-    task config.
+    no resolutions to refine). `batchnorm` normalises the mlp G's hidden layers (the dcgan G
+    always does, as Radford et al. 2016 prescribe). The latent size is the caller's: the
+    lecture's 10 lives in the task config.
     """
     if arch not in GAN_ARCHS:
         raise ValueError(f"unknown GAN architecture {arch!r}: choose one of {', '.join(GAN_ARCHS)}")
@@ -92,7 +93,7 @@ def build_gan(arch: str, *, latent_dim: int, n_classes: int = 0, image_shape: Se
     image_shape = tuple(image_shape)
     in_dim = latent_dim + n_classes
     if arch == "mlp":
-        g_body, d_features = _mlp_generator(in_dim, image_shape), _mlp_features(image_shape, dropout)
+        g_body, d_features = _mlp_generator(in_dim, image_shape, batchnorm), _mlp_features(image_shape, dropout)
     else:
         g_body = _dcgan_generator(in_dim, image_shape, refine)
         d_features = _dcgan_features(image_shape, dropout, refine)
@@ -118,12 +119,13 @@ def init_dcgan_weights(model: nn.Module, *, generator: torch.Generator | None = 
             nn.init.zeros_(module.bias)
 
 
-def _mlp_generator(in_dim: int, image_shape: tuple[int, ...]) -> nn.Sequential:
-    """The lecture's G: z -> 256 -> 512 -> 784 with LeakyReLU, tanh out, reshaped to an image."""
+def _mlp_generator(in_dim: int, image_shape: tuple[int, ...], batchnorm: bool) -> nn.Sequential:
+    """The lecture's G: z -> 256 -> 512 -> 784 with LeakyReLU (after BatchNorm if asked), tanh out, as an image."""
     layers: list[nn.Module] = []
     widths = [in_dim, *MLP_WIDTHS]
     for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.LeakyReLU(LEAKY_SLOPE)]
+        norm = [nn.BatchNorm1d(fan_out)] if batchnorm else []
+        layers += [nn.Linear(fan_in, fan_out, bias=not batchnorm), *norm, nn.LeakyReLU(LEAKY_SLOPE)]
     layers += [nn.Linear(widths[-1], math.prod(image_shape)), nn.Tanh(),  # (B, 784)
                nn.Unflatten(1, image_shape)]  # (B, 1, 28, 28)
     return nn.Sequential(*layers)

@@ -16,103 +16,31 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.image_arrays import save_images_npy
 from nnlab.data.registry import describe_sources, load_images
 from nnlab.data.splits import stratified_subset
 from nnlab.errors import ConfigError
-from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, scores
+from nnlab.evaluation.fid_cnn import FeatureSpace, ladder, memorisation, scores
 from nnlab.evaluation.image_generation import report_lines, spread
 from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
 from nnlab.results import Files
 from nnlab.tasks.base import Option, Report, Task, VerbOption, reject_options
+from nnlab.tasks.gan_config import DEFAULT_LATENT, GANConfig, recipe
 from nnlab.training.adversarial import AdversarialLoss, accuracies, adversarial_step
 from nnlab.training.ema import GeneratorAverage
-from nnlab.training.gan_losses import LOSSES
+from nnlab.training.gan_losses import BCE_LOSSES, LOSSES
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import autocast, derived_seed
 from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step, TrainingError
 
-DEFAULT_LATENT = {"mlp": 10, "dcgan": 64}  # the lecture posits 10; DCGAN-style G draws more from 64
 EPOCH_SCORES = ("spread", "fid_cnn", "precision", "recall")  # metrics.csv columns epoch_end adds
 COLLAPSE_CHECK_FROM = 3  # epoch: a freshly initialised G draws near-identical images, which is not collapse
 GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per epoch
 SHEET_MAX = 256  # samples drawn on sample's PNG sheet (16 x 16); its .npy holds all of them
 SAMPLE_CHUNK = 10_000  # images `sample` generates at a time (its .npy is written in parts: memory bounded, whatever -n)
 WALK_MAX = 64  # images in a latent walk's strip
-
-
-@dataclasses.dataclass(frozen=True)
-class GANDataConfig:
-    source: str = "mnist-5k"  # mnist-5k, mnist, fashion-mnist, synthetic, or a folder of IDX files
-    data_dir: str = ""
-    n_train: int = in_range("[0, inf)", default=0)  # use only this many training images (stratified, seeded); 0 = all
-    subset_seed: int = in_range("[0, inf)", default=0)
-
-
-@dataclasses.dataclass(frozen=True)
-class GANModelConfig:
-    arch: str = choices(*GAN_ARCHS, default="dcgan")
-    # 0: the architecture's default (mlp 10, as in the lecture; dcgan 64)
-    latent_dim: int = in_range("[0, inf)", default=0)
-    conditional: bool = False  # G and D see the class label; `nnlab sample RUN --label 3`
-    # dropout in D's hidden layers: D otherwise memorises a small training set
-    d_dropout: float = in_range("[0, 1)", default=0.3)
-    refine: bool = True  # dcgan: 3x3 convolutions in G (1/4 and 1/2 resolution) and D (1/4); docs/benchmarks.md
-    channels_last: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class AdversarialConfig:
-    loss: str = choices(*LOSSES, default="nonsaturating")
-    d_steps: int = in_range("[1, inf)", default=1)  # D updates per G update (5 is usual for wgan-gp)
-    gp_weight: float = in_range("[0, inf)", default=10.0)  # wgan-gp: lambda of Gulrajani et al. 2017
-    # one-sided: D's real target becomes 1 - this (BCE losses)
-    d_label_smoothing: float = in_range("[0, 1)", default=0.0)
-    # stop when the fixed samples' spread falls below this share of the data's
-    collapse_threshold: float = in_range("[0, inf)", default=0.05)
-    # sample from a moving average of G's weights with this decay per G step; 0 = off
-    g_average: float = in_range("[0, 1)", default=0.999)
-    # G's learning rate is train.lr times this (D's is train.lr): two time scales
-    g_lr_factor: float = in_range("(0, inf)", default=1.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class GANScoreConfig:
-    classifier: str = ""  # a cnn run for the feature space; empty: the cached default for the data set
-    # FID-CNN, precision and recall every this many epochs; 0 = only in evaluate
-    every: int = in_range("[0, inf)", default=1)
-    # generated images scored per epoch (precision and recall need more than their k = 3 neighbours)
-    n_epoch: int = in_range("[4, inf)", default=2000)
-    # generated images scored by evaluate (capped at the training set's size)
-    n_eval: int = in_range("[4, inf)", default=10000)
-    # held-out test images for the in-painting and denoising measurement
-    n_restore: int = in_range("[1, inf)", default=64)
-    restore_steps: int = in_range("[1, inf)", default=300)  # Adam steps of the latent search
-    hole: int = 10  # side of the square hole in-painting fills
-    noise_sigma: float = in_range("(0, inf)", default=0.3)  # Gaussian noise on pixels in [0, 1] that denoising removes
-
-
-@dataclasses.dataclass(frozen=True)
-class GANConfig:
-    data: GANDataConfig = dataclasses.field(default_factory=GANDataConfig)
-    model: GANModelConfig = dataclasses.field(default_factory=GANModelConfig)
-    gan: AdversarialConfig = dataclasses.field(default_factory=AdversarialConfig)
-    score: GANScoreConfig = dataclasses.field(default_factory=GANScoreConfig)
-    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
-        epochs=60, batch_size=64, lr=2e-4, optimizer="adam", betas=(0.5, 0.999)))
-
-
-# mnist-5k: 60 epochs of 63 steps (batch 64 and D dropout 0.3 took FID-CNN from 25.8 to 14.6
-# there). The full sets: D's dropout drew its masks for 45% of a step's time on 2 cores (88-97 s
-# an epoch with it, 36-45 s without) and 60,000 images need no such brake on D, which scored as
-# well without it epoch for epoch; 7 epochs of the refined dcgan (68-84 s each) fit the 10-minute
-# budget. In so few epochs faster rates score better: G learning twice as fast as D, and D at 8e-4
-# rather than 2e-4 (docs/gan.md#rates-on-the-full-data-sets-d-at-8e-4-g-at-twice-that).
-DATA_RECIPES = {name: {"train": {"epochs": 7, "lr": 8e-4}, "model": {"d_dropout": 0.0}, "gan": {"g_lr_factor": 2.0}}
-                for name in ("fashion-mnist", "mnist")}
 
 
 class GANTask(GeneratorAverage, Task):
@@ -122,7 +50,8 @@ class GANTask(GeneratorAverage, Task):
     config_class = GANConfig
     monitor = ("fid_cnn", "min")  # without scores every epoch counts as the best so far
     # runs saved before these keys existed: no G average, plain dcgan, one learning rate
-    saved_run_defaults = {"gan": {"g_average": 0.0, "g_lr_factor": 1.0}, "model": {"refine": False}}
+    saved_run_defaults = {"gan": {"g_average": 0.0, "g_lr_factor": 1.0},
+                          "model": {"refine": False, "g_batchnorm": False}}
     options = (
         Option("--data", "data.source", describe_sources()),
         Option("--data-dir", "data.data_dir", "folder holding the MNIST or Fashion-MNIST files"),
@@ -142,10 +71,13 @@ class GANTask(GeneratorAverage, Task):
 
     @classmethod
     def recipe(cls, config: GANConfig) -> Mapping[str, Any]:
-        return DATA_RECIPES.get(config.data.source, {})
+        return recipe(config)
 
     def build(self, *, training: bool) -> None:
         cfg = self.config
+        if cfg.gan.d_label_smoothing and cfg.gan.loss not in BCE_LOSSES:
+            raise ConfigError(f"gan.d_label_smoothing softens a BCE label: it needs --loss {' or '.join(BCE_LOSSES)}, "
+                              f"not {cfg.gan.loss}")
         data = load_images(cfg.data.source, data_dir=cfg.data.data_dir or None, search_dirs=self.data_dirs,
                            seed=cfg.data.subset_seed)
         self.class_names, self.image_shape = data.class_names, (1, *data.image_shape)
@@ -157,7 +89,7 @@ class GANTask(GeneratorAverage, Task):
         init = torch.Generator().manual_seed(cfg.train.seed)
         G, D = build_gan(cfg.model.arch, latent_dim=self.latent_dim, n_classes=n_classes,
                          image_shape=self.image_shape, dropout=cfg.model.d_dropout, refine=cfg.model.refine,
-                         generator=init)
+                         batchnorm=cfg.model.g_batchnorm, generator=init)
         memory_format = torch.channels_last if cfg.model.channels_last else torch.contiguous_format
         self.models = {"G": G.to(self.device, memory_format=memory_format),
                        "D": D.to(self.device, memory_format=memory_format)}
@@ -300,6 +232,7 @@ class GANTask(GeneratorAverage, Task):
         generated = self.generate(n, seed=1)
         fresh = self._features("train", n=n, seed=1)  # n real images the generator must match
         found = scores(space, generated, test, n_classes=len(self.class_names), floor=fresh)
+        found["ladder"] = ladder(space, torch.from_numpy(_unit(self._real("train", n=n, seed=1))), test, seed=1)
         nearest, ratio = memorisation(space, generated[:2000], self._features("train"), test)
         found["memorisation_ratio"] = ratio
         plots = run.plots_dir
@@ -325,11 +258,15 @@ class GANTask(GeneratorAverage, Task):
         """Classifier features of the train or test images (all, or n drawn with `seed`), computed once."""
         key = (split, n, seed)
         if key not in self._feature_cache:
-            images = (self.train_data if split == "train" else self.test_data)[0]
-            if n:
-                images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
-            self._feature_cache[key] = self._space().embed(_unit(images))[0]
+            self._feature_cache[key] = self._space().embed(_unit(self._real(split, n=n, seed=seed)))[0]
         return self._feature_cache[key]
+
+    def _real(self, split: str, *, n: int = 0, seed: int = 0) -> torch.Tensor:
+        """The train or test images, uint8 (N, H, W): all, or n drawn with `seed`."""
+        images = (self.train_data if split == "train" else self.test_data)[0]
+        if n:
+            images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
+        return images
 
     def _space(self) -> FeatureSpace:
         """The scoring classifier: the configured cnn run, else the cached default for this data set."""

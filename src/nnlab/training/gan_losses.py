@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 LOSSES = ("nonsaturating", "minimax", "wgan-gp", "hinge")
-_BCE_LOSSES = ("nonsaturating", "minimax")
+BCE_LOSSES = ("nonsaturating", "minimax")
 
 
 def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, *,
@@ -29,10 +29,10 @@ def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.
     _check_kind(kind)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    if label_smoothing and kind not in _BCE_LOSSES:
-        raise ValueError(f"label smoothing applies to the BCE losses {_BCE_LOSSES}, not {kind!r}")
+    if label_smoothing and kind not in BCE_LOSSES:
+        raise ValueError(f"label smoothing applies to the BCE losses {BCE_LOSSES}, not {kind!r}")
     real, fake = real_logits.float(), fake_logits.float()  # bf16 logits would round the loss
-    if kind in _BCE_LOSSES:  # D's objective is the same in both; only G's differs
+    if kind in BCE_LOSSES:  # D's objective is the same in both; only G's differs
         real_target = torch.full_like(real, 1.0 - label_smoothing)
         return (F.binary_cross_entropy_with_logits(real, real_target)
                 + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
