@@ -1,7 +1,7 @@
 """The documentation a user reads: every relative link resolves, and nothing cites a file the
 repository does not hold.
 
-(a) Every relative link in README.md and docs/*.md points to a file that exists, and a
+(a) Every relative link (and picture) in README.md and docs/*.md points to a file that exists, and a
 `#anchor` to a heading of the target, slugged as GitHub does.
 (b) No text file in SCOPES mentions a developer note kept outside the repository.
 (c) Every `docs/<page>.md#<heading>` that code or a test cites names a page and a heading that exist.
@@ -26,7 +26,7 @@ _NOTES = ("PHYSICS", "DATA", "DESIGN", "STYLE", "LECTURE", "DEPENDENCIES")
 _OUTSIDE = re.compile(r"\b(?:" + "|".join(_NOTES) + r")\.md\b|\.\./" + "shared")
 
 _FENCE = re.compile(r"^(```|~~~)")
-_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")  # pictures' links too: ![alt](path)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
