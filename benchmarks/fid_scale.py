@@ -18,7 +18,7 @@ import torch
 
 from nnlab import api
 from nnlab.data.registry import default_cache_dir, load_images
-from nnlab.evaluation.fid_cnn import degradations
+from nnlab.evaluation.fid_cnn import degradations, real_sample
 from nnlab.evaluation.generative import frechet_distance, kernel_distance
 
 
@@ -34,8 +34,7 @@ def main() -> None:
     space = api.RunClassifiers(device=device, cache_dir=default_cache_dir(os.environ), echo=print).default(args.data)
     data = load_images(args.data)
     test = space.embed(data.test_images / np.float32(255))[0]
-    pick = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(args.seed))[:args.n]
-    real = torch.from_numpy(data.train_images[pick.numpy()]).float() / 255  # (N, H, W)
+    real = real_sample(torch.from_numpy(data.train_images), args.n, seed=args.seed)  # (N, H, W) in [0, 1]
     rows = {"real (the floor)": real, **{name: change(real) for name, change in degradations(args.seed).items()}}
     if args.run:
         _, task = api.load_run(args.run, device="cpu")

@@ -24,7 +24,7 @@ import torch
 
 from nnlab import api
 from nnlab.data.registry import default_cache_dir, load_images
-from nnlab.evaluation.fid_cnn import ladder, scores
+from nnlab.evaluation.fid_cnn import real_sample, scores
 from nnlab.models.peer_dcgan import PeerDCGAN
 from nnlab.plots.images import write_image_grid_png
 from nnlab.reporting import describe_environment
@@ -83,9 +83,7 @@ def _peer(data: str, seconds: float, classifiers: api.RunClassifiers, *, seed: i
     test = space.embed(images.test_images / np.float32(255))[0]
     n = min(N_EVAL, len(train))
     generated = peer.generate(n, seed=1).numpy()
-    real = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:n]].float() / 255
-    scored = scores(space, generated, test, n_classes=len(images.class_names), floor=space.embed(real)[0])
-    scored["ladder"] = ladder(space, real, test, seed=1)
+    scored = scores(space, generated, test, n_classes=len(images.class_names), real=real_sample(train, n))
     scored["epochs"], scored["train_s"] = trained["epochs"], trained["seconds"]
     sheet = write_image_grid_png(generated[:64], sheet_dir / f"peer_{data}.png", n_cols=8)
     return scored, sheet

@@ -50,25 +50,37 @@ class FeatureSpace:
 
 
 def scores(space: FeatureSpace, generated: np.ndarray, reference: np.ndarray, *, n_classes: int,
-           floor: np.ndarray | None = None) -> dict[str, object]:
+           real: torch.Tensor | None = None) -> dict[str, object]:
     """FID-CNN, precision, recall and mode coverage of `generated` (N, H, W) in [0, 1] against `reference` features.
 
-    `floor`, features of as many fresh real images as there are generated ones, adds the
+    `real`, as many fresh real images as there are generated ones (`real_sample`), adds the
     real-vs-real distances, FID-CNN and KID-CNN: what a perfect generator would score at this N
-    against this reference. Precision and recall compare equal-sized sets (k-NN radii depend on size).
-    KID-CNN (unbiased, with its standard error) is computed with the floor only: it costs a second or
-    two, which the scoring each epoch does without.
+    against this reference, and the ladder of those images changed a little. Precision and recall
+    compare equal-sized sets (k-NN radii depend on size). KID-CNN (unbiased, with its standard error)
+    is computed with the floor only: it costs a second or two, which the scoring each epoch does without.
     """
     gen_features, gen_labels = space.embed(generated)
     m = min(len(gen_features), len(reference))
     precision, recall = precision_recall(reference[:m], gen_features[:m], k=3)
     found = {"fid_cnn": frechet_distance(gen_features, reference), "precision": precision, "recall": recall,
              "class_histogram": class_histogram(gen_labels, n_classes).tolist(), "n_samples": len(generated)}
-    if floor is not None:
+    if real is not None:
+        floor = space.embed(real)[0]
         found["fid_cnn_floor"] = frechet_distance(floor, reference)
         found["kid_cnn"], found["kid_cnn_se"] = kernel_distance(gen_features, reference)
         found["kid_cnn_floor"], found["kid_cnn_floor_se"] = kernel_distance(floor, reference)
+        found["ladder"] = ladder(space, real, reference, seed=REAL_SEED)
     return found
+
+
+REAL_SEED = 1  # the draw of the real images set beside a generator's samples, and of the ladder's noise
+
+
+def real_sample(images: torch.Tensor, n: int, *, seed: int = REAL_SEED) -> torch.Tensor:
+    """n of the uint8 images (N, H, W), drawn without replacement from `seed`, as float32 in [0, 1]: the real
+    images a generator's n samples are scored beside (`scores(real=...)`, benchmarks/fid_scale.py)."""
+    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
+    return images[pick].float() / 255
 
 
 def degradations(seed: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from nnlab.models.gan import init_dcgan_weights
+
 LATENT_DIM = 100  # the example's nz
 WIDTH = 64  # the example's ngf and ndf
 LR, BETAS, BATCH_SIZE = 2e-4, (0.5, 0.999), 64  # the example's optimiser and batch
@@ -55,16 +57,6 @@ def peer_discriminator() -> nn.Sequential:
     )
 
 
-def init_weights(model: nn.Module, generator: torch.Generator) -> None:
-    """The example's weights_init: convolutions N(0, 0.02); BatchNorm scales N(1, 0.02), shifts 0."""
-    for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(module.weight, 0.0, 0.02, generator=generator)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, 1.0, 0.02, generator=generator)
-            nn.init.zeros_(module.bias)
-
-
 @dataclass
 class PeerDCGAN:
     """G, D and their optimisers; `step` is one iteration of the example's training loop."""
@@ -79,8 +71,8 @@ class PeerDCGAN:
     def create(cls, seed: int) -> PeerDCGAN:
         rng = torch.Generator().manual_seed(seed)
         G, D = peer_generator(), peer_discriminator()
-        init_weights(G, rng)
-        init_weights(D, rng)
+        init_dcgan_weights(G, generator=rng)  # the example's weights_init: N(0, 0.02), BatchNorm scales N(1, 0.02)
+        init_dcgan_weights(D, generator=rng)
         return cls(G, D, torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS),
                    torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS), rng)
 

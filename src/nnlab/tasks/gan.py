@@ -20,7 +20,7 @@ from nnlab.data.image_arrays import save_images_npy
 from nnlab.data.registry import describe_sources, load_images
 from nnlab.data.splits import stratified_subset
 from nnlab.errors import ConfigError
-from nnlab.evaluation.fid_cnn import FeatureSpace, ladder, memorisation, scores
+from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, real_sample, scores
 from nnlab.evaluation.image_generation import report_lines, spread
 from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
@@ -99,7 +99,7 @@ class GANTask(GeneratorAverage, Task):
             self.optimizers = {name: make_optimizer(self.models[name].parameters(), cfg.train, lr=rate)
                                for name, rate in rates.items()}
         self._feature_space: FeatureSpace | None = None
-        self._feature_cache: dict[tuple, np.ndarray] = {}
+        self._feature_cache: dict[str, np.ndarray] = {}
 
     # -- training -----------------------------------------------------------------------------
 
@@ -230,9 +230,8 @@ class GANTask(GeneratorAverage, Task):
         space, test = self._space(), self._features("test")
         n = min(cfg.n_eval, len(self.train_data[0]))
         generated = self.generate(n, seed=1)
-        fresh = self._features("train", n=n, seed=1)  # n real images the generator must match
-        found = scores(space, generated, test, n_classes=len(self.class_names), floor=fresh)
-        found["ladder"] = ladder(space, torch.from_numpy(_unit(self._real("train", n=n, seed=1))), test, seed=1)
+        real = real_sample(self.train_data[0], n)  # n real images the generator must match
+        found = scores(space, generated, test, n_classes=len(self.class_names), real=real)
         nearest, ratio = memorisation(space, generated[:2000], self._features("train"), test)
         found["memorisation_ratio"] = ratio
         plots = run.plots_dir
@@ -254,19 +253,12 @@ class GANTask(GeneratorAverage, Task):
         report.save(run)
         return report
 
-    def _features(self, split: str, *, n: int = 0, seed: int = 0) -> np.ndarray:
-        """Classifier features of the train or test images (all, or n drawn with `seed`), computed once."""
-        key = (split, n, seed)
-        if key not in self._feature_cache:
-            self._feature_cache[key] = self._space().embed(_unit(self._real(split, n=n, seed=seed)))[0]
-        return self._feature_cache[key]
-
-    def _real(self, split: str, *, n: int = 0, seed: int = 0) -> torch.Tensor:
-        """The train or test images, uint8 (N, H, W): all, or n drawn with `seed`."""
-        images = (self.train_data if split == "train" else self.test_data)[0]
-        if n:
-            images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
-        return images
+    def _features(self, split: str) -> np.ndarray:
+        """Classifier features of all the train or test images, computed once."""
+        if split not in self._feature_cache:
+            images = (self.train_data if split == "train" else self.test_data)[0]
+            self._feature_cache[split] = self._space().embed(_unit(images))[0]
+        return self._feature_cache[split]
 
     def _space(self) -> FeatureSpace:
         """The scoring classifier: the configured cnn run, else the cached default for this data set."""
