@@ -1,12 +1,12 @@
 """nnlab's GANs against PyTorch's own DCGAN example, on the same images for the same wall time, scored alike.
 
 Each job is DATA:MODEL:SECONDS. An nnlab model (mlp, dcgan) is `nnlab train gan` with its
-defaults and a time budget, then `nnlab evaluate`. The peer (`peer`: nnlab.models.peer_dcgan,
-the pytorch/examples dcgan recipe) trains on the same training images for the same budget and
-is scored like `evaluate` scores: as many samples (seed 1), the same cached classifier, the
-same held-out test images, the same real images for the floor. Every score comes with the
-ladder of slightly changed real images at the same N, so a number can be read. Sample sheets
-(64 samples, seed 1) go to --sheets.
+defaults and a time budget (it stops after the batch that spends it), then `nnlab evaluate`.
+The peer (`peer`: nnlab.models.peer_dcgan, the pytorch/examples dcgan recipe) trains on the
+same training images for the same budget and is scored like `evaluate` scores: as many samples
+(seed 1), the same cached classifier, the same held-out test images, the same real images for
+the floor. Every score comes with the ladder of slightly changed real images at the same N, so
+a number can be read. Sample sheets (64 samples, seed 1) go to --sheets.
 Run: python benchmarks/gan.py [JOB ...] [--sheets docs/figures]
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -67,7 +68,8 @@ def _nnlab(data: str, model: str, seconds: float, overrides: list[str], out: str
     result = api.train("gan", overrides=[f"data.source={data}", f"model.arch={model}", "score.every=0",
                                          f"train.time_budget_s={seconds}", *overrides], out_dir=out, cache_dir=cache)
     scored = dict(result.report.values["scores"])
-    scored["epochs"] = len(result.history)
+    per_epoch = math.ceil(len(result.task.train_data[0]) / result.task.config.train.batch_size)
+    scored["epochs"] = result.history[-1]["step"] / per_epoch  # the budget may end the last epoch early
     scored["train_s"] = sum(row["seconds"] for row in result.history)
     return scored, result.run.path / "plots" / "samples.png"
 

@@ -1,9 +1,9 @@
 """The house: imports run one way (a module imports only from its own layer or the layers below it),
 and no module outgrows one job (400 lines).
 
-foundations, data, physics, models  <  training, evaluation, plots  <  tasks  <  api, reporting, demos  <  cli,
-tour; errors, files, memory, config and results below them all. Imports inside functions count too: a lazy
-import up the house is still a dependency up the house.
+foundations, data, physics, models  <  training, evaluation, plots  <  tasks  <  api, classifiers, runs,
+reporting, demos  <  cli, tour; errors, files, memory, config, results and progress below them all. Imports inside
+functions count too: a lazy import up the house is still a dependency up the house.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 import nnlab
 
 LAYERS = [
-    {"errors", "files", "memory", "config", "results", "__init__"},
+    {"errors", "files", "memory", "config", "results", "progress", "__init__"},
     {"foundations", "data", "physics", "models"},
     {"training", "evaluation", "plots"},
     {"tasks"},
-    {"api", "reporting", "demos"},
+    {"api", "classifiers", "runs", "reporting", "demos"},
     {"cli", "__main__", "tour"},
 ]
 SRC = Path(nnlab.__file__).parent

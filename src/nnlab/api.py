@@ -12,14 +12,15 @@ import logging
 import os
 import shlex
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nnlab.classifiers import RunClassifiers
 from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
-from nnlab.evaluation.fid_cnn import FeatureSpace, cache_name
 from nnlab.memory import retain_freed_memory
+from nnlab.progress import logs_like_the_cli
 from nnlab.results import DataSets, Demo, Files, Predictions, Result, Simulation, Summary, plain
 from nnlab.tasks import TASKS, get_task
 from nnlab.tasks.base import Report, Task
@@ -91,6 +92,7 @@ def training_config_yaml(task_name: str, *, config_path: str | os.PathLike | Non
     return dump_yaml({"task": task_name, **to_dict(config)})
 
 
+@logs_like_the_cli
 def train(task_name: str, *, config_path: str | os.PathLike | None = None,
           overrides: Mapping[str, Any] | Sequence[str] = (), out_dir: str | os.PathLike = "runs",
           name: str = "", resume: str | os.PathLike | None = None, launch: Launch = Launch(),
@@ -128,8 +130,13 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
             with _saying_what_is_kept(run, task_name, new=resume is None):
                 if run is not None:
                     _record_run(run, config_dict, launch=launch, device=device)
+                    run.write_status("training")
                     log.info(describe_precision(config.train.precision, device))
                 history = trainer.fit(run)
+                if run is not None:
+                    stopped = f"by {trainer.stopped_by} " if trainer.stopped_by else ""
+                    run.write_status("stopped" if stopped else "finished",
+                                     f"{stopped}after epoch {len(history)} of {config.train.epochs}")
             report = None
             if run is not None and evaluate:
                 load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch
@@ -157,55 +164,14 @@ def _saying_what_is_kept(run: RunDir | None, task_name: str, *, new: bool) -> It
             outcome = f"no checkpoint was written, so {run.path} was removed"
         else:
             outcome = "nothing was saved"
-        if isinstance(error, KeyboardInterrupt):
+        interrupted = isinstance(error, KeyboardInterrupt)
+        with contextlib.suppress(NnlabError, OSError):  # a full disk: the message below says more than this file
+            if run.path.is_dir():
+                run.write_status("interrupted" if interrupted else "failed",
+                                 outcome if interrupted else f"{' '.join(str(error).split())}; {outcome}")
+        if interrupted:
             raise TrainingInterrupted(outcome) from None
         raise type(error)(f"{error}; {'the last good checkpoint is kept: ' if kept else ''}{outcome}") from None
-
-
-class RunClassifiers:
-    """The scoring classifiers a GAN task is handed (`nnlab.evaluation.fid_cnn.Classifiers`): a cnn run the user
-    names, or the default cnn of a data set, trained once into `cache_dir/classifiers/` and reused after."""
-
-    def __init__(self, *, device: Any, data_dirs: Sequence[Path] = (), cache_dir: Path | None = None,
-                 echo: Callable[[str], None] = log.info):
-        self.device, self.data_dirs, self.cache_dir, self.echo = device, tuple(data_dirs), cache_dir, echo
-
-    def load(self, run_path: str | os.PathLike) -> FeatureSpace:
-        """The classifier of a cnn run, rebuilt from its directory (no unpickling)."""
-        run, task = load_run(run_path, device=str(self.device), data_dirs=self.data_dirs)
-        if task.name != "cnn":
-            raise CheckpointError(f"{run.path} is a run of task '{task.name}'; the scores need a cnn classifier run")
-        return FeatureSpace(task.models["model"].eval(), str(run.path), task.device)  # auto: bf16 only if native
-
-    def default(self, source: str) -> FeatureSpace:
-        """The default cnn for data set `source`. One that no longer fits nnlab's `fast` network (made by an older
-        version) is trained again rather than refused: the cache holds nothing the user made."""
-        if self.cache_dir is None:
-            raise ConfigError("scoring needs a classifier: pass --classifier RUN (a cnn run on the same data)")
-        folder = self.cache_dir / "classifiers" / cache_name(source)
-        if not (folder / "model.safetensors").is_file():
-            self.echo(f"note: no classifier for '{source}' yet: training nnlab's default cnn on it once "
-                      f"(cached in {folder})")
-        else:
-            try:
-                return self.load(folder)
-            except CheckpointError as error:
-                self.echo(f"note: the cached classifier for '{source}' does not fit this version's cnn ({error}); "
-                          f"training it again (cached in {folder})")
-        self._train(source, folder)
-        return self.load(folder)
-
-    def _train(self, source: str, folder: Path) -> None:
-        """Train the default cnn into a scratch folder and move it into place only when complete,
-        so an interrupted training leaves no half-made classifier behind."""
-        scratch = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(scratch, ignore_errors=True)
-        result = train("cnn", overrides=[f"data.source={source}", f"train.device={self.device}"], out_dir=scratch,
-                       data_dirs=self.data_dirs)
-        shutil.rmtree(folder, ignore_errors=True)
-        result.run.path.rename(folder)
-        shutil.rmtree(scratch, ignore_errors=True)
-        self.echo(f"note: classifier for '{source}' trained: {result.report.lines[0]}")
 
 
 def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
@@ -233,6 +199,7 @@ def load_run(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
     return run, task
 
 
+@logs_like_the_cli
 def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Sequence[Path] = (),
              cache_dir: Path | None = None, **options: Any) -> Report:
     """Score a trained run on its held-out data; writes report.json and plots into the run.
@@ -246,6 +213,7 @@ def evaluate(run_path: str | os.PathLike, *, device: str = "auto", data_dirs: Se
         return dataclasses.replace(task.evaluate(run, **options), run=run.path)
 
 
+@logs_like_the_cli
 def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.PathLike | None = None,
             device: str = "auto", data_dirs: Sequence[Path] = ()) -> Predictions:
     """Apply a trained run to user input (`source`: a file or inline values): each input's class and probabilities."""
@@ -253,6 +221,7 @@ def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.P
     return task.predict(source, output_path=Path(output_path) if output_path else None)
 
 
+@logs_like_the_cli
 def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, device: str = "auto",
             data_dirs: Sequence[Path] = ()) -> Files:
     """Draw what a trained network learned (filters, feature maps, activation maximisation)."""
@@ -260,6 +229,7 @@ def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, de
     return dataclasses.replace(task.inspect(run, index=index, steps=steps), run=run.path)
 
 
+@logs_like_the_cli
 def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str | os.PathLike | None = None,
            device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> Files:
     """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
@@ -270,6 +240,7 @@ def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str |
     return dataclasses.replace(found, run=run.path)
 
 
+@logs_like_the_cli
 def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 0, steps: int = 300,
             out_dir: str | os.PathLike | None = None, device: str = "auto",
             data_dirs: Sequence[Path] = ()) -> Files:
@@ -281,8 +252,9 @@ def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 
     return dataclasses.replace(found, run=run.path)
 
 
+@logs_like_the_cli
 def simulate(particle: str, n: int, output: str | os.PathLike, *, energy: str = "1:100", seed: int = 0,
-             chunk_size: int = 10_000, visible: bool = False, progress: bool = False) -> Simulation:
+             chunk_size: int = 10_000, visible: bool = False, progress: bool = True) -> Simulation:
     """Simulate `n` showers of `particle` into a CaloGAN HDF5 file (`energy`: GeV, "50" or "LOW:HIGH")."""
     from nnlab.physics.simulator import parse_energy_gev, simulate_to_file
 
@@ -293,6 +265,7 @@ def simulate(particle: str, n: int, output: str | os.PathLike, *, energy: str = 
     return Simulation(path, particle, n)
 
 
+@logs_like_the_cli
 def evaluate_simulation(files: Sequence[str | os.PathLike], out_dir: str | os.PathLike) -> Summary:
     """Check simulated showers against the expected physics; plots and report into `out_dir`."""
     from nnlab.evaluation.simulation_checks import validate_simulation
@@ -309,6 +282,35 @@ def report(run_path: str | os.PathLike) -> Summary:
 
     values, lines = summarize_run(run_path)
     return Summary(values, lines=lines)
+
+
+RUN_COLUMNS = ("run", "task", "started", "status", "epochs", "score", "size_mb")
+
+
+def list_runs(root: str | os.PathLike = "runs") -> Summary:
+    """Every run under `root`, oldest first: task, start, status, epochs, headline score, size on disk."""
+    from nnlab import runs
+
+    rows = [runs.describe(run) for run in runs.find_runs(root)]
+    return Summary({"runs": rows}, lines=runs.table(rows, RUN_COLUMNS) if rows else [f"no runs under {root}"])
+
+
+def compare_runs(paths: Sequence[str | os.PathLike], *, output: str | os.PathLike = "runs_compared.png") -> Files:
+    """Runs side by side: their rows, each metric they share at its last epoch, and their curves in one PNG."""
+    from nnlab import runs
+    from nnlab.plots.training import plot_runs
+
+    opened = runs.open_runs(paths)
+    rows, curves = [runs.describe(run) for run in opened], runs.curves(opened)
+    last = {metric: {label: points[-1][1] for label, points in series.items()} for metric, series in curves.items()}
+    labels = runs.labels(opened)
+    shared = [{"metric": metric, **{label: f"{values[label]:.4g}" if label in values else "-" for label in labels}}
+              for metric, values in last.items()]
+    plot = plot_runs(curves, output, title=f"{len(opened)} runs, epoch by epoch: " + ", ".join(labels))
+    lines = [*runs.table(rows, RUN_COLUMNS), "", "at each run's last epoch:",
+             *(runs.table(shared, ["metric", *labels]) if shared else ["(no metric that two of the runs share)"]),
+             f"plot: {plot}"]
+    return Files([plot], measured={"runs": rows, "last_epoch": last}, lines=lines)
 
 
 def foundations(name: str, out_dir: str | os.PathLike, *, seed: int = 0) -> Demo:

@@ -21,6 +21,7 @@ from nnlab.errors import ConfigError
 C = TypeVar("C")
 
 PRECISIONS = ("auto", "32", "bf16-mixed")  # train.precision and `nnlab sample --precision`
+LOGGERS = ("none", "tensorboard")  # train.logger: where epoch metrics go besides metrics.csv
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -74,9 +75,10 @@ class TrainConfig:
     grad_clip: float = in_range("[0, inf)", default=0.0)  # max gradient norm; 0 turns clipping off
     label_smoothing: float = in_range("[0, 1)", default=0.0)  # classification cross-entropy only
     early_stopping: int = in_range("[0, inf)", default=0)  # patience in epochs without improvement; 0 turns it off
-    # stop before an epoch that, at the mean time of the epochs so far (resumed ones too), would end past this many
-    # seconds of training; 0 turns it off. Opt-in: where it stops depends on the machine's speed, not on the seed.
-    # The learning-rate schedule still spans `epochs`.
+    # stop after the batch that brings the epochs' wall time (resumed ones, evaluation and scoring too) to this many
+    # seconds; that epoch is evaluated and recorded, and a resumed run goes on with the next. 0 turns it off.
+    # Opt-in: where it stops depends on the machine's speed, not on the seed. The learning-rate schedule still spans
+    # `epochs`.
     time_budget_s: float = in_range("[0, inf)", default=0.0)
     # save at most this often, and always at the end, early stop or Ctrl-C
     checkpoint_every_s: float = in_range("[0, inf)", default=10.0)
@@ -87,6 +89,7 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
     # auto: bf16-mixed where the device computes bf16 natively (AMX, AVX512-BF16, CUDA with bf16), else 32
     precision: str = choices(*PRECISIONS, default="auto")
+    logger: str = choices(*LOGGERS, default="none")  # tensorboard: event files in RUN/tensorboard/ as well
 
 
 def to_dict(config: Any) -> dict[str, Any]:

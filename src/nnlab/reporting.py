@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
+from pathlib import Path
 from typing import Any
 
 from nnlab.errors import CheckpointError
@@ -24,6 +26,9 @@ def summarize_run(run_path: str | os.PathLike) -> tuple[dict[str, Any], list[str
     values: dict[str, Any] = {"run": str(run.path), "task": config.get("task"),
                               "train": {k: train[k] for k in TRAIN_SHOWN if k in train},
                               "last_epoch": history[-1] if history else None}
+    if status := run.read_status():
+        values["status"] = status
+        lines.append(f"status: {_status_line(status, run.path, config.get('task'))}")
     if history:
         last = history[-1]
         lines.append(f"trained: {int(last['epoch'])} epochs, {int(last['step'])} steps")
@@ -68,6 +73,16 @@ def describe_environment() -> list[str]:
     ]
 
 
-def _shown(value: object) -> str:
+def _status_line(status: dict[str, str], path: Path, task: object) -> str:
+    """'interrupted: continue with ...': the state and its detail; a run still marked as training may have been
+    killed without a word, so how to go on is said too."""
+    detail = _shown(status.get("detail", ""), limit=400)
+    if status["state"] == "training":
+        detail = (f"since {_shown(status.get('at', '?'))} (if no nnlab process is training it, it was killed: "
+                  f"continue with: nnlab train {_shown(task)} --resume {shlex.quote(str(path))})")
+    return f"{status['state']} {detail}".strip()
+
+
+def _shown(value: object, limit: int = 40) -> str:
     """A value from a file, as one short line (a newline in it must not forge a line of the summary)."""
-    return " ".join(str(value).split())[:40]
+    return " ".join(str(value).split())[:limit]

@@ -34,15 +34,17 @@ def test_numpy_grid_has_the_expected_size_and_pixels(tmp_path):
     images[0] = 255
     path = write_image_grid_png(images, tmp_path / "samples.png", n_cols=4, padding=2)
     grid = imread(path)  # (H, W, 4) RGBA in 0..1
-    assert grid.shape[:2] == (3 * 30 + 2, 4 * 30 + 2)
-    assert grid[2, 2, 0] == 1.0 and grid[2, 2 + 30, 0] == 0.0  # first image white, second black
-    assert grid[0, 0, 0] == pytest.approx(0.5, abs=0.01)  # grey padding
+    scale = 5  # 4 * 30 + 2 = 122 cells wide: 5 pixels a cell make the long side 610 >= 600
+    assert grid.shape[:2] == (scale * (3 * 30 + 2), scale * (4 * 30 + 2))
+    assert grid[scale * 2, scale * 2, 0] == 1.0 and grid[scale * 2, scale * (2 + 30), 0] == 0.0  # white, then black
+    assert grid[scale * 2 - 1, scale * 2 - 1, 0] == pytest.approx(0.5, abs=0.01)  # grey padding up to the image
+    assert (grid[:scale, :scale] == grid[0, 0]).all()  # each cell one square of whole pixels
 
 
 def test_numpy_grid_maps_a_float_range(tmp_path):
     images = np.array([[[-1.0, 0.0, 1.0, 3.0]]])  # tanh output, one value out of range
     path = write_image_grid_png(images, tmp_path / "g.png", n_cols=1, padding=0, value_range=(-1.0, 1.0))
-    np.testing.assert_allclose(imread(path)[0, :, 0], [0.0, 0.5, 1.0, 1.0], atol=0.01)
+    np.testing.assert_allclose(imread(path)[0, ::150, 0], [0.0, 0.5, 1.0, 1.0], atol=0.01)  # 150 px a value
 
 
 def test_tile_images_fills_a_partial_last_row_with_padding():

@@ -15,6 +15,7 @@ from PIL import Image
 from nnlab import api
 from nnlab.tasks import gan as gan_task
 from nnlab.training.checkpoint import load_checkpoint
+from nnlab.training.rundir import RunDir
 from tests.conftest import assert_one_line_error
 
 TINY = ("--data", "synthetic", "--epochs", "1", "--batch-size", "32", "--precision", "32",
@@ -143,7 +144,8 @@ def test_bad_sample_and_restore_requests_are_one_line_errors(cli, tmp_path, clas
     huge = cli("sample", run, "-n", 10**12, "--out", tmp_path / "huge")
     assert_one_line_error(huge, "-n 1000000000000: about 784 TB to write to", "but its disk has")
     assert not (tmp_path / "huge").exists()
-    assert Image.open(tmp_path / "many" / "samples_seed0.png").size[0] <= 16 * 32  # 16 columns, not 300
+    # 16 columns, not 300: 16 * 30 + 2 = 482 cells across, drawn 2 pixels each to be 600 px or more
+    assert Image.open(tmp_path / "many" / "samples_seed0.png").size[0] == 2 * (16 * 30 + 2)
     assert_one_line_error(cli("sample", run, "--bf16"), "--precision does not apply to gan runs")
     assert_one_line_error(cli("restore", run, "inpaint", "-n", "100000"), "-n")
     assert_one_line_error(cli("restore", run, "sharpen"), "invalid choice")
@@ -302,3 +304,31 @@ class _LinearGenerator(torch.nn.Module):
 
     def forward(self, z, labels=None):
         return torch.tanh(self.linear(z)).view(-1, 1, 28, 28)
+
+
+def test_an_interrupted_default_classifier_is_resumed_not_started_again(tmp_path, monkeypatch):
+    import nnlab.tasks.cnn as cnn
+    from nnlab.classifiers import RunClassifiers
+
+    monkeypatch.setitem(cnn.DATA_RECIPES, "synthetic", {"train": {"epochs": 2}, "data": {"n_train": 100}})
+    notes: list[str] = []
+    classifiers = RunClassifiers(device=torch.device("cpu"), cache_dir=tmp_path, echo=notes.append)
+    finish_epoch = cnn.CNNTask.epoch_end
+
+    def ctrl_c_in_epoch_2(self, epoch, run):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return finish_epoch(self, epoch, run)
+
+    monkeypatch.setattr(cnn.CNNTask, "epoch_end", ctrl_c_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt, match="is kept in .*synthetic.partial.*the next command that needs it "
+                                                "goes on from there"):
+        classifiers.default("synthetic")
+    monkeypatch.setattr(cnn.CNNTask, "epoch_end", finish_epoch)
+    classifiers.default("synthetic")
+    assert any("going on with the interrupted training" in note for note in notes)
+    folder = tmp_path / "classifiers" / "synthetic"
+    kept = RunDir.open(folder)
+    assert [row["epoch"] for row in kept.read_metrics()] == [1, 2]
+    assert len(kept.read_json(kept.env_path)["resumes"]) == 1  # epoch 1 was kept, not trained again
+    assert not folder.with_name("synthetic.partial").exists()

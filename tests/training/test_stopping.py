@@ -93,3 +93,26 @@ def test_a_lock_file_that_names_no_owner_is_no_obstacle(cli, tmp_path, text):
     (run / "nnlab.lock").write_text(text)
     result = cli("train", "iris", "--resume", run, "--epochs", "2")
     assert result.code == 0 and "last held" not in result.err
+
+
+def test_a_run_says_where_it_stands_and_how_to_go_on(cli, tmp_path, monkeypatch):
+    assert cli("train", "iris", "--epochs", "2", "--out", tmp_path).code == 0
+    run = only_run(tmp_path)
+    assert "status: finished after epoch 2 of 2" in cli("report", run).out
+    run_epoch = Trainer._run_epoch
+
+    def ctrl_c_in_epoch_4(self, epoch):
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return run_epoch(self, epoch)
+
+    monkeypatch.setattr(Trainer, "_run_epoch", ctrl_c_in_epoch_4)
+    assert cli("train", "iris", "--resume", run, "--epochs", "5").code == 130
+    status = RunDir(run).read_status()
+    assert status["state"] == "interrupted"
+    assert f"continue with: nnlab train iris --resume {run}" in cli("report", run).out
+    monkeypatch.setattr(Trainer, "_run_epoch", run_epoch)
+    assert cli("train", "iris", "--resume", run, "--epochs", "5", "--time-budget", "1e-6").code == 0
+    assert "status: stopped by the time budget after epoch 3 of 5" in cli("report", run).out
+    RunDir(run).write_status("training")  # as a run killed without a word leaves it
+    assert "if no nnlab process is training it, it was killed" in cli("report", run).out

@@ -151,21 +151,31 @@ def test_early_stopping_stops_when_nothing_improves(tmp_path):
     assert len(history) == 3  # epoch 1 sets the best, epochs 2 and 3 fail to beat it
 
 
-def test_a_time_budget_stops_before_an_epoch_that_would_overrun_it_and_holds_on_resume(tmp_path, caplog):
+def test_a_time_budget_stops_at_the_batch_that_spends_it_and_holds_on_resume(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="nnlab")
     _, history, run = fit(tmp_path, dataclasses.replace(CFG, epochs=20, time_budget_s=1e-6))
-    assert len(history) == 1  # any epoch takes longer than a microsecond: a second one would overrun
-    assert "time budget: stopping after epoch 1 of 20" in caplog.text
-    assert [row["epoch"] for row in run.read_metrics()] == [1]  # the epoch it stopped after is saved
+    assert len(history) == 1 and history[0]["step"] == 1  # any batch takes longer than a microsecond
+    assert "val_loss" in history[0]  # the partial epoch is evaluated and recorded like a whole one
+    assert "time budget: stopped after batch 1 of 4 in epoch 1 of 20" in caplog.text
+    assert [row["epoch"] for row in run.read_metrics()] == [1]  # the epoch it stopped in is saved
     payload = load_checkpoint(run.last_path, task="boring")
     before = {k: v.clone() for k, v in payload["models"]["model"].items()}
+    caplog.clear()
     resumed, history, _ = fit(tmp_path, dataclasses.replace(CFG, epochs=20, time_budget_s=1e-6), run=run,
                               checkpoint=payload)
-    assert len(history) == 1  # the budget is spent: resuming trains nothing
+    assert len(history) == 1  # the budget is spent: resuming trains nothing, and says so
+    assert "already trained, nothing to do" in caplog.text
     assert all(torch.equal(v, resumed.models["model"].state_dict()[k]) for k, v in before.items())
     _, history, _ = fit(tmp_path, dataclasses.replace(CFG, time_budget_s=1e6), run=run,
                         checkpoint=load_checkpoint(run.last_path, task="boring"))
-    assert len(history) == 3  # a budget no epoch comes near: the configured epochs
+    assert [row["step"] for row in history] == [1, 5, 9]  # a larger budget: the next epochs, whole
+
+
+def test_a_budget_no_epoch_comes_near_trains_exactly_as_none(tmp_path):
+    plain, history, _ = fit(tmp_path, CFG)
+    budgeted, budgeted_history, _ = fit(tmp_path, dataclasses.replace(CFG, time_budget_s=1e6))
+    assert [row["step"] for row in budgeted_history] == [row["step"] for row in history] == [4, 8, 12]
+    assert_same_weights(plain, budgeted)
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):

@@ -140,7 +140,7 @@ def memorisation(space: FeatureSpace, generated: np.ndarray, train_features: np.
 
 
 class Classifiers(Protocol):
-    """Where a GAN's scoring classifier comes from, handed to the task (`nnlab.api.RunClassifiers`): the
+    """Where a GAN's scoring classifier comes from, handed to the task (`nnlab.classifiers.RunClassifiers`): the
     evaluation code needs nothing above it to find, load or train one."""
 
     def load(self, run_path: str | Path) -> FeatureSpace:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from nnlab.errors import ConfigError
+from nnlab.progress import progress
 
 
 def interpolate(generator: nn.Module, z_start: torch.Tensor, z_end: torch.Tensor, *, n_steps: int,
@@ -40,7 +41,7 @@ def interpolate(generator: nn.Module, z_start: torch.Tensor, z_end: torch.Tensor
 
 def search_latent(generator: nn.Module, target: torch.Tensor, mask: torch.Tensor, *, steps: int = 300,
                   lr: float = 0.05, prior_weight: float = 1e-3, n_restarts: int = 4,
-                  labels: torch.Tensor | None = None, seed: int) -> torch.Tensor:
+                  labels: torch.Tensor | None = None, seed: int, desc: str = "latent search") -> torch.Tensor:
     """The latent z (B, latent_dim) whose image best matches each target (B, 1, 28, 28) where mask is 1.
 
     Minimises ||mask * (G(z) - target)||^2 / n_observed + prior_weight * ||z||^2 with Adam
@@ -48,7 +49,7 @@ def search_latent(generator: nn.Module, target: torch.Tensor, mask: torch.Tensor
     scale), which keeps z where G was trained (Yeh et al. 2017 use a GAN-realism prior
     instead). All images and n_restarts seeded starts run as one batch; the start with the
     lowest final loss wins per image. G is frozen in eval mode; its parameters, modes and
-    requires_grad flags are as before afterwards.
+    requires_grad flags are as before afterwards. `desc` names the search in its progress lines.
     """
     _check_images(target, mask)
     n_images = len(target)
@@ -60,7 +61,7 @@ def search_latent(generator: nn.Module, target: torch.Tensor, mask: torch.Tensor
     labels = None if labels is None else labels.repeat(n_restarts)  # (R * B,)
     optimizer = torch.optim.Adam([z], lr=lr)
     with _frozen(generator):
-        for _ in range(steps):
+        for _ in progress(range(steps), desc, unit="step"):
             loss = _inversion_loss(generator, z, targets, masks, labels=labels, prior_weight=prior_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()  # the images are independent, so each z gets its own gradient
@@ -78,6 +79,7 @@ def inpaint(generator: nn.Module, image: torch.Tensor, mask: torch.Tensor, *,
     z* = search_latent(G, image, mask, ...); keeping the observed pixels verbatim means
     in-painting never makes what was seen worse (Yeh et al. 2017 blend the two instead).
     """
+    search_kw = {"desc": f"in-painting {len(image)} images", **search_kw}
     z = search_latent(generator, image, mask, labels=labels, **search_kw)  # (B, latent_dim)
     with _frozen(generator), torch.no_grad():
         filled = generator(z, labels)  # (B, 1, 28, 28)
@@ -90,6 +92,7 @@ def denoise(generator: nn.Module, noisy: torch.Tensor, *, labels: torch.Tensor |
 
     Noise that G cannot produce is left out; the result is G's output, so it lies in [-1, 1].
     """
+    search_kw = {"desc": f"denoising {len(noisy)} images", **search_kw}
     z = search_latent(generator, noisy, torch.ones_like(noisy), labels=labels, **search_kw)  # (B, latent_dim)
     with _frozen(generator), torch.no_grad():
         return generator(z, labels).to(noisy.dtype)  # (B, 1, 28, 28)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnlab.progress import progress
+
 N_UNITS = 3  # logits of the response, layer 0's share, layer 1's share of the rest
 SHARE_FLOOR = 1e-6  # shares are clamped into [1e-6, 1 - 1e-6] before the logit: an empty layer is -13.8
 MIN_LOG_SCALE = -7.0  # a component is at least e^-7 standard deviations wide: the likelihood stays finite
@@ -132,7 +134,7 @@ class LayerEnergyMixture(nn.Module):
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: 1 - i / max(steps, 1))
         try:
             with torch.enable_grad():
-                for _ in range(steps):
+                for _ in progress(range(steps), "fitting the layer-energy mixture", unit="step"):
                     index = torch.randint(len(units), (min(batch_size, len(units)),), generator=draw)
                     loss = -self.log_prob(units[index], condition[index]).mean()
                     optimizer.zero_grad()

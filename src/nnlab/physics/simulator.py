@@ -19,6 +19,7 @@ from nnlab.errors import ConfigError
 from nnlab.physics import em_shower, hadron_shower, sampling
 from nnlab.physics.binning import DepthSlicing, deposit_layers, depth_slicing
 from nnlab.physics.geometry import Calorimeter, calogan_calorimeter
+from nnlab.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -226,13 +227,10 @@ def iter_showers(particle: str, n: int, *, energy_gev: float | tuple[float, floa
     settings = make_settings(particle, energy_gev=energy_gev, visible=visible, profile=profile)
     if n < 0 or chunk_size < 1:
         raise ConfigError(f"need n >= 0 and chunk_size >= 1, got n={n}, chunk_size={chunk_size}")
-    bar = _progress_bar(n, particle, enabled=progress)
-    try:
+    with Progress(f"simulate {particle}", total=n, unit="shower", enabled=progress) as counter:
         for chunk in _rechunk(_blocks(n, seed, settings), chunk_size, n):
-            bar.update(len(chunk["energy"]))
+            counter.update(len(chunk["energy"]))
             yield chunk
-    finally:
-        bar.close()
 
 
 # The showers are parametrised for CaloGAN's 1-100 GeV; 10 TeV (the CaloChallenge's top energy is 4 TeV) bounds
@@ -259,12 +257,6 @@ def make_settings(particle: str, *, energy_gev: float | tuple[float, float] = (1
     if np.ndim(energy_gev) == 0:
         energy_gev = (float(energy_gev), float(energy_gev))
     return SimulationSettings(particle, tuple(float(e) for e in energy_gev), visible=visible, profile=profile)
-
-
-def _progress_bar(total: int, particle: str, *, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="shower", desc=f"simulate {particle}", disable=None if enabled else True)
 
 
 def simulate(particle: str, n: int, *, energy_gev: float | tuple[float, float] = (1.0, 100.0), seed: int,

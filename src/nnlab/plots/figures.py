@@ -7,11 +7,14 @@ closing, and a command that plots imports less.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from nnlab.files import atomic_path
+
+MIN_LONG_SIDE_PX = 600  # every picture nnlab writes is at least this wide (or tall): readable without zooming
 
 
 def new_figure(n_rows: int = 1, n_cols: int = 1, *, size: tuple[float, float] = (6.0, 4.0), **kwargs: Any):
@@ -23,8 +26,10 @@ def new_figure(n_rows: int = 1, n_cols: int = 1, *, size: tuple[float, float] = 
 
 
 def save_figure(fig, path: str | os.PathLike, *, dpi: int = 120) -> Path:
-    """Save `fig` as PNG atomically and return the path."""
+    """Save `fig` as PNG atomically and return the path; a small figure gets the resolution that makes its long
+    side MIN_LONG_SIDE_PX."""
     path = Path(path)
+    dpi = max(dpi, math.ceil(MIN_LONG_SIDE_PX / max(fig.get_size_inches())))
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.files import atomic_path
-from nnlab.plots.figures import new_figure, save_figure
+from nnlab.plots.figures import MIN_LONG_SIDE_PX, new_figure, save_figure
 
 
 def image_grid(
@@ -66,13 +66,16 @@ def write_image_grid_png(
     value_range: tuple[float, float] | None = None,
     pad_value: float = 0.5,
 ) -> Path:
-    """Tile images (N, H, W) into one grey PNG of (rows * (H + p) + p) x (n_cols * (W + p) + p) pixels.
+    """Tile images (N, H, W) into one grey PNG of (rows * (H + p) + p) x (n_cols * (W + p) + p) cells.
 
     uint8 images are read as 0..255; float images as `value_range` (default 0..1, e.g.
     (-1, 1) for a tanh generator), clipped. The padding is mid grey, so it shows on both
-    black and white backgrounds.
+    black and white backgrounds. Each cell is drawn as a square of whole pixels, as many as
+    make the long side at least MIN_LONG_SIDE_PX (a sheet of 28x28 images stays sharp).
     """
     grid = tile_images(_to_unit(images, value_range), n_cols=n_cols, padding=padding, pad_value=pad_value)
+    scale = math.ceil(MIN_LONG_SIDE_PX / max(grid.shape))
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     from matplotlib.image import imsave
 
     path = Path(path)

@@ -49,3 +49,24 @@ def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], 
     for (i, j), count in np.ndenumerate(matrix):
         ax.text(j, i, str(count), ha="center", va="center", color="white" if count > threshold else "black")
     return save_figure(fig, path)
+
+
+def plot_runs(curves: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]], path: str | os.PathLike, *,
+              title: str) -> Path:
+    """Runs side by side: one panel per metric, one line per run against the epoch (`nnlab runs compare`)."""
+    names = list(curves)
+    n_cols = max(1, min(len(names), 3))
+    n_rows = max(1, (len(names) + n_cols - 1) // n_cols)
+    fig, axes = new_figure(n_rows, n_cols, size=(5.0 * n_cols, 3.6 * n_rows + 0.6), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_axis_off()
+    for ax, name in zip(axes.flat, names):
+        for label, points in curves[name].items():
+            epochs, values = zip(*points)
+            ax.plot(epochs, values, "o-" if len(points) < 8 else "-", markersize=3, label=label)
+        ax.set(xlabel="epoch", ylabel=name, title=name)
+        ax.legend(fontsize=7)
+    if not names:
+        axes.flat[0].text(0.5, 0.5, "no metric that two of the runs share", ha="center", va="center")
+    fig.suptitle(title)
+    return save_figure(fig, path)

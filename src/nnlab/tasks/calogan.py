@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 
 import numpy as np
 import torch
@@ -32,6 +33,8 @@ from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import LOSSES
 from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step
+
+log = logging.getLogger("nnlab")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +157,8 @@ class CaloGANTask(GeneratorAverage, ShowerGeneratorTask):
         if cfg.model.round_to_spots:
             G.fit_spot_energy(*self.train_data)
         if G.energy_model is not None and training:  # a resumed or loaded run's fit comes with its weights
+            log.info(f"before epoch 1: fitting the layer energies' mixture, {cfg.model.energy_fit_steps:,} Adam "
+                     f"steps (--set model.energy_fit_steps=N sets how many)")
             G.fit_layer_energies(*self.train_data, steps=cfg.model.energy_fit_steps, seed=cfg.train.seed)
         if cfg.model.start_at_response:
             G.start_at_response(float(self.target_response.mean()))

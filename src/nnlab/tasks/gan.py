@@ -27,6 +27,7 @@ from nnlab.models.gan import GAN_ARCHS, build_gan
 from nnlab.results import Files
 from nnlab.tasks.base import Option, Report, Task, VerbOption, reject_options
 from nnlab.tasks.gan_config import DEFAULT_LATENT, GANConfig, recipe
+from nnlab.training import distributed
 from nnlab.training.adversarial import AdversarialLoss, accuracies, adversarial_step
 from nnlab.training.ema import GeneratorAverage
 from nnlab.training.gan_losses import BCE_LOSSES, LOSSES
@@ -100,6 +101,8 @@ class GANTask(GeneratorAverage, Task):
                                for name, rate in rates.items()}
         self._feature_space: FeatureSpace | None = None
         self._feature_cache: dict[str, np.ndarray] = {}
+        if training and cfg.score.every and not distributed.is_active():
+            self._space()  # epochs are scored: find (or first train) the classifier now, not after epoch 1
 
     # -- training -----------------------------------------------------------------------------
 

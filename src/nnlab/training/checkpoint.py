@@ -152,3 +152,24 @@ def config_metadata(task: str, config: Mapping[str, Any]) -> dict[str, str]:
 
     return {"task": task, "format_version": str(FORMAT_VERSION), "nnlab_version": __version__,
             "config": json.dumps(config)}
+
+
+def copied_state(value: Any) -> Any:
+    """A copy of nested dicts/lists of tensors and plain values: tensors cloned, containers rebuilt.
+
+    State dicts hold nothing else mutable, and this is ~5x faster than copy.deepcopy, which
+    made up a quarter of a tiny Iris epoch.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {key: copied_state(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(copied_state(item) for item in value)
+    return value
+
+
+def payload_for_disk(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """The checkpoint payload: the history as JSON text (plain values only, however many epochs)."""
+    payload = {key: value for key, value in snapshot.items() if key != "history"}
+    return {**payload, "history_json": json.dumps(snapshot["history"])}

@@ -1,6 +1,6 @@
 """The run directory: one folder per training run that every later command reads.
 
-runs/<task>/<YYYYmmdd-HHMMSS>[-name]/ holds config.yaml, env.json, metrics.csv,
+runs/<task>/<YYYYmmdd-HHMMSS>[-name]/ holds config.yaml, env.json, status.json, metrics.csv,
 checkpoints/{last,best}.pt, model.safetensors, plots/, samples/ and report.json.
 """
 
@@ -39,6 +39,7 @@ class RunDir:
     env_path = property(lambda self: self.path / "env.json")
     metrics_path = property(lambda self: self.path / "metrics.csv")
     report_path = property(lambda self: self.path / "report.json")
+    status_path = property(lambda self: self.path / "status.json")
     weights_path = property(lambda self: self.path / "model.safetensors")
     last_path = property(lambda self: self.path / "checkpoints" / "last.pt")
     best_path = property(lambda self: self.path / "checkpoints" / "best.pt")
@@ -65,10 +66,11 @@ class RunDir:
     def open(cls, path: str | os.PathLike) -> RunDir:
         """An existing run; a folder without config.yaml is not one, and says so.
 
+        `runs/<task>/latest` names the newest run of that task (unless a folder of that name exists).
         Nothing inside a run may be a link, a device or a pipe: every later read and write of the
         run stays inside the folder the user named (a `plots` link once led evaluate's writes out).
         """
-        run = cls(path)
+        run = cls(_latest(Path(path)))
         if not run.path.is_dir():
             raise CheckpointError(f"no run directory at {run.path}")
         if not run.config_path.is_file():
@@ -137,6 +139,22 @@ class RunDir:
     def write_json(self, path: Path, values: Mapping[str, Any]) -> None:
         write_text_atomic(path, json.dumps(values, indent=2, sort_keys=False) + "\n")
 
+    def write_status(self, state: str, detail: str = "") -> None:
+        """status.json: where the training stands (one of STATES) and, once it stopped, why and how to go on."""
+        if state not in STATES:
+            raise ValueError(f"unknown run state {state!r}")
+        self.write_json(self.status_path, {"state": state, "detail": detail,
+                                           "at": dt.datetime.now().isoformat(timespec="seconds")})
+
+    def read_status(self) -> dict[str, str] | None:
+        """status.json, or None for a run from before nnlab wrote one."""
+        if not self.status_path.is_file():
+            return None
+        values = self.read_json(self.status_path)
+        if values.get("state") not in STATES or not isinstance(values.get("detail", ""), str):
+            raise CheckpointError(f"{self.status_path} is not what nnlab train writes")
+        return values
+
     def write_metrics(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Rewrite metrics.csv from the full history (kept in the checkpoint, so resume stays consistent)."""
         columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -169,10 +187,25 @@ class RunDir:
         return history
 
 
+# training: under way, or killed without a word (kill -9, a power cut); stopped: early stopping or the time budget
+STATES = ("training", "finished", "stopped", "interrupted", "failed")
+
 # What nnlab writes is far smaller (a default Iris run: report.json 753 bytes, metrics.csv 5.6 KB for 60
 # epochs); a larger file is not one of them and is not read whole.
 MAX_JSON_BYTES = 4 << 20
 MAX_METRICS_BYTES = 64 << 20
+
+
+def _latest(path: Path) -> Path:
+    """`path` itself, or for runs/<task>/latest (no such folder) that task's newest run: names start with the time."""
+    if path.name != "latest" or path.exists():
+        return path
+    runs = sorted(child for child in path.parent.glob("*") if (child / "config.yaml").is_file()) \
+        if path.parent.is_dir() else []
+    if not runs:
+        raise CheckpointError(f"no runs in {path.parent} for 'latest' to name")
+    # YYYYmmdd-HHMMSS (a --name suffix does not count), then within one second the config written last
+    return max(runs, key=lambda child: (child.name[:15], (child / "config.yaml").stat().st_mtime))
 
 
 def _read_capped(path: Path, limit: int) -> bytes:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import math
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
@@ -20,12 +19,15 @@ from torch import nn
 
 from nnlab.config import TrainConfig
 from nnlab.errors import CheckpointError, NnlabError
+from nnlab.progress import progress
 from nnlab.training import distributed
 from nnlab.training.batches import Batch, eval_batches, train_batches
-from nnlab.training.checkpoint import config_metadata, load_state, save_checkpoint, save_weights_state
+from nnlab.training.checkpoint import (config_metadata, copied_state, load_state, payload_for_disk,
+                                       save_checkpoint, save_weights_state)
 from nnlab.training.rundir import RunDir
 from nnlab.training.runtime import Launch, autocast
 from nnlab.training.schedules import lr_factor
+from nnlab.training.tracking import TensorBoardLog
 
 log = logging.getLogger("nnlab")
 
@@ -115,6 +117,10 @@ class Trainer:
         self._pending_best: dict[str, Any] | None = None  # the best epoch's weights, not yet on disk
         self._saved_at = 0.0
         self._snapshot_at: float | None = None
+        self._stopped_at_batch: int | None = None  # the time budget ran out after this batch of the last epoch
+        self.stopped_by = ""  # why training ended before its last epoch: "early stopping", "the time budget"
+        self._tracker: TensorBoardLog | None = None
+        self.steps_per_epoch = 1
 
     @property
     def per_rank_batch(self) -> int:
@@ -125,6 +131,8 @@ class Trainer:
 
         Kept apart from `fit` so that a checkpoint that does not fit fails before anything is written.
         """
+        if self.cfg.logger == "tensorboard" and self.launch.is_main:
+            TensorBoardLog.writer_class()
         self.task, self.optimizers = task, task.optimizers
         self.step = Step(self, {name: distributed.wrap(m, self.device) for name, m in task.models.items()})
         self._make_schedulers(len(task.train_data[0]))
@@ -140,8 +148,13 @@ class Trainer:
         """Train the set-up task up to the configured epochs, saving into `run` (rank 0); return the history."""
         self.run, self._saved_at, self._snapshot_at = run, time.monotonic(), None
         if len(self.history) < self.cfg.epochs and self._out_of_time():  # a resumed run that used its budget
-            self._log_out_of_time()
+            self.stopped_by = "the time budget"
+            if self.launch.is_main:
+                log.info(f"time budget: {self._seconds_trained:.3g} s of {self.cfg.time_budget_s:g} s already "
+                         f"trained, nothing to do (raise --time-budget to train on)")
             return self.history
+        if self.cfg.logger == "tensorboard" and self.launch.is_main and run is not None:
+            self._tracker = TensorBoardLog(run.path / "tensorboard")
         try:
             for epoch in range(len(self.history), self.cfg.epochs):
                 if self._run_epoch(epoch):
@@ -152,6 +165,8 @@ class Trainer:
             raise
         finally:
             self._flush()  # Ctrl-C or an error mid-epoch loses at most that epoch
+            if self._tracker is not None:
+                self._tracker.close()
         return self.history
 
     def _run_epoch(self, epoch: int) -> bool:
@@ -159,7 +174,8 @@ class Trainer:
         task, step = self.task, self.step
         step.epoch = epoch
         started = time.perf_counter()
-        row = {"epoch": epoch + 1, **self._train_epoch(task, step)}
+        train_row, self._stopped_at_batch = self._train_epoch(task, step, started=started)
+        row = {"epoch": epoch + 1, **train_row}
         row.update(self._evaluate(task))
         if self.launch.is_main and self.run is not None:
             row.update(task.epoch_end(epoch, self.run))
@@ -167,28 +183,47 @@ class Trainer:
         row["seconds"] = round(time.perf_counter() - started, 3)  # wall time of the epoch, scoring included
         self._check_finite(row)
         self.history.append(row)
+        if self._tracker is not None:
+            self._tracker.epoch(row)
         return self._after_epoch(task, row, seconds=row["seconds"])
 
     def _make_schedulers(self, n_train: int) -> None:
         shard = math.ceil(n_train / self.launch.world_size)
-        steps_per_epoch = max(1, math.ceil(shard / self.per_rank_batch))
+        self.steps_per_epoch = steps_per_epoch = max(1, math.ceil(shard / self.per_rank_batch))
         factor = lr_factor(self.cfg.scheduler, steps_per_epoch=steps_per_epoch,
                            total_steps=steps_per_epoch * self.cfg.epochs, gamma=self.cfg.step_gamma,
                            warmup=self.cfg.warmup)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor)
                            for name, opt in self.optimizers.items() if self.cfg.scheduler != "none"}
 
-    def _train_epoch(self, task: Trainable, step: Step) -> dict[str, float]:
+    def _train_epoch(self, task: Trainable, step: Step, *, started: float) -> tuple[dict[str, float], int | None]:
+        """Train one epoch: its metrics, and the batch it stopped after when the time budget ran out in it."""
         for model in task.models.values():
             model.train()
         records: list[tuple[Metrics, int]] = []
         batches = train_batches(task.train_data, batch_size=self.per_rank_batch, seed=self.cfg.seed,
                                 epoch=step.epoch, rank=self.launch.rank, world_size=self.launch.world_size)
-        for batch in self._progress(batches, step.epoch):
+        deadline = started + self.cfg.time_budget_s - self._seconds_trained if self.cfg.time_budget_s else None
+        stopped_at = None
+        shown = progress(batches, f"epoch {step.epoch + 1}/{self.cfg.epochs}", total=self.steps_per_epoch,
+                         unit="batch", enabled=self.launch.is_main)
+        for index, batch in enumerate(shown, start=1):
             batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
             records.append((task.train_step(batch, step), len(batch[0])))
             step.global_step += 1
-        return _reduce(records, prefix="train_")
+            if deadline is not None and self._past(deadline):
+                stopped_at = index
+                break
+        if stopped_at == self.steps_per_epoch:
+            stopped_at = None  # the budget ran out with the epoch's last batch: a whole epoch
+        return _reduce(records, prefix="train_"), stopped_at
+
+    def _past(self, deadline: float) -> bool:
+        """Whether the clock has passed `deadline`; under DDP, whether any rank's has (all stop at the same step)."""
+        past = time.perf_counter() >= deadline
+        if distributed.is_active():
+            return bool(distributed.all_reduce_sum(torch.tensor([float(past)])).item())
+        return past
 
     @torch.no_grad()
     def _evaluate(self, task: Trainable) -> dict[str, float]:
@@ -219,7 +254,9 @@ class Trainer:
             self.bad_epochs += 1
         patience = self.cfg.early_stopping
         stop = bool(patience) and self.bad_epochs >= patience
-        out_of_time = not stop and row["epoch"] < self.cfg.epochs and self._out_of_time()
+        out_of_time = not stop and (self._stopped_at_batch is not None
+                                    or (row["epoch"] < self.cfg.epochs and self._out_of_time()))
+        self.stopped_by = "the time budget" if out_of_time else "early stopping" if stop else ""
         stop = stop or out_of_time
         flush_due = (stop or row["epoch"] == self.cfg.epochs
                      or time.monotonic() - self._saved_at >= self.cfg.checkpoint_every_s)
@@ -237,14 +274,14 @@ class Trainer:
         return stop
 
     def _out_of_time(self) -> bool:
-        """Whether another epoch, at the mean time of those so far, would end past the time budget.
+        """Whether the epochs so far (their evaluation and scoring included) have used the time budget.
 
         Rank 0's clock decides for every rank (each rank times its own epochs), so all stop together.
         """
         budget = self.cfg.time_budget_s
         if not budget or not self.history:
             return False
-        return bool(distributed.broadcast_object(self._seconds_trained * (1 + 1 / len(self.history)) > budget))
+        return bool(distributed.broadcast_object(self._seconds_trained >= budget))
 
     @property
     def _seconds_trained(self) -> float:
@@ -253,10 +290,10 @@ class Trainer:
 
     def _log_out_of_time(self) -> None:
         if self.launch.is_main:
-            spent = self._seconds_trained
-            log.info(f"time budget: stopping after epoch {len(self.history)} of {self.cfg.epochs}: "
-                     f"{spent:.3g} s trained, and another epoch (~{spent / len(self.history):.3g} s) "
-                     f"would end past the budget of {self.cfg.time_budget_s:g} s")
+            where = (f"batch {self._stopped_at_batch} of {self.steps_per_epoch} in epoch {len(self.history)}"
+                     if self._stopped_at_batch else f"epoch {len(self.history)}")
+            log.info(f"time budget: stopped after {where} of {self.cfg.epochs}: {self._seconds_trained:.3g} s "
+                     f"trained of {self.cfg.time_budget_s:g} s")
 
     def _snapshot_due(self) -> bool:
         """Snapshot after the first epoch, then at most every SNAPSHOT_EVERY_S (every epoch under DDP,
@@ -273,7 +310,7 @@ class Trainer:
         self._pending = {
             "task": self.task_name, "config": self.config, "history": list(self.history),  # rows are never mutated
             "best": dict(self.best), "bad_epochs": self.bad_epochs, "rng": rng,
-            **_copied({
+            **copied_state({
                 "models": {n: distributed.unwrap(m).state_dict() for n, m in task.models.items()},
                 "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
                 "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
@@ -287,7 +324,7 @@ class Trainer:
             return
         self._pending_best = {
             "task": self.task_name, "config": self.config, "history": list(self.history), "best": dict(self.best),
-            "models": _copied({n: distributed.unwrap(m).state_dict() for n, m in task.models.items()}),
+            "models": copied_state({n: distributed.unwrap(m).state_dict() for n, m in task.models.items()}),
         }
 
     def _flush(self) -> None:
@@ -297,9 +334,9 @@ class Trainer:
         if best is not None:  # first: last.pt, the resume point, never passes a best epoch left unsaved
             save_weights_state(self.run.weights_path, best["models"],
                                metadata=config_metadata(self.task_name, self.config))
-            save_checkpoint(self.run.best_path, _for_disk(best))
+            save_checkpoint(self.run.best_path, payload_for_disk(best))
         if pending is not None:
-            save_checkpoint(self.run.last_path, _for_disk(pending))
+            save_checkpoint(self.run.last_path, payload_for_disk(pending))
             self.run.write_metrics(pending["history"])
         self._saved_at = time.monotonic()
 
@@ -318,14 +355,6 @@ class Trainer:
         self.history = json.loads(checkpoint["history_json"])
         self.best, self.bad_epochs = checkpoint["best"], checkpoint["bad_epochs"]
 
-    def _progress(self, batches: Iterator[Batch], epoch: int) -> Iterator[Batch]:
-        if not self.launch.is_main or not sys.stderr.isatty():
-            return batches  # no bar to draw: skip tqdm's set-up, a real cost in a 5 ms epoch
-        from tqdm.auto import tqdm
-
-        return tqdm(batches, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False, unit="batch",
-                    disable=None if self.launch.is_main else True)
-
     def _current_lr(self) -> float:
         first = next(iter(self.optimizers.values()))
         return float(first.param_groups[0]["lr"])
@@ -335,27 +364,6 @@ class Trainer:
         if bad:
             raise TrainingError(f"{bad[0]} became {row[bad[0]]} in epoch {row['epoch']} "
                                 f"(try a lower --lr or --set train.grad_clip=1)")
-
-
-def _copied(value: Any) -> Any:
-    """A copy of nested dicts/lists of tensors and plain values: tensors cloned, containers rebuilt.
-
-    State dicts hold nothing else mutable, and this is ~5x faster than copy.deepcopy, which
-    made up a quarter of a tiny Iris epoch.
-    """
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, dict):
-        return {key: _copied(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_copied(item) for item in value)
-    return value
-
-
-def _for_disk(snapshot: Mapping[str, Any]) -> dict[str, Any]:
-    """The checkpoint payload: the history as JSON text (plain values only, however many epochs)."""
-    payload = {key: value for key, value in snapshot.items() if key != "history"}
-    return {**payload, "history_json": json.dumps(snapshot["history"])}
 
 
 def _reduce(records: list[tuple[Metrics, int]], *, prefix: str) -> dict[str, float]:
