@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/nnlab tour
 
+# One test process per core (at most 4), each on one thread: the tests' tensors are tiny, so two
+# single-threaded processes finish sooner than one on two threads (measured in docs/benchmarks.md).
+# A file's tests stay in one process, sharing its module fixtures.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --dist loadfile
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

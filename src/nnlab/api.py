@@ -21,7 +21,7 @@ from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
 from nnlab.memory import retain_freed_memory
 from nnlab.progress import logs_like_the_cli
-from nnlab.results import DataSets, Demo, Files, Predictions, Result, Simulation, Summary, plain
+from nnlab.results import DataSets, Demo, Files, Predictions, Result, Simulation, Summary, plain, written
 from nnlab.tasks import TASKS, get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
@@ -51,7 +51,7 @@ class TrainResult(Result):
         if self.run is None:
             return []
         report = self.report or Report({}, [])
-        return [*report.lines, f"run: {self.run.path}", *(f"plot: {path}" for path in report.files)]
+        return [*report.lines, f"run: {self.run.path}", *map(written, report.files)]
 
 
 def resolve_config(task_name: str, *, config_path: str | os.PathLike | None = None,
@@ -136,7 +136,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
                 if run is not None:
                     stopped = f"by {trainer.stopped_by} " if trainer.stopped_by else ""
                     run.write_status("stopped" if stopped else "finished",
-                                     f"{stopped}after epoch {len(history)} of {config.train.epochs}")
+                                     f"{stopped}after epoch {len(history)} of {config.train.epochs}", best=trainer.best)
             report = None
             if run is not None and evaluate:
                 load_weights(run.weights_path, task.models, task=task_name)  # evaluate the best epoch

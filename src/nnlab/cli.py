@@ -164,7 +164,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
 
     evaluate_sim = verbs.add_parser("evaluate-sim", help="check simulated showers against the physics")
     evaluate_sim.add_argument("files", nargs="+", help="CaloGAN HDF5 files (e.g. one per particle)")
-    evaluate_sim.add_argument("--out", help="folder for plots and report (default: beside the first file)")
+    evaluate_sim.add_argument("--out", help="folder for plots and report (default: runs/evaluate-sim/FIRST_FILE_NAME)")
     _handles(evaluate_sim, _evaluate_sim)
 
     runs = verbs.add_parser("runs", help="list the runs under a folder, or compare runs side by side")
@@ -180,7 +180,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
                          "(default: runs_compared.png)")
     _handles(compare, _shows(lambda api, a: api.compare_runs(a.runs, output=a.output)))
 
-    report = verbs.add_parser("report", help="summarise a run: config, best epoch, test metrics")
+    report = verbs.add_parser("report", help="summarise a run: status, config, last and best epoch, test metrics")
     report.add_argument("run", help="run directory")
     _handles(report, _shows(lambda api, a: api.report(a.run)))
 
@@ -313,8 +313,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _evaluate_sim(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab import api
 
-    out = Path(args.out) if args.out else Path(args.files[0]).with_suffix("").with_name(
-        Path(args.files[0]).stem + "-validation")
+    out = Path(args.out) if args.out else Path("runs") / "evaluate-sim" / Path(args.files[0]).stem
     result = api.evaluate_simulation(args.files, out)
     _emit(args, result)
     return 0 if result.values["passed"] else 1

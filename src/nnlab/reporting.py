@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shlex
@@ -34,6 +35,11 @@ def summarize_run(run_path: str | os.PathLike) -> tuple[dict[str, Any], list[str
         lines.append(f"trained: {int(last['epoch'])} epochs, {int(last['step'])} steps")
         lines.append("last epoch: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()
                                                  if k.startswith(("train_", "val_"))))
+        best = (status or {}).get("best")
+        if (isinstance(best, dict) and isinstance(best.get("epoch"), (int, float)) and math.isfinite(best["epoch"])
+                and isinstance(best.get("value"), (int, float))):
+            lines.append(f"best epoch: {int(best['epoch'])} by {_shown(best.get('metric', '?'))} {best['value']:.4g} "
+                         f"(its weights are model.safetensors, what evaluate, predict and sample use)")
     if run.report_path.is_file():
         report = run.read_json(run.report_path)
         test, files = report.get("test", {}), report.get("files", [])

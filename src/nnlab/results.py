@@ -55,6 +55,11 @@ def plain(value: Any, root: Path | None = None) -> Any:
     return str(value)
 
 
+def written(path: str | Path) -> str:
+    """'plot: x.png' for a picture, 'file: report.md' for anything else a verb wrote: one line each."""
+    return f"{'plot' if Path(path).suffix.lower() in ('.png', '.svg', '.pdf') else 'file'}: {path}"
+
+
 def _shown() -> Any:
     """A field holding the lines a terminal shows: kept out of `to_dict` (the other fields hold the data)."""
     return dataclasses.field(default_factory=list, repr=False)

@@ -28,15 +28,21 @@ def find_runs(root: str | os.PathLike) -> list[RunDir]:
 
 
 def describe(run: RunDir) -> dict[str, Any]:
-    """One row of `runs list`: task, when, status, epochs, the headline score, size on disk."""
-    config, history = run.read_config(), run.read_metrics()
-    status = run.read_status()
-    report = run.read_json(run.report_path) if run.report_path.is_file() else {}
-    return {"run": run.path, "task": config.get("task", "?"), "started": _started(run.path.name),
+    """One row of `runs list`: task, when, status, epochs, the headline score, size on disk. A run whose files
+    nnlab cannot read is listed as unreadable (`nnlab report RUN` says why), not dropped."""
+    try:
+        config, history = run.read_config(), run.read_metrics()
+        status = run.read_status()
+        report = run.read_json(run.report_path) if run.report_path.is_file() else {}
+    except CheckpointError:
+        return {"run": run.path, "task": "?", "started": _started(run.path.name), "status": "unreadable",
+                "epochs": "?", "score": "-", "size_mb": _size_mb(run.path)}
+    return {"run": run.path, "task": _plain(config.get("task", "?")), "started": _started(run.path.name),
             "status": status["state"] if status else ("trained" if history else "no epoch"),
-            "epochs": f"{int(history[-1]['epoch'])}/{config.get('train', {}).get('epochs', '?')}" if history else "0",
+            "epochs": f"{int(history[-1]['epoch'])}/{_plain(config.get('train', {}).get('epochs', '?'))}"
+            if history else "0",
             "score": headline(report, history[-1] if history else {}),
-            "size_mb": round(sum(f.stat().st_size for f in run.path.rglob("*") if f.is_file()) / 2**20, 1)}
+            "size_mb": _size_mb(run.path)}
 
 
 def headline(report: dict[str, Any], last: dict[str, float]) -> str:
@@ -94,6 +100,15 @@ def open_runs(paths: Sequence[str | os.PathLike]) -> list[RunDir]:
     if len({run.path.resolve() for run in runs}) < len(runs):
         raise CheckpointError("runs compare got the same run twice")
     return runs
+
+
+def _size_mb(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20, 1)
+
+
+def _plain(value: object) -> str:
+    """A value read from a file as one short printable word (a task name cannot forge a line of the table)."""
+    return "".join(ch for ch in str(value) if ch.isprintable() and not ch.isspace())[:24] or "?"
 
 
 def _started(name: str) -> str:

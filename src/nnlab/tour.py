@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nnlab import api
+from nnlab.results import written
 
 GAN_EPOCHS = 8  # of the default's 60 on mnist-5k: 12-15 s an epoch on 2 AVX2 cores, scores included
 
@@ -74,4 +75,4 @@ def _echo_run(result: api.TrainResult, echo: Callable[[str], None]) -> None:
         echo(line)
     echo(f"run: {result.run.path}")
     for path in result.report.files:
-        echo(f"plot: {path}")
+        echo(written(path))

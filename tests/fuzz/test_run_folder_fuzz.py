@@ -124,8 +124,20 @@ def test_any_report_or_config_is_summarised_or_refused_in_one_line(cli, copy, re
     assert len(result.err.splitlines()) == (result.code == 2)
     printable = set(string.printable) - set("\r\x0b\x0c")
     assert all(set(line) <= printable | set(line if line.isprintable() else "") for line in result.out.splitlines())
-    assert len(result.out.splitlines()) <= 6 + len(report.get("files", []) if isinstance(report.get("files"), list)
+    # run, task, train, status, trained, last epoch, best epoch, test accuracy, and a line per file
+    assert len(result.out.splitlines()) <= 8 + len(report.get("files", []) if isinstance(report.get("files"), list)
                                                     else [])
+
+
+@SETTINGS
+@given(status=st.dictionaries(st.sampled_from(["state", "detail", "best", "at"]), json_values, max_size=4),
+       state=st.sampled_from(["training", "finished", "interrupted", "bogus"]))
+def test_any_status_is_shown_or_refused_in_one_line(cli, copy, status, state):
+    (copy / "status.json").write_text(json.dumps({"state": state, **status}))
+    result = cli("report", copy)
+    assert result.code in (0, 2) and "Traceback" not in result.err
+    assert len(result.err.splitlines()) == (result.code == 2)
+    assert all(line.isprintable() for line in result.out.splitlines())
 
 
 @SETTINGS

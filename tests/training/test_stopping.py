@@ -98,7 +98,8 @@ def test_a_lock_file_that_names_no_owner_is_no_obstacle(cli, tmp_path, text):
 def test_a_run_says_where_it_stands_and_how_to_go_on(cli, tmp_path, monkeypatch):
     assert cli("train", "iris", "--epochs", "2", "--out", tmp_path).code == 0
     run = only_run(tmp_path)
-    assert "status: finished after epoch 2 of 2" in cli("report", run).out
+    report = cli("report", run).out
+    assert "status: finished after epoch 2 of 2" in report and "best epoch: " in report and " by val_loss " in report
     run_epoch = Trainer._run_epoch
 
     def ctrl_c_in_epoch_4(self, epoch):

@@ -29,7 +29,8 @@ def report_lines(found: Mapping[str, Any], classifier: str) -> list[str]:
         f"ratio {found['fid_cnn'] / max(found['fid_cnn_floor'], 1e-12):.1f}x; {found['n_samples']} samples)",
         f"KID-CNN {found['kid_cnn']:.4f} +- {found['kid_cnn_se']:.4f} (real-vs-real floor "
         f"{found['kid_cnn_floor']:.4f} +- {found['kid_cnn_floor_se']:.4f}; unbiased: 0 for a perfect generator)",
-        f"precision {found['precision']:.3f}  recall {found['recall']:.3f}",
+        f"precision {found['precision']:.3f}  recall {found['recall']:.3f} (the share of samples among real images' "
+        f"neighbours, and of real images among the samples'; 1 for both: {_coverage(found)})",
         f"mode coverage: rarest class {histogram.min():.3f}, commonest {histogram.max():.3f} "
         f"(uniform {1 / len(histogram):.3f})",
         f"memorisation ratio {found['memorisation_ratio']:.2f} (1 = as far from the training set as test images)",
@@ -39,8 +40,20 @@ def report_lines(found: Mapping[str, Any], classifier: str) -> list[str]:
         for name, step in found["ladder"].items()))
     for mode in ("inpaint", "denoise"):
         r = found[mode]
+        reading = "better than the corrupted input" if r["psnr_gain"] > 0 else "worse than the corrupted input"
         lines.append(f"{mode}: PSNR {r['psnr_input']:.2f} dB -> {r['psnr_output']:.2f} dB "
-                     f"({r['psnr_gain']:+.2f} dB) on held-out test images")
+                     f"({r['psnr_gain']:+.2f} dB: {reading}) on held-out test images")
     lines.append(f"features: penultimate layer of the cnn classifier {classifier} "
                  f"(FID-CNN; not comparable with Inception FID)")
     return lines
+
+
+def _coverage(found: Mapping[str, Any]) -> str:
+    """Precision and recall in words: what a low value of each says about the samples."""
+    if found["precision"] < 0.1:
+        return "hardly a sample looks real"
+    if found["recall"] < 0.1:
+        return "the samples cover almost none of the data (collapse)"
+    if found["precision"] < 0.5 or found["recall"] < 0.5:
+        return "fewer realistic samples" if found["precision"] < found["recall"] else "part of the data is missed"
+    return "most samples look real and cover the data"

@@ -12,7 +12,7 @@ from torch import nn
 
 from nnlab.errors import ConfigError
 from nnlab.evaluation.fid_cnn import Classifiers
-from nnlab.results import Result, plain
+from nnlab.results import Result, plain, written
 from nnlab.training.batches import Batch
 from nnlab.training.rundir import RunDir
 from nnlab.training.trainer import Metrics, Step
@@ -53,7 +53,7 @@ class Report(Result):
         return {**plain(self.values), "files": plain(self.files, root)}
 
     def text(self) -> list[str]:
-        return [*self.lines, *(f"plot: {path}" for path in self.files)]
+        return [*self.lines, *map(written, self.files)]
 
     def save(self, run: RunDir, path: Path | None = None) -> None:
         """Into the run's report.json, or `path` (an evaluation against other data keeps the default one).

@@ -26,7 +26,7 @@ from nnlab.models.image_classifier import ImageClassifier
 from nnlab.tasks.base import Option
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.checkpoint import load_state, read_weights, submodule_state
-from nnlab.results import Files, Predictions
+from nnlab.results import Files, Predictions, written
 from nnlab.training.rundir import RunDir
 from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step
@@ -190,7 +190,7 @@ class CNNTask(ClassifierTask):
                            for k in range(len(self.class_names))])
         files.append(image_grid(dreams, folder / "activation_maximisation.png", titles=list(self.class_names),
                                 suptitle="inputs optimised to maximise each class"))
-        return Files(files, lines=[f"plot: {path}" for path in files])
+        return Files(files, lines=[written(path) for path in files])
 
     def state_dict(self) -> dict[str, Any]:
         return {"shifts": self.shifts.get_state()}

@@ -290,7 +290,7 @@ class ShowerGeneratorTask(Task):
         powers = {r["observable"]: r["separation_power"] for r in rows if r["separation_power"] is not None}
         worst = max(powers, key=powers.get)
         lines = [f"{particle}: classifier AUC {aucs['observables']:.3f} on observables, {aucs['cells']:.3f} on cells "
-                 f"(0.5 = indistinguishable; CaloGAN about 1.0)",
+                 f"(0.5 = indistinguishable, 1.0 = always told apart)",
                  f"{particle}: separation power mean {np.mean(list(powers.values())):.3f}, worst {worst} "
                  f"{powers[worst]:.3f}; {sum(v < 0.05 for v in powers.values())} of {len(powers)} below 0.05",
                  f"{particle}: report {page}"]

@@ -139,11 +139,12 @@ class RunDir:
     def write_json(self, path: Path, values: Mapping[str, Any]) -> None:
         write_text_atomic(path, json.dumps(values, indent=2, sort_keys=False) + "\n")
 
-    def write_status(self, state: str, detail: str = "") -> None:
-        """status.json: where the training stands (one of STATES) and, once it stopped, why and how to go on."""
+    def write_status(self, state: str, detail: str = "", *, best: Mapping[str, Any] | None = None) -> None:
+        """status.json: where the training stands (one of STATES), once it stopped why and how to go on, and the
+        best epoch (whose weights model.safetensors holds)."""
         if state not in STATES:
             raise ValueError(f"unknown run state {state!r}")
-        self.write_json(self.status_path, {"state": state, "detail": detail,
+        self.write_json(self.status_path, {"state": state, "detail": detail, "best": dict(best or {}),
                                            "at": dt.datetime.now().isoformat(timespec="seconds")})
 
     def read_status(self) -> dict[str, str] | None:

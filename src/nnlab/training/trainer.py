@@ -248,7 +248,7 @@ class Trainer:
         improved = (value is None or self.best is None or self.best["value"] is None
                     or (value < self.best["value"] if mode == "min" else value > self.best["value"]))
         if improved:
-            self.best, self.bad_epochs = {"value": value, "epoch": row["epoch"]}, 0
+            self.best, self.bad_epochs = {"value": value, "epoch": row["epoch"], "metric": metric}, 0
             self._remember_best(task)
         else:
             self.bad_epochs += 1
