@@ -51,3 +51,16 @@ def test_tile_images_fills_a_partial_last_row_with_padding():
     grid = tile_images(np.ones((3, 2, 2)), n_cols=2, padding=1, pad_value=0.0)
     assert grid.shape == (2 * 3 + 1, 2 * 3 + 1)
     assert grid.sum() == 3 * 4
+
+
+def test_labelled_rows_draw_every_row_under_one_title(tmp_path):
+    from PIL import Image
+
+    from nnlab.plots.images import labelled_rows
+
+    rows = [np.zeros((8, 28, 28)), np.ones((8, 28, 28)), np.full((3, 28, 28), 0.5)]  # a short last row is fine
+    path = labelled_rows(rows, ["clean", "10x10\nhole", "restored"], tmp_path / "rows.png", title="in-painting")
+    with Image.open(path) as image:
+        assert max(image.size) >= 600 and image.size[0] > image.size[1]  # rows of 8: wider than tall
+    with pytest.raises(ValueError, match="2 rows of images for 3 labels"):
+        labelled_rows(rows[:2], ["a", "b", "c"], tmp_path / "x.png", title="x")

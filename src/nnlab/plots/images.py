@@ -26,12 +26,14 @@ def image_grid(
     cmap: str = "gray",
     normalise_each: bool = False,
     suptitle: str | None = None,
+    value_range: tuple[float, float] | None = None,
 ) -> Path:
     """Draw images (N, H, W) as a grid of panels, each with an optional title, and save a PNG.
 
     By default all panels share one grey scale, so brightness compares across panels (filters
     of one layer, samples of one model); `normalise_each` stretches each panel to its own
-    range instead, which feature maps with very different magnitudes need.
+    range instead, which feature maps with very different magnitudes need; `value_range` fixes
+    the scale (images in 0..1 shown as they are, not stretched to their own extremes).
     """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3 or len(images) == 0:
@@ -43,7 +45,7 @@ def image_grid(
     panel = 1.3 if titles is None else 1.6  # inches; room for a title line
     fig, axes = new_figure(n_rows, n_cols, size=(panel * n_cols, panel * n_rows + (0.4 if suptitle else 0)),
                            squeeze=False)
-    vmin, vmax = float(images.min()), float(images.max())
+    vmin, vmax = value_range or (float(images.min()), float(images.max()))
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= len(images):
@@ -107,3 +109,23 @@ def _to_unit(images: np.ndarray, value_range: tuple[float, float] | None) -> np.
         return images.astype(np.float32) / 255.0
     lo, hi = value_range or (0.0, 1.0)
     return np.clip((images.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def labelled_rows(rows: Sequence[np.ndarray], labels: Sequence[str], path: str | os.PathLike, *, title: str) -> Path:
+    """Rows of images (each (k, H, W) in 0..1, one grey scale) with a label left of each row and a title: a
+    picture that says what it shows without the terminal (generated against nearest, clean against restored)."""
+    if len(rows) != len(labels) or not rows:
+        raise ValueError(f"got {len(rows)} rows of images for {len(labels)} labels")
+    n_cols = max(len(images) for images in rows)
+    fig, axes = new_figure(len(rows), n_cols, size=(0.9 * n_cols + 1.8, 0.9 * len(rows) + 0.7), squeeze=False)
+    for images, label, row_axes in zip(rows, labels, axes):
+        for i, ax in enumerate(row_axes):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if i < len(images):
+                ax.imshow(images[i], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        row_axes[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

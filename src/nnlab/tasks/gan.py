@@ -24,6 +24,7 @@ from nnlab.evaluation.fid_cnn import FeatureSpace, memorisation, real_sample, sc
 from nnlab.evaluation.image_generation import report_lines, spread
 from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
+from nnlab.plots.images import image_grid, labelled_rows
 from nnlab.results import Files
 from nnlab.tasks.base import Option, Report, Task, VerbOption, reject_options
 from nnlab.tasks.gan_config import DEFAULT_LATENT, GANConfig, recipe
@@ -209,7 +210,7 @@ class GANTask(GeneratorAverage, Task):
     def restore_report(self, mode: str, *, n: int, seed: int, steps: int, folder: Path) -> Files:
         """`restore`, plus a picture (rows: clean, corrupted, restored) and lines for the terminal."""
         psnrs, stack = self.restore(mode, n=n, seed=seed, steps=steps)
-        path = _write_sheet(stack, folder / f"{mode}_seed{seed}.png", n_cols=n)
+        path = self._restore_sheet(mode, stack, n, psnrs, folder / f"{mode}_seed{seed}.png")
         return Files([path], measured={"mode": mode, "n": n, **psnrs},
                      lines=[f"{mode}: mean PSNR {psnrs['psnr_input']:.2f} dB (corrupted) -> "
                             f"{psnrs['psnr_output']:.2f} dB (restored), {psnrs['psnr_gain']:+.2f} dB over {n} "
@@ -238,15 +239,14 @@ class GANTask(GeneratorAverage, Task):
         nearest, ratio = memorisation(space, generated[:2000], self._features("train"), test)
         found["memorisation_ratio"] = ratio
         plots = run.plots_dir
-        files = [_write_sheet(generated[:GRID], plots / "samples.png"),
-                 self._neighbour_sheet(generated[:16], nearest[:16], plots / "nearest_training_images.png"),
+        files = [image_grid(generated[:GRID], plots / "samples.png", n_cols=8, value_range=(0.0, 1.0),
+                            suptitle=f"{GRID} samples of {run.path.name}: its best epoch's weights, latent seed 1"),
+                 self._neighbour_sheet(generated[:8], nearest[:8], plots / "nearest_training_images.png"),
                  plot_class_histogram(found["class_histogram"], self.class_names, plots / "class_histogram.png"),
                  self._walk(10, seed=1, label=None, path=plots / "interpolation.png")]
         for mode in ("inpaint", "denoise"):
             found[mode], stack = self.restore(mode, n=cfg.n_restore, seed=2, steps=cfg.restore_steps)
-            k = min(8, cfg.n_restore)
-            rows = np.concatenate([stack[i * cfg.n_restore:i * cfg.n_restore + k] for i in range(3)])
-            files.append(_write_sheet(rows, plots / f"{mode}.png", n_cols=k))
+            files.append(self._restore_sheet(mode, stack, cfg.n_restore, found[mode], plots / f"{mode}.png"))
         history = run.read_metrics()
         if history:
             from nnlab.plots.training import plot_history
@@ -276,7 +276,20 @@ class GANTask(GeneratorAverage, Task):
     def _neighbour_sheet(self, generated: np.ndarray, nearest: np.ndarray, path: Path) -> Path:
         """Top row: generated images; bottom row: the training image nearest to each in feature space."""
         neighbours = _unit(self.train_data[0][torch.from_numpy(nearest.astype(np.int64))])
-        return _write_sheet(np.concatenate([generated, neighbours]), path, n_cols=len(generated))
+        return labelled_rows([generated, neighbours], ["generated", "nearest\ntraining\nimage"], path,
+                             title="Each sample above the training image nearest to it in the classifier's features "
+                                   "(a copy would look the same)")
+
+    def _restore_sheet(self, mode: str, stack: np.ndarray, n: int, psnrs: Mapping[str, float], path: Path) -> Path:
+        """Up to 8 held-out test images: clean, corrupted and restored, in rows, with the PSNR in the title."""
+        k = min(8, n)
+        cfg = self.config.score
+        corrupted = f"{cfg.hole}x{cfg.hole}\nhole" if mode == "inpaint" else f"noise\nsigma {cfg.noise_sigma:g}"
+        rows = [stack[i * n:i * n + k] for i in range(3)]
+        return labelled_rows(rows, ["clean", corrupted, "restored"], path,
+                             title=f"{'In-painting' if mode == 'inpaint' else 'Denoising'} held-out test images: "
+                                   f"PSNR {psnrs['psnr_input']:.1f} -> {psnrs['psnr_output']:.1f} dB "
+                                   f"(mean over {n})")
 
     # -- pixels, labels, latents ----------------------------------------------------------------
 
