@@ -34,3 +34,10 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
     return path
+
+
+def whole_number_ticks(axis) -> None:
+    """Ticks only at whole numbers on `axis` (ax.xaxis): epochs, counts; one epoch is not 0.96 to 1.04."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))

@@ -8,29 +8,52 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab.plots.figures import new_figure, save_figure
+from nnlab.plots.figures import new_figure, save_figure, whole_number_ticks
 
 
-def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike, *, extra: Sequence[str] = ()) -> Path:
-    """Train/validation curves of every metric in metrics.csv, one panel per metric, plus `extra` columns."""
-    names = sorted({key.split("_", 1)[1] for row in rows for key in row if key.startswith(("train_", "val_"))})
-    extra = [name for name in extra if any(name in row for row in rows)]
-    panels = len(names) + len(extra)
+TITLES = {"acc": "accuracy: share of correct classes", "loss": "loss (lower is better)"}
+
+
+def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike, *, extra: Sequence[str] = (),
+                 titles: Mapping[str, str] | None = None, run: str = "") -> Path:
+    """Train/validation curves of every metric in metrics.csv, one panel per metric, plus `extra` columns.
+
+    `titles` says what a panel's metric is (a name like sep_watched means nothing on its own).
+    A metric with no value at all gets no panel; epochs are whole numbers on the axis, and a
+    short run draws its points, which a line of one point would not show.
+    """
+    def has(key: str) -> bool:
+        return any(np.isfinite(row.get(key, np.nan)) for row in rows)
+
+    names = sorted({key.split("_", 1)[1] for row in rows for key in row if key.startswith(("train_", "val_"))
+                    and has(key)})
+    extra = [name for name in extra if has(name)]
+    panels = max(1, len(names) + len(extra))
     n_cols = min(panels, 4)
-    fig, axes = new_figure((panels + n_cols - 1) // n_cols, n_cols, size=(4.5 * n_cols, 3.5 * ((panels + 3) // 4)),
-                           squeeze=False)
+    n_rows = (panels + n_cols - 1) // n_cols
+    fig, axes = new_figure(n_rows, n_cols, size=(4.5 * n_cols, 3.5 * n_rows + 0.4), squeeze=False)
     epochs = [row["epoch"] for row in rows]
-    for ax in axes.flat[panels:]:
+    style = "o-" if len(rows) < 15 else "-"
+    for ax in axes.flat[len(names) + len(extra):]:
         ax.set_axis_off()
     for ax, name in zip(axes.flat, names + extra):
         split = name in names  # a train_/val_ pair, or one extra column
-        series = [("train", f"train_{name}", "-"), ("val", f"val_{name}", "--")] if split else [(name, name, "-")]
-        for label, key, style in series:
+        series = [("train", f"train_{name}", style), ("val", f"val_{name}", style.replace("-", "--"))] if split \
+            else [(name, name, style)]
+        for label, key, line in series:
             values = [row.get(key, np.nan) for row in rows]
             if not np.all(np.isnan(values)):
-                ax.plot(epochs, values, style, label=label)
-        ax.set(xlabel="epoch", ylabel=name, title=name)
-        ax.legend()
+                ax.plot(epochs, values, line, markersize=3, label=label)
+        ax.set(xlabel="epoch", ylabel=name, title={**TITLES, **(titles or {})}.get(name, name))
+        ax.title.set_fontsize(9)
+        if style == "o-":  # a short run: a tick at every epoch, half an epoch of room either side
+            ax.set_xticks(sorted(set(epochs)))
+            ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+        else:
+            whole_number_ticks(ax.xaxis)
+        ax.ticklabel_format(axis="y", useOffset=False)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"training history{f' of {run}' if run else ''}: {len(rows)} epoch{'s' * (len(rows) != 1)}")
     return save_figure(fig, path)
 
 

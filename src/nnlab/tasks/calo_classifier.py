@@ -102,7 +102,7 @@ class CaloClassifierTask(ClassifierTask):
                  _plot_rocs(pairs, baseline, run.plots_dir / "roc.png")]
         history = run.read_metrics()
         if history:
-            files.append(plot_history(history, run.plots_dir / "history.png"))
+            files.append(plot_history(history, run.plots_dir / "history.png", run=run.path.name))
         values = {"test": summary, "pairs": pairs, "cut_baseline": baseline, "energy_bins": bins, "data": self.source}
         report = Report(values, format_summary(summary) + _format_pairs(pairs, baseline, bins), files)
         report.save(run)

@@ -66,7 +66,7 @@ class ClassifierTask(Task):
                                 run.plots_dir / "confusion_matrix.png")]
         history = run.read_metrics()
         if history:
-            files.append(plot_history(history, run.plots_dir / "history.png"))
+            files.append(plot_history(history, run.plots_dir / "history.png", run=run.path.name))
         files += self.extra_plots(run, probs)
         report = Report({"test": summary}, format_summary(summary), files)
         report.save(run)

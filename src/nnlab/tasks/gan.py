@@ -38,6 +38,11 @@ from nnlab.training.schedules import make_optimizer
 from nnlab.training.trainer import Metrics, Step, TrainingError
 
 EPOCH_SCORES = ("spread", "fid_cnn", "precision", "recall")  # metrics.csv columns epoch_end adds
+HISTORY_TITLES = {"spread": "samples' spread, share of the data's (near 0: collapse)",
+                  "fid_cnn": "FID-CNN against training images (lower is better)",
+                  "precision": "precision: samples that look real", "recall": "recall: data the samples cover",
+                  "d_real_acc": "D's accuracy on real images", "d_fake_acc": "D's accuracy on generated images",
+                  "d_loss": "D's loss", "g_loss": "G's loss"}
 COLLAPSE_CHECK_FROM = 3  # epoch: a freshly initialised G draws near-identical images, which is not collapse
 GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per epoch
 SHEET_MAX = 256  # samples drawn on sample's PNG sheet (16 x 16); its .npy holds all of them
@@ -251,7 +256,8 @@ class GANTask(GeneratorAverage, Task):
         if history:
             from nnlab.plots.training import plot_history
 
-            files.append(plot_history(history, plots / "history.png", extra=EPOCH_SCORES))
+            files.append(plot_history(history, plots / "history.png", extra=EPOCH_SCORES, titles=HISTORY_TITLES,
+                                      run=run.path.name))
         report = Report({"scores": found, "classifier": space.source}, report_lines(found, space.source), files)
         report.save(run)
         return report

@@ -35,6 +35,10 @@ WATCHED = ("E_tot/E_inc", "f_0", "f_1", "s_d", "lateral_width_1", "sparsity_1") 
 # the epoch kept has the lowest AUC plus this times the watched separation power: where the AUC saturates at 1
 # (early in training, or a short run) the separation power still tells the epochs apart
 TIE_BREAK = 1e-3
+HISTORY_TITLES = {"sep_watched": "separation power, mean of the watched observables (0: the same histograms)",
+                  "auc_watched": "classifier AUC, generated vs training showers (0.5: indistinguishable)",
+                  "d_loss": "critic loss", "g_loss": "generator loss",
+                  "wasserstein": "critic's Wasserstein estimate (mean real minus mean fake score)"}
 SEPARATION_BOUND = 0.05  # the target for every observable: each epoch logs how many are at or above it (n_above)
 SAMPLE_CHUNK = 16384  # showers `sample` generates and writes at a time: ~66 MB as float64, whatever -n
 
@@ -252,7 +256,8 @@ class ShowerGeneratorTask(Task):
         if history and not reference and not bf16:
             from nnlab.plots.training import plot_history
 
-            files.append(plot_history(history, run.plots_dir / "history.png", extra=("sep_watched", "auc_watched")))
+            files.append(plot_history(history, run.plots_dir / "history.png", extra=("sep_watched", "auc_watched"),
+                                      titles=HISTORY_TITLES, run=run.path.name))
         report = Report(values, lines, files)
         report.save(run, folder / "report.json" if reference or bf16 else None)
         return report
