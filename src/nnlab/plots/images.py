@@ -27,13 +27,15 @@ def image_grid(
     normalise_each: bool = False,
     suptitle: str | None = None,
     value_range: tuple[float, float] | None = None,
+    signed: bool = False,
 ) -> Path:
     """Draw images (N, H, W) as a grid of panels, each with an optional title, and save a PNG.
 
     By default all panels share one grey scale, so brightness compares across panels (filters
     of one layer, samples of one model); `normalise_each` stretches each panel to its own
     range instead, which feature maps with very different magnitudes need; `value_range` fixes
-    the scale (images in 0..1 shown as they are, not stretched to their own extremes).
+    the scale (images in 0..1 shown as they are, not stretched to their own extremes). `signed`
+    (weights): a red-white-blue scale symmetric about 0, so the sign reads at a glance.
     """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3 or len(images) == 0:
@@ -51,7 +53,10 @@ def image_grid(
         if i >= len(images):
             continue
         lo, hi = (images[i].min(), images[i].max()) if normalise_each else (vmin, vmax)
-        ax.imshow(images[i], cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+        if signed:
+            lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+        ax.imshow(images[i], cmap="RdBu_r" if signed else cmap, vmin=lo, vmax=hi if hi > lo else lo + 1,
+                  interpolation="nearest")
         if titles is not None:
             ax.set_title(titles[i], fontsize=7)
     if suptitle:

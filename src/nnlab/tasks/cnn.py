@@ -180,12 +180,17 @@ class CNNTask(ClassifierTask):
         if not 0 <= index < len(self.test_data[0]):
             raise ConfigError(f"--index {index} is outside the {len(self.test_data[0])} test images")
         model, folder = self.models["model"].eval(), run.plots_dir / "inspect"
-        files = [image_grid(first_layer_filters(model), folder / "filters.png", normalise_each=True,
-                            suptitle="first-layer filters")]
+        files = [image_grid(first_layer_filters(model), folder / "filters.png", normalise_each=True, signed=True,
+                            suptitle="first-layer filters: red weights positive, blue negative (each its own scale)")]
         image = self._pixels(self.test_data[0][index:index + 1])
+        label = self.class_names[int(self.test_data[1][index])]
+        digit = image[0, 0].float().cpu().numpy()[None]  # (1, H, W): the input, first panel of every sheet
         for name, maps in feature_maps(model, image):
-            files.append(image_grid(maps, folder / f"feature_maps_{name}.png", normalise_each=True,
-                                    suptitle=f"{name}: feature maps of test image {index}"))
+            sheet = np.concatenate([digit, _resized(maps, digit.shape[1:])])  # maps drawn at the input's size
+            files.append(image_grid(sheet, folder / f"feature_maps_{name}.png", normalise_each=True,
+                                    titles=[f"input: {label}", *(f"map {k}" for k in range(len(maps)))],
+                                    suptitle=f"{name}: feature maps of test image {index} ({label}), each on its own "
+                                             f"grey scale"))
         dreams = np.stack([activation_maximisation(model, target=k, steps=steps, seed=k)
                            for k in range(len(self.class_names))])
         files.append(image_grid(dreams, folder / "activation_maximisation.png", titles=list(self.class_names),
@@ -244,3 +249,10 @@ def _load_features(network: nn.Module, run_path: str, *, arch: str, widths: tupl
     tensors, _ = read_weights(run.weights_path)
     load_state(network.features, submodule_state(tensors, "model.network.features."), what="features",
                source=run.weights_path)
+
+
+def _resized(images: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Images (N, H, W) resized to `shape` by nearest pixels: maps of a coarser resolution beside their input."""
+    rows = (np.arange(shape[0]) * images.shape[1] // shape[0])[:, None]
+    cols = (np.arange(shape[1]) * images.shape[2] // shape[1])[None, :]
+    return images[:, rows, cols]
