@@ -112,6 +112,18 @@ def average_image(image: np.ndarray, *, normalise: bool = False) -> np.ndarray:
     return image.mean(axis=0)
 
 
+# What each observable is, for plot titles: a name like s_d means nothing to a reader without this.
+MEANINGS = {"E_tot": "energy deposited in all layers", "E_tot/E_inc": "deposited over incident energy",
+            "depth": "deepest layer with energy", "l_d": "energy-weighted layer index, summed",
+            "s_d": "shower depth: energy-weighted mean layer", "sigma_sd": "spread of the shower over the layers",
+            **{f"E_{i}": f"energy in layer {i}" for i in range(3)},
+            **{f"f_{i}": f"share of the energy in layer {i}" for i in range(3)},
+            **{f"lateral_width_{i}": f"energy-weighted width in layer {i}" for i in range(3)},
+            **{f"E_ratio_{i}": f"(1st - 2nd) / (1st + 2nd) hottest cell, layer {i}" for i in range(3)},
+            **{f"sparsity_{i}": f"share of layer {i}'s cells with energy" for i in range(3)},
+            **{f"cells_{i}": f"energies of layer {i}'s lit cells" for i in range(3)}}
+
+
 def shower_observables(showers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every per-shower scalar observable (docs/physics.md#validation-observables), keyed by a short name."""
     layers = layers_of(showers)

@@ -175,7 +175,7 @@ def _plot_one(ax, ax_ratio, name: str, ref: np.ndarray, gen: np.ndarray, labels:
     p, q = _fractions(ref, edges), _fractions(gen, edges)
     ax.stairs(p, edges, fill=True, alpha=0.35, label=labels[0])
     ax.stairs(q, edges, color="black", label=labels[1])
-    ax.set_title(f"{name}: S = {_format(_separation(ref, gen, name))}")
+    ax.set_title(f"{name}: S = {_format(_separation(ref, gen, name))}\n{obs.MEANINGS.get(name, '')}", fontsize=8)
     ax.set_ylabel("fraction per bin")
     ratio = np.divide(q, p, out=np.full_like(q, np.nan), where=p > 0)
     ax_ratio.stairs(ratio, edges, color="black")
@@ -183,6 +183,8 @@ def _plot_one(ax, ax_ratio, name: str, ref: np.ndarray, gen: np.ndarray, labels:
     ax_ratio.set_ylim(0.0, 2.0)
     ax_ratio.set_ylabel("gen / ref")
     ax_ratio.set_xlabel(name + (f" ({UNITS[name]})" if name in UNITS else ""))
+    if not log:
+        ax_ratio.locator_params(axis="x", nbins=4)  # long values: fewer ticks that do not overlap
     if log:
         ax.set_xscale("log")
     if name.startswith("cells_"):
@@ -213,6 +215,8 @@ def plot_observable_grid(reference: Mapping[str, np.ndarray], generated: Mapping
             gen = _sample(name, values["gen"], generated, slice(None))
             _plot_one(axes[0, column], axes[1, column], name, ref, gen, labels)
         axes[0, 0].legend()
+        fig.suptitle(f"{labels[1]} against {labels[0]}: S is the separation power (0: the same histogram, "
+                     f"1: no overlap)", fontsize=9)
         paths.append(save_figure(fig, Path(out_dir) / f"{prefix}_{family}.png"))
     return paths
 

@@ -43,8 +43,10 @@ def plot_observables(particle: str, showers: Mapping[str, np.ndarray], path: Pat
         x = values[name]
         ax.hist(x[np.isfinite(x)], bins=50, histtype="step")
         ax.set_xlabel(name + (" (MeV)" if name == "E_tot" else " (mm)" if name.startswith("lateral") else ""))
+        ax.set_title(obs.MEANINGS[name], fontsize=8)
         ax.set_yscale("log")
-    fig.suptitle(f"{particle}: {len(showers['energy'])} showers")
+        ax.locator_params(axis="x", nbins=4)  # MeV values are long: fewer ticks that do not overlap
+    fig.suptitle(f"{particle}: {len(showers['energy'])} showers, number per bin (log scale)")
     return save_figure(fig, path)
 
 
@@ -53,7 +55,7 @@ def plot_response(particle: str, showers: Mapping[str, np.ndarray], path: Path) 
     energy, resp = showers["energy"][:, 0], obs.response(showers)
     stats = obs.binned_stats(energy, resp, np.linspace(energy.min(), energy.max() + 1e-9, 11))
     fig, ax = new_figure()
-    ax.plot(energy, resp, ",", alpha=0.3, label="showers")
+    ax.plot(energy, resp, ".", markersize=2, alpha=0.4, label="showers")
     ax.errorbar(stats["centre"], stats["mean"], yerr=stats["std"], fmt="o-", label="mean +- std")
     ax.set_xlabel("incident energy (GeV)")
     ax.set_ylabel("deposited / incident")
@@ -68,7 +70,9 @@ def plot_tmax(particle: str, showers: Mapping[str, np.ndarray], path: Path) -> P
     t_max = obs.shower_max_depth_mm(showers["truth/depth_profile_mev"]) / material.x0_mm
     ln_y = np.log(showers["energy"][:, 0] * 1e3 / material.critical_energy_mev)
     fig, ax = new_figure()
-    ax.plot(ln_y, t_max, ",", alpha=0.3, label="showers")
+    ax.plot(ln_y, t_max, ".", markersize=2, alpha=0.4, label="showers")
+    stats = obs.binned_stats(ln_y, t_max, np.linspace(ln_y.min(), ln_y.max() + 1e-9, 11))
+    ax.errorbar(stats["centre"], stats["mean"], yerr=stats["std"], fmt="o-", color="C1", label="mean +- std")
     grid = np.linspace(ln_y.min(), ln_y.max(), 10)
     ax.plot(grid, grid - 0.5, "k--", label="PDG e: ln y - 0.5")
     ax.plot(grid, grid + 0.5, "k:", label="PDG gamma: ln y + 0.5")
