@@ -61,7 +61,8 @@ class RunClassifiers:
         from nnlab import api
 
         scratch = folder.with_name(folder.name + ".partial")
-        settings = [f"train.device={self.device}"]
+        # no validation share: the scores' instrument stays the classifier the measurements in docs/ were made with
+        settings = [f"train.device={self.device}", "data.val_fraction=0"]
         try:
             if started := _resumable(scratch):
                 self.echo(f"note: going on with the interrupted training of the classifier for '{source}' ({started})")

@@ -137,6 +137,7 @@ def test_data_recipe_sets_epochs_under_the_users_choice():
     assert fashion_settings == (4, 0.1, 0, 0)
     assert (default.model.widths, fashion.model.widths) == ((), (16, 32, 160))
     assert (default.model.dropout, fashion.model.dropout) == (None, 0.0)
+    assert (default.data.val_fraction, fashion.data.val_fraction) == (0.0, 0.1)  # a validation curve on full sets
     resnet = resolve_config("cnn", overrides=["data.source=fashion-mnist", "model.arch=resnet"])
     assert (resnet.model.widths, resnet.train.epochs) == ((), 4)  # the narrower trunk is fast's only
     subset = resolve_config("cnn", overrides=["data.source=fashion-mnist", "data.n_train=1000"])

@@ -76,7 +76,10 @@ class CNNConfig:
 # of the convolutions' work (the command takes 62 s; 3 epochs of (16, 64, 160) took 104 s for 92.8%);
 # without its head dropout a full set ends 0.6-0.8 points higher. A subset (data.n_train) keeps the
 # general defaults.
-FULL_SET_RECIPE = {"train": {"epochs": 4, "warmup": 0.1}, "data": {"max_shift": 0, "max_rotation": 0, "max_zoom": 0}}
+# 10% of the training set held out for a validation curve: on Fashion-MNIST 92.35% either way (56.6 s against
+# 61.7 s, class AVX2). mnist-5k keeps all 4,000 images for training: held out, they cost 99.10 -> 98.90%.
+FULL_SET_RECIPE = {"train": {"epochs": 4, "warmup": 0.1},
+                   "data": {"max_shift": 0, "max_rotation": 0, "max_zoom": 0, "val_fraction": 0.1}}
 FULL_SET_MODELS = {"fast": {"widths": (16, 32, 160), "dropout": 0.0}}
 DATA_RECIPES = {"fashion-mnist": FULL_SET_RECIPE, "mnist": FULL_SET_RECIPE}
 
