@@ -309,7 +309,7 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, output: str | os.PathLik
     plot = plot_runs(curves, output, title=f"{len(opened)} runs, epoch by epoch: " + ", ".join(labels))
     lines = [*runs.table(rows, RUN_COLUMNS), "", "at each run's last epoch:",
              *(runs.table(shared, ["metric", *labels]) if shared else ["(no metric that two of the runs share)"]),
-             f"plot: {plot}"]
+             written(plot)]
     return Files([plot], measured={"runs": rows, "last_epoch": last}, lines=lines)
 
 

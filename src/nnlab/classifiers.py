@@ -72,8 +72,9 @@ class RunClassifiers:
                 result = api.train("cnn", overrides=[f"data.source={source}", *settings], out_dir=scratch,
                                    data_dirs=self.data_dirs)
         except TrainingInterrupted:
-            kept = (f"is kept in {_resumable(scratch)}, and the next command that needs it goes on from there"
-                    if _resumable(scratch) else "stopped before its first checkpoint; the next command starts it again")
+            left = _resumable(scratch)
+            kept = (f"is kept in {left}, and the next command that needs it goes on from there" if left
+                    else "stopped before its first checkpoint; the next command starts it again")
             raise TrainingInterrupted(f"the training of the default classifier for '{source}' {kept}") from None
         shutil.rmtree(folder, ignore_errors=True)
         result.run.path.rename(folder)

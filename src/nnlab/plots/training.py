@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,15 +29,10 @@ def plot_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike, *
     names = sorted({key.split("_", 1)[1] for row in rows for key in row if key.startswith(("train_", "val_"))
                     and has(key)})
     extra = [name for name in extra if has(name)]
-    panels = max(1, len(names) + len(extra))
-    n_cols = min(panels, 4)
-    n_rows = (panels + n_cols - 1) // n_cols
-    fig, axes = new_figure(n_rows, n_cols, size=(4.5 * n_cols, 3.5 * n_rows + 0.4), squeeze=False)
+    fig, axes = _panels(len(names) + len(extra), max_cols=4, panel=(4.5, 3.5), title_room=0.4)
     epochs = [row["epoch"] for row in rows]
     style = "o-" if len(rows) < 15 else "-"
-    for ax in axes.flat[len(names) + len(extra):]:
-        ax.set_axis_off()
-    for ax, name in zip(axes.flat, names + extra):
+    for ax, name in zip(axes, names + extra):
         split = name in names  # a train_/val_ pair, or one extra column
         series = [("train", f"train_{name}", style), ("val", f"val_{name}", style.replace("-", "--"))] if split \
             else [(name, name, style)]
@@ -78,18 +74,26 @@ def plot_runs(curves: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]],
               title: str) -> Path:
     """Runs side by side: one panel per metric, one line per run against the epoch (`nnlab runs compare`)."""
     names = list(curves)
-    n_cols = max(1, min(len(names), 3))
-    n_rows = max(1, (len(names) + n_cols - 1) // n_cols)
-    fig, axes = new_figure(n_rows, n_cols, size=(5.0 * n_cols, 3.6 * n_rows + 0.6), squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.set_axis_off()
-    for ax, name in zip(axes.flat, names):
+    fig, axes = _panels(len(names), max_cols=3, panel=(5.0, 3.6), title_room=0.6)
+    for ax, name in zip(axes, names):
         for label, points in curves[name].items():
             epochs, values = zip(*points)
             ax.plot(epochs, values, "o-" if len(points) < 8 else "-", markersize=3, label=label)
         ax.set(xlabel="epoch", ylabel=name, title=name)
         ax.legend(fontsize=7)
     if not names:
-        axes.flat[0].text(0.5, 0.5, "no metric that two of the runs share", ha="center", va="center")
+        axes[0].text(0.5, 0.5, "no metric that two of the runs share", ha="center", va="center")
     fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def _panels(n_used: int, *, max_cols: int, panel: tuple[float, float], title_room: float) -> tuple[Any, list]:
+    """A figure of at least one panel of `panel` inches, at most `max_cols` a row, room for a title above; the
+    axes in reading order, those past `n_used` hidden."""
+    n = max(1, n_used)
+    n_cols = min(n, max_cols)
+    n_rows = (n + n_cols - 1) // n_cols
+    fig, axes = new_figure(n_rows, n_cols, size=(panel[0] * n_cols, panel[1] * n_rows + title_room), squeeze=False)
+    for ax in axes.flat[n_used:]:
+        ax.set_axis_off()
+    return fig, list(axes.flat)
