@@ -5,18 +5,18 @@ import pytest
 from nnlab.errors import NnlabError
 from nnlab.demos import DEMOS, run_demo
 
-WITH_PICTURE = {"xor", "descent", "convolution", "projection", "approximation"}
+PICTURES = {"logistic": {"sigmoid"}, "gates": {"gates"}, "xor": {"xor"}, "descent": {"descent", "descent_starts"},
+            "convolution": {"convolution", "convolution_steps", "edges"}, "projection": {"projection"},
+            "approximation": {"approximation", "approximation_2d"}}
 
 
 @pytest.mark.parametrize("name", DEMOS)
-def test_demo_runs_and_writes_its_png(name, tmp_path):
+def test_demo_runs_and_writes_the_pictures_it_names(name, tmp_path):
     text = run_demo(name, tmp_path / "out", seed=0)
     assert text.strip() and len(text.splitlines()) <= 15
-    png = tmp_path / "out" / f"{name}.png"
-    if name in WITH_PICTURE:
+    assert {png.stem for png in (tmp_path / "out").iterdir()} == PICTURES[name]
+    for png in (tmp_path / "out").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in text
-    else:
-        assert not png.exists()
 
 
 def test_gates_demo_shows_the_slide_error_and_learned_gates(tmp_path):
@@ -34,3 +34,12 @@ def test_unknown_demo_lists_the_choices_on_one_line(tmp_path):
         run_demo("perceptron", tmp_path)
     message = str(info.value)
     assert "\n" not in message and all(name in message for name in DEMOS)
+
+
+def test_the_demos_answer_the_lectures_questions(tmp_path):
+    descent = run_demo("descent", tmp_path)
+    assert "4 minima, 4 saddles, 1 maximum" in descent and "after 0 steps (gradient)" in descent
+    convolution = run_demo("convolution", tmp_path)
+    assert "(0,0)=4 (0,1)=3 (0,2)=4 (1,0)=2 (1,1)=4 (1,2)=3 (2,0)=2 (2,1)=3 (2,2)=4" in convolution
+    approximation = run_demo("approximation", tmp_path)
+    assert "square  : 1.0120  1.0110  1.0110  1.0110" in approximation  # a polynomial activation does not improve

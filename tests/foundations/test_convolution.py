@@ -18,7 +18,22 @@ def test_lecture_5x5_example():
     # Lecture "Introduction to Deep Learning with PyTorch", convolution slide: 5x5 image * X-kernel.
     image = [[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]]
     expected = [[4, 3, 4], [2, 4, 3], [2, 3, 4]]
+    np.testing.assert_array_equal(conv.LECTURE_SMALL_IMAGE, image)
     np.testing.assert_array_equal(conv.convolve_image(image, conv.LECTURE_KERNEL), expected)
+    # the slide's animation: one cell at a time in reading order, 4 3 4 / 2 4 3 / 2 3 4
+    steps = conv.convolution_steps(image, conv.LECTURE_KERNEL)
+    assert [(i, j) for i, j, _ in steps] == [(i, j) for i in range(3) for j in range(3)]
+    assert [value for *_, value in steps] == np.ravel(expected).tolist()
+
+
+def test_horizontal_edge_filter_is_the_vertical_one_turned():
+    # The lecture asks what a horizontal edge detector looks like: Sobel-x transposed, rows -1 -2 -1 / 0 / 1 2 1.
+    np.testing.assert_array_equal(conv.SOBEL_Y, [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+    out = conv.convolve_image(conv.step_image(6, 8, edge_column=4).T, conv.SOBEL_Y)  # dark above, bright below row 4
+    expected = np.zeros((6, 4))
+    expected[2:4] = 4.0
+    np.testing.assert_array_equal(out, expected)
+    assert np.all(conv.convolve_image(conv.step_image(), conv.SOBEL_Y) == 0)  # a vertical edge: no response
 
 
 def test_vertical_edge_filter_responds_only_at_the_edge():
@@ -64,3 +79,34 @@ def test_is_cross_correlation_not_flipped_convolution():
 def test_bad_shapes_and_arguments_are_user_errors(x_shape, w_shape, kwargs):
     with pytest.raises(NnlabError):
         conv.conv2d(np.zeros(x_shape), np.zeros(w_shape), **kwargs)
+
+
+POOLS = [(2, None, (2, 3, 8, 8)), (3, 1, (1, 2, 7, 9)), (2, 3, (2, 1, 9, 7)), (3, 2, (1, 1, 5, 5)),
+         (2, 1, (1, 1, 2, 5))]
+
+
+@pytest.mark.parametrize("size, stride, shape", POOLS)
+def test_max_pooling_and_its_gradient_match_torch(size, stride, shape):
+    rng = np.random.default_rng(POOLS.index((size, stride, shape)))
+    x = rng.normal(size=shape)
+    out = conv.max_pool2d(x, size, stride)
+    grad_out = rng.normal(size=out.shape)
+    leaf = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(leaf, size, stride)
+    expected.backward(torch.tensor(grad_out))
+    np.testing.assert_array_equal(out, expected.detach().numpy())
+    np.testing.assert_allclose(conv.max_pool2d_backward(x, grad_out, size, stride), leaf.grad.numpy(), rtol=1e-12)
+
+
+def test_max_pooling_takes_the_max_of_each_square_and_routes_its_gradient_there():
+    x = np.array([[1, 3, 0, 2], [4, 2, 1, 1], [0, 0, 5, 5], [0, 1, 5, 5]], dtype=float)[None, None]
+    np.testing.assert_array_equal(conv.max_pool2d(x)[0, 0], [[4, 2], [1, 5]])
+    grad = conv.max_pool2d_backward(x, np.ones((1, 1, 2, 2)))[0, 0]
+    # one 1 per square, at its maximum; the tie of four 5s goes to the first, as in torch
+    np.testing.assert_array_equal(grad, [[0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]])
+
+
+@pytest.mark.parametrize("shape, size", [((3, 3), 2), ((1, 1, 1, 4), 2), ((1, 1, 4, 4), 0)])
+def test_max_pooling_refuses_what_it_cannot_pool(shape, size):
+    with pytest.raises(NnlabError):
+        conv.max_pool2d(np.zeros(shape), size)

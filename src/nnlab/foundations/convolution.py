@@ -1,8 +1,9 @@
-"""Discrete 2-D convolution as deep-learning libraries define it: a "valid" cross-correlation.
+"""Discrete 2-D convolution as deep-learning libraries define it (a "valid" cross-correlation), and max-pooling.
 
 Source: lecture "Introduction to Deep Learning with PyTorch", convolutional layers (the
 7x7 and 5x5 worked examples with the kernel [[1,0,1],[0,1,0],[1,0,1]]); conventions as in
-torch.nn.functional.conv2d: no kernel flip, input (N, C_in, H, W), weight (C_out, C_in, kh, kw).
+torch.nn.functional.conv2d: no kernel flip, input (N, C_in, H, W), weight (C_out, C_in, kh, kw);
+max-pooling as torch.nn.functional.max_pool2d ("take the max from a 2x2 square", the lecture's VGG slide).
 """
 
 from __future__ import annotations
@@ -77,3 +78,53 @@ def step_image(height: int = 6, width: int = 8, *, edge_column: int = 4) -> np.n
     image = np.zeros((height, width))
     image[:, edge_column:] = 1.0
     return image
+
+# Vertical gradient filter: responds to horizontal edges, the lecture's question about SOBEL_X answered.
+SOBEL_Y = SOBEL_X.T.copy()
+
+# The lecture's animated example: a 5x5 image under the same X-shaped kernel.
+LECTURE_SMALL_IMAGE = LECTURE_IMAGE[:5, 1:6].copy()
+
+
+def convolution_steps(image: np.ndarray, kernel: np.ndarray) -> list[tuple[int, int, float]]:
+    """The valid convolution one output cell at a time, in reading order: (row, column, sum of kernel * window).
+
+    The same numbers as `convolve_image`, computed the slow way a reader follows on paper."""
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    kh, kw = kernel.shape
+    return [(i, j, float(np.sum(image[i:i + kh, j:j + kw] * kernel)))
+            for i in range(image.shape[0] - kh + 1) for j in range(image.shape[1] - kw + 1)]
+
+
+def max_pool2d(x: np.ndarray, size: int = 2, stride: int | None = None) -> np.ndarray:
+    """out[n, c, i, j] = max of x[n, c] over the size x size window at (i*stride, j*stride); stride defaults to size.
+
+    As torch.nn.functional.max_pool2d without padding: a partial window at the border is dropped."""
+    return _pool_windows(np.asarray(x, dtype=float), size, stride).max(axis=(4, 5))
+
+
+def max_pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: int = 2, stride: int | None = None) -> np.ndarray:
+    """dL/dx of max_pool2d: each output's gradient goes to the one input that was its window's maximum.
+
+    A tie goes to the first maximum in reading order, as torch does; overlapping windows add up."""
+    x = np.asarray(x, dtype=float)
+    windows = _pool_windows(x, size, stride)
+    n, c, h_out, w_out = windows.shape[:4]
+    if np.shape(grad_out) != windows.shape[:4]:
+        raise NnlabError(f"grad_out must have max_pool2d's output shape {windows.shape[:4]}, got {np.shape(grad_out)}")
+    step = size if stride is None else stride
+    first_max = windows.reshape(n, c, h_out, w_out, size * size).argmax(axis=-1)  # argmax takes the first of ties
+    rows = np.arange(h_out)[:, None] * step + first_max // size
+    cols = np.arange(w_out)[None, :] * step + first_max % size
+    grad = np.zeros_like(x)
+    batch, channel = np.ogrid[:n, :c]
+    np.add.at(grad, (batch[..., None, None], channel[..., None, None], rows, cols), grad_out)
+    return grad
+
+
+def _pool_windows(x: np.ndarray, size: int, stride: int | None) -> np.ndarray:
+    """Every pooling window of x (N, C, H, W) as a view (N, C, H_out, W_out, size, size)."""
+    (size, _), (step, _) = _pair(size, "size", 1), _pair(stride if stride is not None else size, "stride", 1)
+    if x.ndim != 4 or x.shape[2] < size or x.shape[3] < size:
+        raise NnlabError(f"max_pool2d needs x (N, C, H, W) with H and W >= {size}, got {x.shape}")
+    return np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::step, ::step]

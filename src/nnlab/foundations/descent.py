@@ -105,3 +105,32 @@ def rosenbrock_gradient(x: np.ndarray, *, a: float = 1.0, b: float = 100.0) -> n
     x = np.asarray(x, dtype=float)
     r = x[..., 1] - x[..., 0] ** 2
     return np.stack([-2 * (a - x[..., 0]) - 4 * b * x[..., 0] * r, 2 * b * r], axis=-1)
+
+
+def tilted_wells(x: np.ndarray, *, tilt: float = 0.3) -> np.ndarray:
+    """(x^2 - 1)^2 + (y^2 - 1)^2 + tilt x: four minima of two depths, four saddles, one maximum; (..., 2) arrays."""
+    x = np.asarray(x, dtype=float)
+    return (x[..., 0] ** 2 - 1) ** 2 + (x[..., 1] ** 2 - 1) ** 2 + tilt * x[..., 0]
+
+
+def tilted_wells_gradient(x: np.ndarray, *, tilt: float = 0.3) -> np.ndarray:
+    """Gradient (4x(x^2 - 1) + tilt, 4y(y^2 - 1)) of `tilted_wells`."""
+    x = np.asarray(x, dtype=float)
+    return np.stack([4 * x[..., 0] * (x[..., 0] ** 2 - 1) + tilt, 4 * x[..., 1] * (x[..., 1] ** 2 - 1)], axis=-1)
+
+
+def tilted_wells_critical_points(*, tilt: float = 0.3) -> list[tuple[np.ndarray, str]]:
+    """Every point where the gradient of `tilted_wells` vanishes, with its kind from the Hessian's signs.
+
+    The function is a sum of one term in x and one in y, so the Hessian is diag(12x^2 - 4, 12y^2 - 4):
+    both positive is a minimum, both negative a maximum, mixed signs a saddle. A zero gradient alone says
+    none of this."""
+    roots = np.roots([4.0, 0.0, -4.0, tilt])
+    xs = np.sort(roots[np.abs(roots.imag) < 1e-9].real)
+    points = []
+    for x in xs:
+        for y in (-1.0, 0.0, 1.0):
+            curvatures = np.array([12 * x**2 - 4, 12 * y**2 - 4])
+            kind = "minimum" if np.all(curvatures > 0) else "maximum" if np.all(curvatures < 0) else "saddle"
+            points.append((np.array([x, y]), kind))
+    return points
