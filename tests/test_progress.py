@@ -14,9 +14,10 @@ from nnlab.progress import Progress, progress
 
 @pytest.fixture
 def every_update(monkeypatch, caplog):
-    """A line for every update (no waiting for the first 10 s), captured."""
+    """A line for every update (no waiting for the first 10 s), captured; the timer thread kept out of it."""
     monkeypatch.setattr(progress_module, "FIRST_LINE_S", 0.0)
     monkeypatch.setattr(progress_module, "LINE_EVERY_S", 0.0)
+    monkeypatch.setattr(progress_module, "TIMER_FIRST_S", 3600.0)
     caplog.set_level(logging.INFO, logger="nnlab")
     return caplog
 
@@ -27,6 +28,24 @@ def test_a_phase_logs_how_far_it_is_when_no_bar_can_be_drawn(every_update):
     assert [line.split(",")[0] for line in lines] == ["counting: 1/3 batches (33%)", "counting: 2/3 batches (67%)",
                                                       "counting: 3/3 batches (100%)"]
     assert "left" in lines[0]
+
+
+def test_a_phase_of_few_long_units_still_reports_on_time(monkeypatch, caplog):
+    import time
+
+    monkeypatch.setattr(progress_module, "FIRST_LINE_S", 0.1)
+    monkeypatch.setattr(progress_module, "LINE_EVERY_S", 10.0)
+    monkeypatch.setattr(progress_module, "TIMER_FIRST_S", 0.1)
+    caplog.set_level(logging.INFO, logger="nnlab")
+    with Progress("one long step", total=2, unit="part") as phase:
+        waited = time.monotonic()
+        while not caplog.records and time.monotonic() - waited < 10:  # no update comes: the timer writes the line
+            time.sleep(0.05)
+        lines = [r.getMessage() for r in caplog.records]
+        phase.update()
+    time.sleep(0.3)
+    assert [line.split(",")[0] for line in lines] == ["one long step: 0/2 parts (0%)"]
+    assert len(caplog.records) == 1  # nothing more is due within 10 s, and nothing after the phase closed
 
 
 def test_the_line_says_what_how_far_how_long_and_how_long_still():

@@ -4,7 +4,8 @@ On a terminal (stderr is a TTY) or in a Jupyter kernel a phase draws a tqdm bar 
 rate and time left (tqdm.auto draws Jupyter's widget). Anywhere else, a log file, CI or a pipe,
 a bar would be one long line of carriage returns, so the phase logs a line after FIRST_LINE_S
 and then every LINE_EVERY_S: what it does, how far it is, and the time left at its rate so far.
-Both follow the "nnlab" logger: set below INFO, neither appears.
+A timer thread writes those lines too, so a phase whose units are few and long (one 40-second
+step) still reports on time. Both follow the "nnlab" logger: set below INFO, neither appears.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ log = logging.getLogger("nnlab")
 
 FIRST_LINE_S = 10.0  # a phase that ends sooner logs no progress line, only its result
 LINE_EVERY_S = 30.0
+TIMER_FIRST_S = 1.0  # the timer thread never speaks sooner than this: a phase that quick needs no line
 
 Item = TypeVar("Item")
 
@@ -37,14 +40,30 @@ class Progress:
             self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
         self._started = time.monotonic()
         self._next_line = self._started + FIRST_LINE_S
+        self._lock, self._closed = threading.Lock(), threading.Event()
+        if self._on and self._bar is None:
+            threading.Thread(target=self._timer, name=f"progress: {desc}", daemon=True).start()
 
     def update(self, n: int = 1) -> None:
         self.done += n
         if self._bar is not None:
             self._bar.update(n)
-        elif self._on and (now := time.monotonic()) >= self._next_line:
-            self._next_line = now + LINE_EVERY_S
-            log.info(self.line(now - self._started))
+        elif self._on:
+            self._line_if_due()
+
+    def _line_if_due(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now >= self._next_line and not self._closed.is_set():
+                self._next_line = now + LINE_EVERY_S
+                log.info(self.line(now - self._started))
+
+    def _timer(self) -> None:
+        """Write the due line while no update comes, until the phase closes."""
+        wait = max(TIMER_FIRST_S, self._next_line - time.monotonic())
+        while not self._closed.wait(wait):
+            self._line_if_due()
+            wait = max(0.05, self._next_line - time.monotonic())
 
     def line(self, elapsed: float) -> str:
         """'epoch 2/7: 412/938 batches (44%), 1:01, about 1:17 left': the log line after `elapsed` seconds."""
@@ -55,6 +74,7 @@ class Progress:
         return f"{self.desc}: {done}, {_clock(elapsed)}{left}"
 
     def close(self) -> None:
+        self._closed.set()
         if self._bar is not None:
             self._bar.close()
 
@@ -111,7 +131,16 @@ def logs_like_the_cli(function: Callable) -> Callable:
 
 def _interactive() -> bool:
     """Whether a bar can be redrawn in place: a terminal, or a Jupyter kernel (whose output is no TTY)."""
-    return bool(sys.stderr is not None and sys.stderr.isatty()) or "ipykernel" in sys.modules
+    return bool(sys.stderr is not None and sys.stderr.isatty()) or _in_jupyter_kernel()
+
+
+def _in_jupyter_kernel() -> bool:
+    """Whether this process is a running Jupyter kernel (not merely one that imported ipykernel, as a test
+    runner that executes notebooks does)."""
+    if "IPython" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _plural(unit: str) -> str:

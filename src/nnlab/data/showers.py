@@ -38,8 +38,8 @@ def load_showers(cfg: Any, *, min_particles: int = 2) -> tuple[list[Showers], st
             check_particle(path, particle, option="--data")
         return [read_calogan(path, stop=cfg.n_per_particle, empty_ok=False) for path in cfg.files], ", ".join(cfg.files)
     energy = cfg.energy_gev[0] if len(cfg.energy_gev) == 1 else tuple(cfg.energy_gev[:2])
-    showers = [simulate(p, cfg.n_per_particle, energy_gev=energy, seed=cfg.sim_seed + i, profile=False)
-               for i, p in enumerate(cfg.particles)]
+    showers = [simulate(p, cfg.n_per_particle, energy_gev=energy, seed=cfg.sim_seed + i, profile=False,
+                        progress=True) for i, p in enumerate(cfg.particles)]
     return showers, f"simulated, seed {cfg.sim_seed}"
 
 

@@ -21,6 +21,7 @@ from nnlab.evaluation import calo_observables as obs
 from nnlab.files import write_text_atomic
 from nnlab.physics.geometry import calogan_calorimeter
 from nnlab.physics.simulator import PARTICLES
+from nnlab.progress import progress
 
 # docs/physics.md#expected-means-for-e: e+ layer-0 fraction at 10, 50, 100 GeV. Tolerance 0.06: the GFlash
 # mean profile with the derived constants itself gives 0.31 / 0.18 / 0.14 (docs/physics.md).
@@ -183,7 +184,7 @@ def validate_simulation(showers: Any, out_dir: str | os.PathLike, *,
     out_dir = Path(out_dir)
     loaded = dict(_load(source) for source in _sources(showers))
     checks, summary, plots = [], {}, []
-    for particle, arrays in loaded.items():
+    for particle, arrays in progress(loaded.items(), "checking and plotting the showers", unit="particle"):
         checks += pion_checks(arrays) if particle == "piplus" else em_checks(particle, arrays)
         summary[particle] = energy_summary(arrays, np.asarray(energy_edges_gev))
         plots += plot_particle(particle, arrays, out_dir)

@@ -23,6 +23,7 @@ from nnlab.errors import CheckpointError, ConfigError
 from nnlab.files import write_text_atomic
 from nnlab.models.cnn import CNN_NAMES, build_cnn
 from nnlab.models.image_classifier import ImageClassifier
+from nnlab.progress import progress
 from nnlab.tasks.base import Option
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.checkpoint import load_state, read_weights, submodule_state
@@ -194,8 +195,9 @@ class CNNTask(ClassifierTask):
                                     titles=[f"input: {label}", *(f"map {k}" for k in range(len(maps)))],
                                     suptitle=f"{name}: feature maps of test image {index} ({label}), each on its own "
                                              f"grey scale"))
-        dreams = np.stack([activation_maximisation(model, target=k, steps=steps, seed=k)
-                           for k in range(len(self.class_names))])
+        classes = progress(range(len(self.class_names)), f"activation maximisation ({steps} steps a class)",
+                           unit="class")
+        dreams = np.stack([activation_maximisation(model, target=k, steps=steps, seed=k) for k in classes])
         files.append(image_grid(dreams, folder / "activation_maximisation.png", titles=list(self.class_names),
                                 suptitle="inputs optimised to maximise each class"))
         return Files(files, lines=[written(path) for path in files])

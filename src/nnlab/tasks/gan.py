@@ -25,6 +25,7 @@ from nnlab.evaluation.image_generation import report_lines, spread
 from nnlab.files import require_space
 from nnlab.models.gan import GAN_ARCHS, build_gan
 from nnlab.plots.images import image_grid, labelled_rows
+from nnlab.progress import Progress
 from nnlab.results import Files
 from nnlab.tasks.base import Option, Report, Task, VerbOption, reject_options
 from nnlab.tasks.gan_config import DEFAULT_LATENT, GANConfig, recipe
@@ -238,17 +239,23 @@ class GANTask(GeneratorAverage, Task):
         cfg = self.config.score
         space, test = self._space(), self._features("test")
         n = min(cfg.n_eval, len(self.train_data[0]))
-        generated = self.generate(n, seed=1)
-        real = real_sample(self.train_data[0], n)  # n real images the generator must match
-        found = scores(space, generated, test, n_classes=len(self.class_names), real=real)
-        nearest, ratio = memorisation(space, generated[:2000], self._features("train"), test)
-        found["memorisation_ratio"] = ratio
         plots = run.plots_dir
-        files = [image_grid(generated[:GRID], plots / "samples.png", n_cols=8, value_range=(0.0, 1.0),
-                            suptitle=f"{GRID} samples of {run.path.name}: its best epoch's weights, latent seed 1"),
-                 self._neighbour_sheet(generated[:8], nearest[:8], plots / "nearest_training_images.png"),
-                 plot_class_histogram(found["class_histogram"], self.class_names, plots / "class_histogram.png"),
-                 self._walk(10, seed=1, label=None, path=plots / "interpolation.png")]
+        with Progress(f"scoring {n:,} samples (FID-CNN, KID, precision, recall, memorisation)", total=4,
+                      unit="part") as phase:
+            generated = self.generate(n, seed=1)
+            real = real_sample(self.train_data[0], n)  # n real images the generator must match
+            phase.update()
+            found = scores(space, generated, test, n_classes=len(self.class_names), real=real)
+            phase.update()
+            nearest, ratio = memorisation(space, generated[:2000], self._features("train"), test)
+            found["memorisation_ratio"] = ratio
+            phase.update()
+            files = [image_grid(generated[:GRID], plots / "samples.png", n_cols=8, value_range=(0.0, 1.0),
+                                suptitle=f"{GRID} samples of {run.path.name}: its best epoch's weights, latent seed 1"),
+                     self._neighbour_sheet(generated[:8], nearest[:8], plots / "nearest_training_images.png"),
+                     plot_class_histogram(found["class_histogram"], self.class_names, plots / "class_histogram.png"),
+                     self._walk(10, seed=1, label=None, path=plots / "interpolation.png")]
+            phase.update()
         for mode in ("inpaint", "denoise"):
             found[mode], stack = self.restore(mode, n=cfg.n_restore, seed=2, steps=cfg.restore_steps)
             files.append(self._restore_sheet(mode, stack, cfg.n_restore, found[mode], plots / f"{mode}.png"))
