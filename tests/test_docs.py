@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # Parts (b) and (c) cover these paths.
-SCOPES = ("README.md", "docs", "tests", "benchmarks", "src")
+SCOPES = ("README.md", "docs", "notebooks", "tests", "benchmarks", "src")
 
 # Built from parts, so that this file does not match itself.
 _NOTES = ("PHYSICS", "DATA", "DESIGN", "STYLE", "LECTURE", "DEPENDENCIES")

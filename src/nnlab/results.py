@@ -115,6 +115,12 @@ class Demo(Result):
     out: Path
     printout: str
 
+    @property
+    def plots(self) -> list[Path]:
+        """The pictures the demo drew, in the order its printout names them (a notebook shows them)."""
+        named = [word.rstrip(".,;") for line in self.printout.splitlines() for word in line.split()]
+        return [Path(word) for word in named if word.endswith(".png") and Path(word).is_file()]
+
     def text(self) -> list[str]:
         return self.printout.splitlines()
 
