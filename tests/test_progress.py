@@ -26,7 +26,7 @@ def test_a_phase_logs_how_far_it_is_when_no_bar_can_be_drawn(every_update):
     assert list(progress(range(3), "counting", unit="batch")) == [0, 1, 2]
     lines = [r.getMessage() for r in every_update.records]
     assert [line.split(",")[0] for line in lines] == ["counting: 1/3 batches (33%)", "counting: 2/3 batches (67%)",
-                                                      "counting: 3/3 batches (100%)"]
+                                                      "counting: 3/3 batches (100%)", "counting: done in 0 s"]
     assert "left" in lines[0]
 
 
@@ -45,7 +45,8 @@ def test_a_phase_of_few_long_units_still_reports_on_time(monkeypatch, caplog):
         phase.update()
     time.sleep(0.3)
     assert [line.split(",")[0] for line in lines] == ["one long step: 0/2 parts (0%)"]
-    assert len(caplog.records) == 1  # nothing more is due within 10 s, and nothing after the phase closed
+    # nothing more was due within 10 s; having reported, the phase says where it ended, and then nothing more
+    assert [r.getMessage().split(" in ")[0] for r in caplog.records[1:]] == ["one long step: done"]
 
 
 def test_the_line_says_what_how_far_how_long_and_how_long_still():

@@ -3,7 +3,8 @@
 On a terminal (stderr is a TTY) or in a Jupyter kernel a phase draws a tqdm bar with its total,
 rate and time left (tqdm.auto draws Jupyter's widget). Anywhere else, a log file, CI or a pipe,
 a bar would be one long line of carriage returns, so the phase logs a line after FIRST_LINE_S
-and then every LINE_EVERY_S: what it does, how far it is, and the time left at its rate so far.
+and then every LINE_EVERY_S: what it does, how far it is, and the time left at its rate so far;
+a phase that logged such lines ends with one saying it is done.
 A timer thread writes those lines too, so a phase whose units are few and long (one 40-second
 step) still reports on time. Both follow the "nnlab" logger: set below INFO, neither appears.
 """
@@ -20,7 +21,9 @@ from typing import Any, TypeVar
 
 log = logging.getLogger("nnlab")
 
-FIRST_LINE_S = 10.0  # a phase that ends sooner logs no progress line, only its result
+# a phase that ends sooner logs no progress line, only its result; with start-up and loading before it, nothing
+# is silent for more than about 10 s (benchmarks/silences.py)
+FIRST_LINE_S = 6.0
 LINE_EVERY_S = 30.0
 TIMER_FIRST_S = 1.0  # the timer thread never speaks sooner than this: a phase that quick needs no line
 
@@ -40,7 +43,7 @@ class Progress:
             self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
         self._started = time.monotonic()
         self._next_line = self._started + FIRST_LINE_S
-        self._lock, self._closed = threading.Lock(), threading.Event()
+        self._lock, self._closed, self._logged = threading.Lock(), threading.Event(), False
         if self._on and self._bar is None:
             threading.Thread(target=self._timer, name=f"progress: {desc}", daemon=True).start()
 
@@ -56,6 +59,7 @@ class Progress:
             now = time.monotonic()
             if now >= self._next_line and not self._closed.is_set():
                 self._next_line = now + LINE_EVERY_S
+                self._logged = True
                 log.info(self.line(now - self._started))
 
     def _timer(self) -> None:
@@ -74,7 +78,12 @@ class Progress:
         return f"{self.desc}: {done}, {_clock(elapsed)}{left}"
 
     def close(self) -> None:
-        self._closed.set()
+        """End the phase; one that logged how far it was also logs that it is done, so a log shows where the
+        next phase begins."""
+        with self._lock:
+            if self._logged and not self._closed.is_set():
+                log.info(f"{self.desc}: done in {_clock(time.monotonic() - self._started)}")
+            self._closed.set()
         if self._bar is not None:
             self._bar.close()
 

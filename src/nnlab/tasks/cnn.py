@@ -23,7 +23,7 @@ from nnlab.errors import CheckpointError, ConfigError
 from nnlab.files import write_text_atomic
 from nnlab.models.cnn import CNN_NAMES, build_cnn
 from nnlab.models.image_classifier import ImageClassifier
-from nnlab.progress import progress
+from nnlab.progress import Progress
 from nnlab.tasks.base import Option
 from nnlab.tasks.classification import ClassifierTask
 from nnlab.training.checkpoint import load_state, read_weights, submodule_state
@@ -184,22 +184,29 @@ class CNNTask(ClassifierTask):
         if not 0 <= index < len(self.test_data[0]):
             raise ConfigError(f"--index {index} is outside the {len(self.test_data[0])} test images")
         model, folder = self.models["model"].eval(), run.plots_dir / "inspect"
-        files = [image_grid(first_layer_filters(model), folder / "filters.png", normalise_each=True, signed=True,
-                            suptitle="first-layer filters: red weights positive, blue negative (each its own scale)")]
         image = self._pixels(self.test_data[0][index:index + 1])
         label = self.class_names[int(self.test_data[1][index])]
         digit = image[0, 0].float().cpu().numpy()[None]  # (1, H, W): the input, first panel of every sheet
-        for name, maps in feature_maps(model, image):
-            sheet = np.concatenate([digit, _resized(maps, digit.shape[1:])])  # maps drawn at the input's size
-            files.append(image_grid(sheet, folder / f"feature_maps_{name}.png", normalise_each=True,
-                                    titles=[f"input: {label}", *(f"map {k}" for k in range(len(maps)))],
-                                    suptitle=f"{name}: feature maps of test image {index} ({label}), each on its own "
-                                             f"grey scale"))
-        classes = progress(range(len(self.class_names)), f"activation maximisation ({steps} steps a class)",
-                           unit="class")
-        dreams = np.stack([activation_maximisation(model, target=k, steps=steps, seed=k) for k in classes])
-        files.append(image_grid(dreams, folder / "activation_maximisation.png", titles=list(self.class_names),
-                                suptitle="inputs optimised to maximise each class"))
+        layers, n = feature_maps(model, image), len(self.class_names)
+        with Progress(f"inspect: filters, {len(layers)} feature-map sheets, the input that maximises each of {n} "
+                      f"classes ({steps} steps each)", total=1 + len(layers) + n, unit="part") as phase:
+            files = [image_grid(first_layer_filters(model), folder / "filters.png", normalise_each=True, signed=True,
+                                suptitle="first-layer filters: red weights positive, blue negative (each its own "
+                                         "scale)")]
+            phase.update()
+            for name, maps in layers:
+                sheet = np.concatenate([digit, _resized(maps, digit.shape[1:])])  # maps drawn at the input's size
+                files.append(image_grid(sheet, folder / f"feature_maps_{name}.png", normalise_each=True,
+                                        titles=[f"input: {label}", *(f"map {k}" for k in range(len(maps)))],
+                                        suptitle=f"{name}: feature maps of test image {index} ({label}), each on its "
+                                                 f"own grey scale"))
+                phase.update()
+            dreams = []
+            for k in range(n):
+                dreams.append(activation_maximisation(model, target=k, steps=steps, seed=k))
+                phase.update()
+            files.append(image_grid(np.stack(dreams), folder / "activation_maximisation.png",
+                                    titles=list(self.class_names), suptitle="inputs optimised to maximise each class"))
         return Files(files, lines=[written(path) for path in files])
 
     def state_dict(self) -> dict[str, Any]:

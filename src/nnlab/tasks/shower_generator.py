@@ -25,6 +25,7 @@ from nnlab.evaluation import shower_validation as validation
 from nnlab.files import require_space
 from nnlab.models.calogan.layout import flatten_layers
 from nnlab.physics.simulator import parse_energy_gev
+from nnlab.progress import Progress
 from nnlab.results import Files
 from nnlab.tasks.base import Report, Task, VerbOption, reject_options
 from nnlab.training.rundir import RunDir
@@ -248,8 +249,12 @@ class ShowerGeneratorTask(Task):
                                   "generated in": "bf16 autocast" if bf16 else "float32"}
         files = []
         for particle, showers_of in zip(self.particles, showers):
-            generated = self.generate_like(showers_of, seed=1, precision="bf16-mixed" if bf16 else "32")
-            values[particle], found, plots = self._judge(particle, showers_of, generated, folder / particle)
+            with Progress(f"judging {len(showers_of['energy']):,} generated {particle} showers (separation powers, "
+                          f"two classifier tests, plots)", total=5, unit="part") as phase:
+                generated = self.generate_like(showers_of, seed=1, precision="bf16-mixed" if bf16 else "32")
+                phase.update()
+                values[particle], found, plots = self._judge(particle, showers_of, generated, folder / particle,
+                                                             phase=phase)
             lines += found
             files += plots
         history = run.read_metrics()
@@ -279,19 +284,23 @@ class ShowerGeneratorTask(Task):
             showers.append(found)
         return showers, notes
 
-    def _judge(self, particle: str, reference: dict, generated: dict,
-               folder: Path) -> tuple[dict, list[str], list[Path]]:
-        """Separation powers, classifier AUCs, plots and a Markdown page for one particle."""
+    def _judge(self, particle: str, reference: dict, generated: dict, folder: Path, *,
+               phase: Progress) -> tuple[dict, list[str], list[Path]]:
+        """Separation powers, classifier AUCs, plots and a Markdown page for one particle (4 parts of `phase`)."""
         rows = validation.compare_observables(reference, generated)
-        aucs = {features: validation.classifier_test(reference, generated, features=features,
-                                                     epochs=self.config.score.classifier_epochs)
-                for features in ("observables", "cells")}
+        phase.update()
+        aucs = {}
+        for features in ("observables", "cells"):
+            aucs[features] = validation.classifier_test(reference, generated, features=features,
+                                                        epochs=self.config.score.classifier_epochs)
+            phase.update()
         plots = validation.plot_observable_grid(reference, generated, folder)
         plots.append(validation.plot_average_images(reference, generated, folder / "average_images.png"))
         page = validation.write_report(folder / "report.md", {
             "title": f"nnlab {self.name}: generated {particle} showers against the reference",
             "separation": rows, "classifier_auc": aucs, "images": plots,
             "n_reference": len(reference["energy"]), "n_generated": len(generated["energy"])})
+        phase.update()
         powers = {r["observable"]: r["separation_power"] for r in rows if r["separation_power"] is not None}
         worst = max(powers, key=powers.get)
         lines = [f"{particle}: classifier AUC {aucs['observables']:.3f} on observables, {aucs['cells']:.3f} on cells "
