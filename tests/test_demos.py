@@ -43,3 +43,13 @@ def test_the_demos_answer_the_lectures_questions(tmp_path):
     assert "(0,0)=4 (0,1)=3 (0,2)=4 (1,0)=2 (1,1)=4 (1,2)=3 (2,0)=2 (2,1)=3 (2,2)=4" in convolution
     approximation = run_demo("approximation", tmp_path)
     assert "square  : 1.0120  1.0110  1.0110  1.0110" in approximation  # a polynomial activation does not improve
+
+
+def test_the_api_names_a_demos_pictures_in_order_even_in_a_folder_with_a_space(tmp_path):
+    from nnlab import api
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "another.png").write_bytes(b"")  # a picture the demo did not draw is not its own
+    demo = api.foundations("descent", tmp_path / "out" / "my figures")
+    assert [path.name for path in demo.plots] == ["descent.png", "descent_starts.png"]
+    assert api.foundations("convolution", tmp_path / "out").plots[-1].name == "edges.png"

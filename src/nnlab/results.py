@@ -118,8 +118,8 @@ class Demo(Result):
     @property
     def plots(self) -> list[Path]:
         """The pictures the demo drew, in the order its printout names them (a notebook shows them)."""
-        named = [word.rstrip(".,;") for line in self.printout.splitlines() for word in line.split()]
-        return [Path(word) for word in named if word.endswith(".png") and Path(word).is_file()]
+        drawn = [path for path in Path(self.out).glob("*.png") if str(path) in self.printout]
+        return sorted(drawn, key=lambda path: self.printout.index(str(path)))
 
     def text(self) -> list[str]:
         return self.printout.splitlines()

@@ -100,7 +100,7 @@ def max_pool2d(x: np.ndarray, size: int = 2, stride: int | None = None) -> np.nd
     """out[n, c, i, j] = max of x[n, c] over the size x size window at (i*stride, j*stride); stride defaults to size.
 
     As torch.nn.functional.max_pool2d without padding: a partial window at the border is dropped."""
-    return _pool_windows(np.asarray(x, dtype=float), size, stride).max(axis=(4, 5))
+    return _pool_windows(np.asarray(x, dtype=float), size, stride)[0].max(axis=(4, 5))
 
 
 def max_pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: int = 2, stride: int | None = None) -> np.ndarray:
@@ -108,11 +108,10 @@ def max_pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: int = 2, stri
 
     A tie goes to the first maximum in reading order, as torch does; overlapping windows add up."""
     x = np.asarray(x, dtype=float)
-    windows = _pool_windows(x, size, stride)
+    windows, size, step = _pool_windows(x, size, stride)
     n, c, h_out, w_out = windows.shape[:4]
     if np.shape(grad_out) != windows.shape[:4]:
         raise NnlabError(f"grad_out must have max_pool2d's output shape {windows.shape[:4]}, got {np.shape(grad_out)}")
-    step = size if stride is None else stride
     first_max = windows.reshape(n, c, h_out, w_out, size * size).argmax(axis=-1)  # argmax takes the first of ties
     rows = np.arange(h_out)[:, None] * step + first_max // size
     cols = np.arange(w_out)[None, :] * step + first_max % size
@@ -122,9 +121,10 @@ def max_pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: int = 2, stri
     return grad
 
 
-def _pool_windows(x: np.ndarray, size: int, stride: int | None) -> np.ndarray:
-    """Every pooling window of x (N, C, H, W) as a view (N, C, H_out, W_out, size, size)."""
+def _pool_windows(x: np.ndarray, size: int, stride: int | None) -> tuple[np.ndarray, int, int]:
+    """Every pooling window of x (N, C, H, W) as a view (N, C, H_out, W_out, size, size), with the checked window
+    size and stride (the stride defaults to the size)."""
     (size, _), (step, _) = _pair(size, "size", 1), _pair(stride if stride is not None else size, "stride", 1)
     if x.ndim != 4 or x.shape[2] < size or x.shape[3] < size:
         raise NnlabError(f"max_pool2d needs x (N, C, H, W) with H and W >= {size}, got {x.shape}")
-    return np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::step, ::step]
+    return np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::step, ::step], size, step
