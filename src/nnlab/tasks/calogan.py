@@ -124,7 +124,7 @@ class CaloGANConfig:
     # 400 epochs: more epochs to keep the best from, not a better average epoch
     # (docs/calogan.md#400-epochs-the-epoch-kept-by-a-classifiers-auc). float32 rather than auto: the fidelity
     # targets were measured so, and bf16 autocast bought no speed where it is native
-    # (docs/calogan.md#precision-sampling-speed-and---compile)
+    # (docs/calogan.md#precision-sampling-speed-and-compiling)
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
         epochs=400, batch_size=256, lr=1e-4, optimizer="adam", betas=(0.5, 0.9), precision="32"))
 

@@ -27,7 +27,7 @@ def _check_request(energy_gev: np.ndarray, particle_index: np.ndarray | None, n_
 class CompiledGenerator:
     """A CaloGenerator compiled whole for inference by `torch.compile` (static shapes, the weights frozen in
     as constants): `generate` takes it in place of the generator. A few fused kernels replace ~550 small
-    operations a call, for less time a batch (docs/calogan.md#precision-sampling-speed-and---compile), after
+    operations a call, for less time a batch (docs/calogan.md#precision-sampling-speed-and-compiling), after
     a one-off compilation of 20-30 s per batch size and dtype on the first call (6-8 s once inductor's cache
     holds the kernels; it needs a C++ compiler). For a generator whose weights no longer change; the same
     random numbers go in, so the showers agree with the eager ones up to float rounding (a cell's count
