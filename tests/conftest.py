@@ -12,6 +12,20 @@ import pytest
 
 from nnlab.cli import main
 
+# The slowest files, collected first so that parallel test processes (pytest -n, --dist loadfile) start
+# them first, while the many short files fill the other processes; collected last, one of them ran
+# alone for minutes at the end of `make test`.
+SLOWEST_FIRST = ("tests/notebooks/test_gan_notebook.py", "tests/notebooks/test_shower_notebooks.py",
+                 "tests/notebooks/test_network_notebooks.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
 
 @dataclasses.dataclass
 class CliResult:
