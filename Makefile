@@ -23,8 +23,10 @@ demo: $(STAMP)
 # single-threaded processes finish sooner than one on two threads (measured in docs/benchmarks.md).
 # A file's tests stay in one process, sharing its module fixtures. The notebooks' tests keep each
 # executed notebook, with its outputs, in build/notebooks/ for the site.
+# --no-loadscope-reorder: files go out in the order collected (tests/conftest.py puts the slowest first),
+# not by their number of tests, which sent the one-test notebook files out last.
 PYTEST := OMP_NUM_THREADS=1 NNLAB_EXECUTED_NOTEBOOKS=build/notebooks $(BIN)/python -m pytest -q -n auto \
-	--maxprocesses=4 --dist loadfile
+	--maxprocesses=4 --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP)
 	rm -rf build/notebooks

@@ -30,7 +30,8 @@ def run(path: Path) -> float:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["XDG_CACHE_HOME"] = os.path.join(folder, "cache")  # the kernel inherits it
         started = time.perf_counter()
-        NotebookClient(notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
+        client = NotebookClient(notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": folder}})
+        client.execute()
         return time.perf_counter() - started
 
 
