@@ -2,7 +2,7 @@
 and no module outgrows one job (400 lines).
 
 foundations, data, physics, models  <  training, evaluation, plots  <  tasks  <  api, classifiers, runs,
-reporting, demos  <  cli, tour; errors, files, memory, config, results and progress below them all. Imports inside
+reporting, demos  <  cli, tour, serve; errors, files, memory, config, results and progress below them all. Imports inside
 functions count too: a lazy import up the house is still a dependency up the house.
 """
 
@@ -19,7 +19,7 @@ LAYERS = [
     {"training", "evaluation", "plots"},
     {"tasks"},
     {"api", "classifiers", "runs", "reporting", "demos"},
-    {"cli", "__main__", "tour"},
+    {"cli", "__main__", "tour", "serve"},
 ]
 SRC = Path(nnlab.__file__).parent
 

@@ -195,6 +195,13 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     tour.add_argument("--quick", action="store_true", help="one short epoch per network (a smoke test)")
     tour.set_defaults(handler=_tour, parser=tour)
 
+    serve = verbs.add_parser("serve", help="a local web app: the playground, your runs (the serve extra)")
+    serve.add_argument("--runs", default="runs", help="the runs folder it shows (default: runs)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this "
+                       "machine only; another address lets other machines in, and says so)")
+    serve.set_defaults(handler=_serve, parser=serve)
+
     env = verbs.add_parser("env", help="versions, devices and threads of this machine")
     env.set_defaults(handler=_env, parser=env)
     return parser
@@ -340,6 +347,13 @@ def _tour(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from nnlab.tour import run_tour
 
     run_tour(Path(args.out), echo=print, quick=args.quick)
+    return 0
+
+
+def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from nnlab.serve import serve
+
+    serve(args.runs, host=args.host, port=args.port)
     return 0
 
 

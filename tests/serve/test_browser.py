@@ -1,0 +1,115 @@
+"""`nnlab serve` in a real browser: headless Chromium (Debian's) driven by Playwright against a real server.
+
+Each test saves a screenshot of its page in build/screenshots/. Without Chromium the tests are skipped
+with the reason, unless NNLAB_REQUIRE_BROWSER is set, as .ci/run sets it after installing Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SCREENSHOTS = Path(__file__).parents[2] / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and not os.environ.get("NNLAB_REQUIRE_BROWSER"):
+    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real uvicorn server of the app on a free local port, with one iris run in its runs folder."""
+    import uvicorn
+
+    from nnlab.cli import main
+    from nnlab.serve.app import create_app
+
+    root = tmp_path_factory.mktemp("served") / "runs"
+    assert main(["train", "iris", "--epochs", "3", "--out", str(root)]) == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = uvicorn.Server(uvicorn.Config(create_app(root), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start in 20 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM, "NNLAB_REQUIRE_BROWSER is set but there is no chromium on PATH"
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    opened = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    opened.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def status(page) -> tuple[int, float]:
+    """(step, loss) from the playground's status line."""
+    text = page.locator("#status").inner_text()
+    found = re.match(r"step (\d+): loss ([\d.]+)", text)
+    assert found, text
+    return int(found.group(1)), float(found.group(2))
+
+
+def test_the_playground_runs_and_its_loss_falls(server, page):
+    page.goto(f"{server}/playground.html")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('step 0:')")
+    _, first_loss = status(page)
+    page.click("#run")
+    page.wait_for_function("Number((document.querySelector('#status').textContent.match(/step (\\d+)/) || [0, 0])[1])"
+                           " >= 300", timeout=20_000)
+    page.click("#run")  # pause
+    step, loss = status(page)
+    assert step >= 300 and loss < first_loss / 2
+    assert page.locator("#units canvas").count() == 4
+    screenshot(page, "playground")
+
+
+def test_a_run_is_listed_and_its_page_shows_curves_and_plots(server, page):
+    page.goto(f"{server}/runs.html")
+    link = page.locator("#runs tbody a").first
+    link.wait_for()
+    assert page.locator("#runs tbody tr").count() == 1
+    screenshot(page, "runs")
+    link.click()
+    page.wait_for_selector("#curves canvas")
+    assert "nnlab train iris --resume" in page.locator("#resume").inner_text()
+    assert page.locator("#curves canvas").count() >= 2
+    page.wait_for_function("[...document.querySelectorAll('#plots img')].every(i => i.complete && i.naturalWidth > 0)"
+                           " && document.querySelectorAll('#plots img').length > 0")
+    screenshot(page, "run")
+
+
+def test_a_missing_run_says_so_on_the_page(server, page):
+    page.goto(f"{server}/run.html?id=iris/none")
+    page.wait_for_selector("#status.error")
+    assert "no run 'iris/none'" in page.locator("#status").inner_text()
