@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import shlex
@@ -21,7 +22,7 @@ from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
 from nnlab.memory import retain_freed_memory
 from nnlab.progress import logs_like_the_cli
-from nnlab.results import DataSets, Demo, Files, Predictions, Result, Simulation, Summary, plain, written
+from nnlab.results import DataSets, Demo, Files, Look, Predictions, Result, Simulation, Summary, plain, written
 from nnlab.tasks import TASKS, get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
@@ -87,7 +88,7 @@ def training_config_yaml(task_name: str, *, config_path: str | os.PathLike | Non
                          overrides: Mapping[str, Any] | Sequence[str] = (),
                          resume: str | os.PathLike | None = None) -> str:
     """The settings `train` would run with, as the YAML of a run's config.yaml (`--config` reads it back)."""
-    base = _open_for_resume(resume, task_name).read_config() if resume else None
+    base = RunDir.open_for_resume(resume, task_name).read_config() if resume else None
     config = resolve_config(task_name, config_path=config_path, overrides=overrides, base=base)
     return dump_yaml({"task": task_name, **to_dict(config)})
 
@@ -103,7 +104,7 @@ def train(task_name: str, *, config_path: str | os.PathLike | None = None,
     """
     retain_freed_memory()
     task_cls = get_task(task_name)
-    run = _open_for_resume(resume, task_name) if resume else None
+    run = RunDir.open_for_resume(resume, task_name) if resume else None
     saved = run.read_config() if run else None
     config = resolve_config(task_name, config_path=config_path, overrides=overrides, base=saved)
     if run:
@@ -219,6 +220,21 @@ def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.P
     """Apply a trained run to user input (`source`: a file or inline values): each input's class and probabilities."""
     run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="predict")
     return task.predict(source, output_path=Path(output_path) if output_path else None)
+
+
+def look(run_path: str | os.PathLike, picture: Any, *, device: str = "auto") -> Look:
+    """A picture (H, W), grey 0..1, made MNIST-like and put through a cnn run: its probabilities, the first
+    layer's filters, every convolution's feature maps. The run stays loaded for the next picture (the web app)."""
+    run = RunDir.open(run_path)
+    task = _loaded(str(run.path.resolve()), run.weights_path.stat().st_mtime_ns, device)
+    if not hasattr(task, "look"):
+        raise ConfigError(f"{run.path} is not a cnn run: only a CNN classifies a picture")
+    return Look(**task.look(picture))
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(path: str, weights_changed_ns: int, device: str) -> Task:
+    return load_run(path, device=device, verb="predict")[1]
 
 
 @logs_like_the_cli
@@ -373,12 +389,3 @@ def _check_resume_keeps(saved: Any, config: Any) -> None:
                 raise ConfigError(f"--resume continues a run as it was trained: {section}.{key} was "
                                   f"{before.get(key)!r}, not {value!r} (train a new run for other settings)")
 
-
-def _open_for_resume(path: str | os.PathLike, task_name: str) -> RunDir:
-    run = RunDir.open(path)
-    made_by = run.read_config().get("task")
-    if made_by != task_name:
-        raise CheckpointError(f"{run.path} is a run of task '{made_by}', not '{task_name}'")
-    if not run.last_path.is_file():
-        raise CheckpointError(f"{run.path} has no checkpoint to resume from (checkpoints/last.pt)")
-    return run

@@ -82,6 +82,24 @@ class Predictions(Result):
 
 
 @dataclasses.dataclass
+class Look(Result):
+    """`look`: one picture through a trained CNN: what it saw, what it says, and what each layer made of it."""
+
+    input: Any  # (H, W) the picture as the network saw it: MNIST-like, 0..1
+    classes: list[str]
+    probabilities: list[float]
+    predicted: str
+    filters: Any  # (C, k, k) the first convolution's kernels
+    feature_maps: list[tuple[str, Any]]  # every convolution's output (C, h, w), in forward order
+    notes: list[str] = dataclasses.field(default_factory=list)
+    lines: list[str] = _shown()
+
+    def text(self) -> list[str]:
+        return [*(f"note: {note}" for note in self.notes), f"predicted {self.predicted} "
+                f"({max(self.probabilities):.3f})"] if not self.lines else self.lines
+
+
+@dataclasses.dataclass
 class Files(Result):
     """A verb that writes files (`sample`, `inspect`, `restore`): what it wrote, what it measured, its notes."""
 

@@ -12,11 +12,13 @@ from nnlab.serve.app import create_app
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A runs folder with one real (two-epoch) iris run, and a file beside it that no run may reach."""
+    """A runs folder with a real (two-epoch) iris run and a tiny cnn run, and a file beside it that no run may
+    reach."""
     from nnlab.cli import main
 
     root = tmp_path_factory.mktemp("served") / "runs"
     assert main(["train", "iris", "--epochs", "2", "--out", str(root)]) == 0
+    assert main(["train", "cnn", "--epochs", "1", "--set", "data.n_train=300", "--out", str(root)]) == 0
     (root.parent / "secret.png").write_bytes(b"\x89PNG not yours")
     return root
 
@@ -26,8 +28,8 @@ def client(runs):
     return TestClient(create_app(runs))
 
 
-def run_id(client) -> str:
-    return client.get("/api/runs").json()["runs"][0]["id"]
+def run_id(client, task: str = "iris") -> str:
+    return next(row["id"] for row in client.get("/api/runs").json()["runs"] if row["task"] == task)
 
 
 def test_the_pages_are_served_from_the_package(client):
@@ -41,7 +43,8 @@ def test_the_pages_are_served_from_the_package(client):
 def test_runs_are_listed_with_their_ids_under_the_folder(client, runs):
     listed = client.get("/api/runs").json()
     assert listed["root"] == str(runs.resolve())
-    [row] = listed["runs"]
+    assert sorted(row["task"] for row in listed["runs"]) == ["cnn", "iris"]
+    row = next(row for row in listed["runs"] if row["task"] == "iris")
     assert row["task"] == "iris" and row["status"] == "finished" and row["epochs"] == "2/2"
     assert row["id"].startswith("iris/") and (runs / row["id"] / "config.yaml").is_file()
 
@@ -77,8 +80,12 @@ def test_a_run_file_must_be_inside_the_run_and_of_a_served_kind(client, runs):
     base = f"/api/runs/{run_id(client)}/files"
     assert client.get(f"{base}/..%2F..%2F..%2Fsecret.png").status_code == 400
     assert client.get(f"{base}/model.safetensors").status_code == 404  # weights are not served
-    (runs / run_id(client) / "plots" / "link.png").symlink_to(runs.parent / "secret.png")
-    escaped = client.get(f"{base}/plots/link.png")
+    link = runs / run_id(client) / "plots" / "link.png"
+    link.symlink_to(runs.parent / "secret.png")
+    try:
+        escaped = client.get(f"{base}/plots/link.png")
+    finally:
+        link.unlink()
     assert escaped.status_code == 400 and "outside" in escaped.json()["detail"]
 
 
@@ -117,3 +124,53 @@ def test_an_unknown_session_or_a_bad_step_count_is_refused(client):
     assert client.post(f"/api/playground/{session}/step?steps=0").status_code == 422
     assert client.post(f"/api/playground/{session}/step?steps=100000").status_code == 422
     assert client.get(f"/api/playground/{session}/stream?frames=0").status_code == 422
+
+
+def a_one() -> list[list[float]]:
+    """A drawn "1": a vertical stroke, 28x28, ink 1 on 0."""
+    pixels = [[0.0] * 28 for _ in range(28)]
+    for row in range(4, 24):
+        pixels[row][13] = pixels[row][14] = 1.0
+    return pixels
+
+
+def test_a_drawing_is_classified_and_shown_layer_by_layer(client):
+    seen = client.post(f"/api/runs/{run_id(client, 'cnn')}/look", json={"pixels": a_one()})
+    assert seen.status_code == 200, seen.text
+    found = seen.json()
+    assert found["classes"] == [str(k) for k in range(10)] and abs(sum(found["probabilities"]) - 1) < 1e-3
+    assert found["predicted"] == found["classes"][max(range(10), key=found["probabilities"].__getitem__)]
+    assert len(found["input"]) == 28 and any("20x20" in note for note in found["notes"])  # fitted as MNIST was
+    assert len(found["filters"][0]) == 3 and len(found["feature_maps"]) >= 2
+    name, maps = found["feature_maps"][0]
+    assert name.startswith("features.") and len(maps[0]) == 28
+
+
+def test_an_uploaded_picture_is_read_like_a_drawing(client, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    path = tmp_path / "one.png"
+    Image.fromarray((255 - 255 * np.asarray(a_one())).astype(np.uint8)).resize((140, 140)).save(path)  # dark on light
+    seen = client.post(f"/api/runs/{run_id(client, 'cnn')}/look-picture", content=path.read_bytes(),
+                       headers={"Content-Type": "image/png"})
+    assert seen.status_code == 200, seen.text
+    assert any("inverted" in note for note in seen.json()["notes"])
+
+
+@pytest.mark.parametrize("pixels, status", [
+    ([[0.0] * 28] * 27, 422), ([[0.0] * 27] * 28, 422), ([[2.0] * 28] * 28, 422), ("ink", 422)])
+def test_a_bad_drawing_is_refused_naming_the_problem(client, pixels, status):
+    response = client.post(f"/api/runs/{run_id(client, 'cnn')}/look", json={"pixels": pixels})
+    assert response.status_code == status and "pixels" in json.dumps(response.json()["detail"])
+
+
+def test_only_a_cnn_run_looks_and_only_a_small_real_picture_is_read(client):
+    not_cnn = client.post(f"/api/runs/{run_id(client)}/look", json={"pixels": a_one()})
+    assert not_cnn.status_code == 400 and "not a cnn run" in not_cnn.json()["detail"]
+    url = f"/api/runs/{run_id(client, 'cnn')}/look-picture"
+    assert client.post(url, content=b"%PDF", headers={"Content-Type": "application/pdf"}).status_code == 415
+    too_big = client.post(url, content=b"\0" * 1_000_001, headers={"Content-Type": "image/png"})
+    assert too_big.status_code == 413 and "at most 1,000,000 bytes" in too_big.json()["detail"]
+    broken = client.post(url, content=b"not a png", headers={"Content-Type": "image/png"})
+    assert broken.status_code == 400 and broken.json()["detail"]

@@ -25,7 +25,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real uvicorn server of the app on a free local port, with one iris run in its runs folder."""
+    """A real uvicorn server of the app on a free local port, with an iris run and a tiny cnn run."""
     import uvicorn
 
     from nnlab.cli import main
@@ -33,6 +33,7 @@ def server(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("served") / "runs"
     assert main(["train", "iris", "--epochs", "3", "--out", str(root)]) == 0
+    assert main(["train", "cnn", "--epochs", "2", "--set", "data.n_train=500", "--out", str(root)]) == 0
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -94,11 +95,28 @@ def test_the_playground_runs_and_its_loss_falls(server, page):
     screenshot(page, "playground")
 
 
+def test_a_digit_drawn_with_the_mouse_is_classified_and_its_feature_maps_shown(server, page):
+    page.goto(f"{server}/draw.html")
+    page.wait_for_function("document.querySelector('#run').options.length > 0")
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for y in range(40, 250, 15):  # a "1", stroke by stroke
+        page.mouse.move(box["x"] + 140, box["y"] + y)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('predicted:')")
+    predicted = page.locator("#status").inner_text()
+    assert re.fullmatch(r"predicted: \d \([\d.]+%\)", predicted), predicted
+    assert page.locator("#probabilities tr").count() == 10
+    assert page.locator("#maps canvas").count() >= 32 and page.locator("#filters canvas").count() >= 8
+    screenshot(page, "draw")
+
+
 def test_a_run_is_listed_and_its_page_shows_curves_and_plots(server, page):
     page.goto(f"{server}/runs.html")
-    link = page.locator("#runs tbody a").first
+    link = page.locator("#runs tbody a", has_text="iris/").first
     link.wait_for()
-    assert page.locator("#runs tbody tr").count() == 1
+    assert page.locator("#runs tbody tr").count() == 2
     screenshot(page, "runs")
     link.click()
     page.wait_for_selector("#curves canvas")

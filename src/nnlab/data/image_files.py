@@ -83,17 +83,26 @@ def read_image_file(
     """Read one picture as an MNIST-like (size, size) float32 image, and a note on what was done."""
     path = Path(path)
     grey, described = _load_grey(path)
-    steps = [described]
+    image, steps = like_mnist(grey, size=size, box=box, refit=grey.shape != (size, size))
+    return image, f"{path.name}: " + ", ".join([described, *steps])
+
+
+def like_mnist(grey: np.ndarray, *, size: int = 28, box: int = MNIST_BOX, refit: bool = True
+               ) -> tuple[np.ndarray, list[str]]:
+    """A grey picture (H, W) in 0..1 made MNIST-like (light ink on black, contrast stretched and, with
+    `refit`, cropped to the ink and fitted into a box x box square centred by mass in size x size), and
+    the steps taken, in words. A drawing is refitted even at 28x28: MNIST's digits fill 20x20 of it."""
+    steps = []
     if _is_dark_on_light(grey):
         grey = 1.0 - grey
         steps.append("inverted (dark digit on light background)")
     grey, stretched = _stretch(grey)
     if stretched:
         steps.append("contrast stretched")
-    if grey.shape != (size, size):
+    if refit:
         grey = _fit_like_mnist(grey, size=size, box=box)
         steps.append(f"cropped to the ink and resized to {box}x{box} in a {size}x{size} frame")
-    return grey.astype(np.float32), f"{path.name}: " + ", ".join(steps)
+    return grey.astype(np.float32), steps
 
 
 def _load_grey(path: Path) -> tuple[np.ndarray, str]:

@@ -13,12 +13,14 @@ absolute, holds "..", or resolves (through a symlink) outside it. Nothing is unp
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
@@ -30,6 +32,8 @@ STATIC = Path(__file__).parent / "static"
 SERVED_SUFFIXES = {".png": "image/png", ".md": "text/markdown", ".csv": "text/csv", ".yaml": "text/yaml",
                    ".json": "application/json"}
 MAX_FRAMES = 2000  # of one playground stream
+MAX_UPLOAD = 1_000_000  # bytes of an uploaded picture
+SIDE = 28  # a drawing is SIDE x SIDE grey values
 MAX_STEPS = 1000  # per playground frame
 
 
@@ -41,6 +45,11 @@ class PlaygroundRequest(BaseModel):
     activation: Literal["sigmoid", "tanh", "relu"] = "tanh"
     lr: float = Field(0.3, gt=0.0, le=10.0)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class Drawing(BaseModel):
+    pixels: list[Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=SIDE, max_length=SIDE)]] = \
+        Field(min_length=SIDE, max_length=SIDE)  # rows of grey values, ink 1 on background 0
 
 
 def create_app(runs_root: str | Path = "runs") -> FastAPI:
@@ -86,6 +95,33 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
                       "metrics": opened.read_metrics(), "plots": plots,
                       "resume": f"nnlab train {task} --resume {folder}"})
 
+    @app.post("/api/runs/{run_id:path}/look")
+    def look(run_id: str, drawing: Drawing) -> Response:
+        from nnlab import api
+
+        return _seen(api.look(_run_folder(root, run_id), np.asarray(drawing.pixels, dtype=np.float32)))
+
+    @app.post("/api/runs/{run_id:path}/look-picture")
+    async def look_picture(run_id: str, request: Request) -> Response:
+        from nnlab import api
+        from nnlab.data.image_files import IMAGE_SUFFIXES, read_image_file
+
+        folder = _run_folder(root, run_id)
+        suffix = "." + request.headers.get("content-type", "").removeprefix("image/").split(";")[0].strip()
+        if suffix not in IMAGE_SUFFIXES:
+            raise HTTPException(415, f"send a picture ({', '.join(IMAGE_SUFFIXES)}) as the body, with its "
+                                     f"Content-Type image/...")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPLOAD:
+                raise HTTPException(413, f"a picture may be at most {MAX_UPLOAD:,} bytes")
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / f"upload{suffix}"
+            path.write_bytes(body)
+            image, note = read_image_file(path)
+        return _seen(api.look(folder, image), notes=(note.removeprefix(f"{path.name}: "),))
+
     @app.post("/api/playground")
     def playground_new(request: PlaygroundRequest) -> dict[str, Any]:
         key, session = sessions.new(Settings(**{**request.model_dump(), "hidden": tuple(request.hidden)}))
@@ -112,6 +148,18 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
 
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="pages")
     return app
+
+
+def _seen(found, notes: tuple[str, ...] = ()) -> Response:
+    """A look's data for the page, its arrays to 3 decimals (each is drawn on its own grey scale), encoded at
+    once: FastAPI's own encoder walks 50,000 numbers one by one, which took most of a round trip."""
+    def rounded(array: Any) -> list:
+        return np.round(np.asarray(array, dtype=np.float64), 3).tolist()
+
+    data = {"input": rounded(found.input), "classes": found.classes, "probabilities": found.probabilities,
+            "predicted": found.predicted, "notes": [*notes, *found.notes], "filters": rounded(found.filters),
+            "feature_maps": [[name, rounded(maps)] for name, maps in found.feature_maps]}
+    return Response(json.dumps(data), media_type="application/json")
 
 
 def _inside(folder: Path, relative: str) -> Path:

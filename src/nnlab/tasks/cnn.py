@@ -19,7 +19,7 @@ from nnlab.config import TrainConfig, choices, in_range
 from nnlab.data.augment import random_affine, random_shift, unit_pixels
 from nnlab.data.registry import describe_sources, load_images
 from nnlab.data.splits import hold_out, stratified_subset
-from nnlab.errors import CheckpointError, ConfigError
+from nnlab.errors import CheckpointError, ConfigError, DataError
 from nnlab.files import write_text_atomic
 from nnlab.models.cnn import CNN_NAMES, build_cnn
 from nnlab.models.image_classifier import ImageClassifier
@@ -208,6 +208,23 @@ class CNNTask(ClassifierTask):
             files.append(image_grid(np.stack(dreams), folder / "activation_maximisation.png",
                                     titles=list(self.class_names), suptitle="inputs optimised to maximise each class"))
         return Files(files, lines=[written(path) for path in files])
+
+    def look(self, picture: np.ndarray) -> dict[str, Any]:
+        """A grey picture (H, W), 0..1, made MNIST-like, through the network: the image it saw, how it was made
+        so, every class's probability, the first layer's filters and every convolution's feature maps."""
+        from nnlab.data.image_files import like_mnist
+        from nnlab.evaluation.inspection import feature_maps, first_layer_filters
+
+        picture = np.asarray(picture, dtype=np.float32)
+        if picture.ndim != 2 or min(picture.shape) < 4 or not np.isfinite(picture).all():
+            raise DataError(f"a picture is a grid of finite grey values, at least 4x4; got shape {picture.shape}")
+        image, notes = like_mnist(np.clip(picture, 0.0, 1.0), size=self.test_data[0].shape[-1])
+        x = torch.from_numpy(image[None])
+        probs = self.probabilities((x,))[0]
+        model = self.models["model"].eval()
+        return {"input": image, "notes": notes, "classes": list(self.class_names), "probabilities": probs.tolist(),
+                "predicted": self.class_names[int(probs.argmax())], "filters": first_layer_filters(model),
+                "feature_maps": feature_maps(model, self._pixels(x))}
 
     def state_dict(self) -> dict[str, Any]:
         return {"shifts": self.shifts.get_state()}

@@ -85,6 +85,17 @@ class RunDir:
                     raise CheckpointError(f"{entry} is a device, pipe or socket: a run folder holds files only")
         return run
 
+    @classmethod
+    def open_for_resume(cls, path: str | os.PathLike, task_name: str) -> RunDir:
+        """An existing run of `task_name` with a checkpoint to continue from."""
+        run = cls.open(path)
+        made_by = run.read_config().get("task")
+        if made_by != task_name:
+            raise CheckpointError(f"{run.path} is a run of task '{made_by}', not '{task_name}'")
+        if not run.last_path.is_file():
+            raise CheckpointError(f"{run.path} has no checkpoint to resume from (checkpoints/last.pt)")
+        return run
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the run for this process: a second `--resume` or `evaluate` of it is refused while it runs.

@@ -2,7 +2,8 @@
 "use strict";
 
 function header(active) {
-  const pages = [["index.html", "nnlab"], ["playground.html", "Playground"], ["runs.html", "Runs"]];
+  const pages = [["index.html", "nnlab"], ["playground.html", "Playground"], ["draw.html", "Draw"],
+                 ["runs.html", "Runs"]];
   document.body.insertAdjacentHTML("afterbegin", "<header>" + pages.map(([href, name], i) =>
     (i === 0 ? `<strong><a href="${href}">${name}</a></strong>` :
      `<a href="${href}"${name === active ? ' aria-current="page"' : ""}>${name}</a>`)).join("") + "</header>");
@@ -68,4 +69,16 @@ function drawLines(canvas, series, title) {
     context.fillStyle = context.strokeStyle;  // the legend, right-aligned under the title
     context.fillText(s.name, w - 8 - context.measureText(s.name).width, 28 + 13 * k);
   });
+}
+
+// A grid of numbers drawn in grey on its own scale (lowest black, highest white).
+function drawGrey(canvas, grid) {
+  const context = canvas.getContext("2d");
+  const values = grid.flat(), low = Math.min(...values), span = Math.max(...values) - low || 1;
+  const rows = grid.length, cols = grid[0].length, cw = canvas.width / cols, ch = canvas.height / rows;
+  grid.forEach((row, i) => row.forEach((value, j) => {
+    const level = Math.round(255 * (value - low) / span);
+    context.fillStyle = `rgb(${level},${level},${level})`;
+    context.fillRect(j * cw, i * ch, cw + 0.5, ch + 0.5);
+  }));
 }
