@@ -2,8 +2,8 @@
 and no module outgrows one job (400 lines).
 
 foundations, data, physics, models  <  training, evaluation, plots  <  tasks  <  api, classifiers, runs,
-reporting, demos  <  cli, tour, serve; errors, files, memory, config, results and progress below them all. Imports inside
-functions count too: a lazy import up the house is still a dependency up the house.
+reporting, demos, live  <  cli, tour, serve; errors, files, memory, config, results and progress below them
+all. Imports inside functions count too: a lazy import up the house is still a dependency up the house.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ LAYERS = [
     {"foundations", "data", "physics", "models"},
     {"training", "evaluation", "plots"},
     {"tasks"},
-    {"api", "classifiers", "runs", "reporting", "demos"},
+    {"api", "classifiers", "runs", "reporting", "demos", "live"},
     {"cli", "__main__", "tour", "serve"},
 ]
 SRC = Path(nnlab.__file__).parent

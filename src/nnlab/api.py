@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import logging
 import os
 import shlex
@@ -22,7 +21,7 @@ from nnlab.config import dump_yaml, load_yaml, merge, parse_overrides, to_dict
 from nnlab.errors import CheckpointError, ConfigError, NnlabError, TrainingInterrupted
 from nnlab.memory import retain_freed_memory
 from nnlab.progress import logs_like_the_cli
-from nnlab.results import DataSets, Demo, Files, Look, Predictions, Result, Simulation, Summary, plain, written
+from nnlab.results import DataSets, Demo, Files, Predictions, Result, Simulation, Summary, plain, written
 from nnlab.tasks import TASKS, get_task
 from nnlab.tasks.base import Report, Task
 from nnlab.training.checkpoint import load_checkpoint, load_weights
@@ -220,21 +219,6 @@ def predict(run_path: str | os.PathLike, source: str, *, output_path: str | os.P
     """Apply a trained run to user input (`source`: a file or inline values): each input's class and probabilities."""
     run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="predict")
     return task.predict(source, output_path=Path(output_path) if output_path else None)
-
-
-def look(run_path: str | os.PathLike, picture: Any, *, device: str = "auto") -> Look:
-    """A picture (H, W), grey 0..1, made MNIST-like and put through a cnn run: its probabilities, the first
-    layer's filters, every convolution's feature maps. The run stays loaded for the next picture (the web app)."""
-    run = RunDir.open(run_path)
-    task = _loaded(str(run.path.resolve()), run.weights_path.stat().st_mtime_ns, device)
-    if not hasattr(task, "look"):
-        raise ConfigError(f"{run.path} is not a cnn run: only a CNN classifies a picture")
-    return Look(**task.look(picture))
-
-
-@functools.lru_cache(maxsize=4)
-def _loaded(path: str, weights_changed_ns: int, device: str) -> Task:
-    return load_run(path, device=device, verb="predict")[1]
 
 
 @logs_like_the_cli

@@ -100,6 +100,26 @@ class Look(Result):
 
 
 @dataclasses.dataclass
+class LatentView(Result):
+    """`latent_view`: a generator's image at one point of its latent space, and a walk from there."""
+
+    seed: int
+    coordinates: list[float]
+    label: int | None
+    image: Any  # (H, W) in 0..1
+    walk: Any  # (n, H, W) in 0..1, from the image to the latent of seed + 1
+    latent_dim: int
+    sliders: str  # "axes" (a latent of at most 10 values) or "strongest directions"
+    n_sliders: int
+    classes: list[str]  # a conditional generator's classes; empty otherwise
+    lines: list[str] = _shown()
+
+    def text(self) -> list[str]:
+        return self.lines or [f"latent of seed {self.seed} moved by {self.coordinates} along {self.n_sliders} "
+                              f"{self.sliders} of a {self.latent_dim}-value latent"]
+
+
+@dataclasses.dataclass
 class Files(Result):
     """A verb that writes files (`sample`, `inspect`, `restore`): what it wrote, what it measured, its notes."""
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from nnlab.evaluation.latent_search import denoise, hole_masks, inpaint, interpolate, psnr, search_latent
+from nnlab.evaluation.latent_search import (denoise, hole_masks, inpaint, interpolate, psnr, search_latent,
+                                            strongest_directions)
 from nnlab.models.gan import Generator, build_gan
 
 LATENT_DIM = 4
@@ -130,3 +131,28 @@ def test_hole_masks_cut_one_square_of_the_requested_size():
     masks = hole_masks(50, torch.Size([28, 28]), hole=10, generator=torch.Generator().manual_seed(0))
     assert masks.shape == (50, 1, 28, 28)
     assert ((1 - masks).flatten(1).sum(1) == 100).all()
+
+
+class LinearGenerator(nn.Module):
+    """G(z) = A z as a 1x4x4 image: its Jacobian is A everywhere, so the strongest directions are known."""
+
+    def __init__(self, a: torch.Tensor):
+        super().__init__()
+        self.a = nn.Parameter(a)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return (z @ self.a.T).reshape(len(z), 1, 4, 4)
+
+
+def test_the_strongest_directions_are_the_jacobians_top_right_singular_vectors():
+    torch.manual_seed(0)
+    a = torch.randn(16, 6, dtype=torch.float64)
+    found = strongest_directions(LinearGenerator(a), torch.randn(6, dtype=torch.float64), k=3)
+    _, singular, expected = torch.linalg.svd(a, full_matrices=False)
+    assert found.shape == (3, 6) and singular[0] > singular[1] > singular[2]
+    for got, want in zip(found, expected[:3]):  # each up to its sign
+        assert torch.allclose(got.abs(), want.abs(), atol=1e-6) and abs(float(got @ want)) == pytest.approx(1.0)
+    # a unit step along the first moves the image by the largest singular value, the most any unit step can
+    with torch.no_grad():
+        step = LinearGenerator(a)(found[:1]).flatten().norm()
+    assert float(step) == pytest.approx(float(singular[0]), rel=1e-6)

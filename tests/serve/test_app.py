@@ -19,6 +19,11 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("served") / "runs"
     assert main(["train", "iris", "--epochs", "2", "--out", str(root)]) == 0
     assert main(["train", "cnn", "--epochs", "1", "--set", "data.n_train=300", "--out", str(root)]) == 0
+    cnn = next((root / "cnn").glob("2*"))
+    for arch in ("mlp", "dcgan"):  # the lecture's latent of 10 values, and a wider one (64)
+        assert main(["train", "gan", "--model", arch, "--epochs", "1", "--set", "data.n_train=128", "--set",
+                     "score.every=0", "--set", "score.n_eval=64", "--set", "score.n_restore=2", "--set",
+                     "score.restore_steps=2", "--classifier", str(cnn), "--out", str(root), "--name", arch]) == 0
     (root.parent / "secret.png").write_bytes(b"\x89PNG not yours")
     return root
 
@@ -43,7 +48,7 @@ def test_the_pages_are_served_from_the_package(client):
 def test_runs_are_listed_with_their_ids_under_the_folder(client, runs):
     listed = client.get("/api/runs").json()
     assert listed["root"] == str(runs.resolve())
-    assert sorted(row["task"] for row in listed["runs"]) == ["cnn", "iris"]
+    assert sorted(row["task"] for row in listed["runs"]) == ["cnn", "gan", "gan", "iris"]
     row = next(row for row in listed["runs"] if row["task"] == "iris")
     assert row["task"] == "iris" and row["status"] == "finished" and row["epochs"] == "2/2"
     assert row["id"].startswith("iris/") and (runs / row["id"] / "config.yaml").is_file()
@@ -174,3 +179,35 @@ def test_only_a_cnn_run_looks_and_only_a_small_real_picture_is_read(client):
     assert too_big.status_code == 413 and "at most 1,000,000 bytes" in too_big.json()["detail"]
     broken = client.post(url, content=b"not a png", headers={"Content-Type": "image/png"})
     assert broken.status_code == 400 and broken.json()["detail"]
+
+
+def gan_run(client, arch: str) -> str:
+    return next(row["id"] for row in client.get("/api/runs").json()["runs"] if row["id"].endswith(f"-{arch}"))
+
+
+@pytest.mark.parametrize("arch, dim, sliders", [("mlp", 10, "axes"), ("dcgan", 64, "strongest directions")])
+def test_a_slider_moves_the_image_and_the_walk_leads_on(client, arch, dim, sliders):
+    url = f"/api/runs/{gan_run(client, arch)}/latent"
+    still = client.post(url, json={"seed": 3, "walk": 5}).json()
+    assert (still["latent_dim"], still["sliders"], still["n_sliders"]) == (dim, sliders, 10)
+    assert len(still["image"]) == 28 and len(still["walk"]) == 5 and still["walk"][0] == still["image"]
+    moved = client.post(url, json={"seed": 3, "coordinates": [2.5]}).json()
+    change = sum(abs(a - b) for row_a, row_b in zip(still["image"], moved["image"]) for a, b in zip(row_a, row_b))
+    assert change > 0.1 and moved["walk"] == []  # a barely trained G: still, the image moved
+    again = client.post(url, json={"seed": 3, "coordinates": [2.5]}).json()
+    assert again["image"] == moved["image"]  # the same point, the same image
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"coordinates": [0.0] * 11}, 422), ({"coordinates": [9.0]}, 422), ({"walk": 17}, 422), ({"seed": -1}, 422),
+    ({"label": 3}, 400)])
+def test_a_bad_latent_point_is_refused(client, body, status):
+    response = client.post(f"/api/runs/{gan_run(client, 'mlp')}/latent", json=body)
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert "class" in response.json()["detail"]
+
+
+def test_only_a_gan_run_has_a_latent_space(client):
+    response = client.post(f"/api/runs/{run_id(client, 'cnn')}/latent", json={})
+    assert response.status_code == 400 and "not a gan run" in response.json()["detail"]

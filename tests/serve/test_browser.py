@@ -25,7 +25,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real uvicorn server of the app on a free local port, with an iris run and a tiny cnn run."""
+    """A real uvicorn server of the app on a free local port, with an iris run and tiny cnn and gan runs."""
     import uvicorn
 
     from nnlab.cli import main
@@ -34,6 +34,10 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("served") / "runs"
     assert main(["train", "iris", "--epochs", "3", "--out", str(root)]) == 0
     assert main(["train", "cnn", "--epochs", "2", "--set", "data.n_train=500", "--out", str(root)]) == 0
+    cnn = next((root / "cnn").glob("2*"))
+    assert main(["train", "gan", "--model", "mlp", "--epochs", "3", "--set", "data.n_train=512", "--set",
+                 "score.every=0", "--set", "score.n_eval=64", "--set", "score.n_restore=2", "--set",
+                 "score.restore_steps=2", "--classifier", str(cnn), "--out", str(root)]) == 0
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -112,11 +116,23 @@ def test_a_digit_drawn_with_the_mouse_is_classified_and_its_feature_maps_shown(s
     screenshot(page, "draw")
 
 
+def test_a_latent_slider_moves_the_generated_image(server, page):
+    page.goto(f"{server}/latent.html")
+    page.wait_for_function("document.querySelectorAll('#sliders input').length === 10")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('seed 0')")
+    before = page.evaluate("document.querySelector('#image').toDataURL()")
+    page.locator("#sliders input").first.fill("2.5")  # as a drag would: an input event at 2.5
+    page.wait_for_function("document.querySelector('#status').textContent.includes('[2.5,')")
+    assert page.evaluate("document.querySelector('#image').toDataURL()") != before
+    assert page.locator("#walk canvas").count() == 10
+    screenshot(page, "latent")
+
+
 def test_a_run_is_listed_and_its_page_shows_curves_and_plots(server, page):
     page.goto(f"{server}/runs.html")
     link = page.locator("#runs tbody a", has_text="iris/").first
     link.wait_for()
-    assert page.locator("#runs tbody tr").count() == 2
+    assert page.locator("#runs tbody tr").count() == 3
     screenshot(page, "runs")
     link.click()
     page.wait_for_selector("#curves canvas")

@@ -52,6 +52,13 @@ class Drawing(BaseModel):
         Field(min_length=SIDE, max_length=SIDE)  # rows of grey values, ink 1 on background 0
 
 
+class LatentPoint(BaseModel):
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    coordinates: list[Annotated[float, Field(ge=-5.0, le=5.0)]] = Field(default_factory=list, max_length=10)
+    label: int | None = Field(None, ge=0)
+    walk: int = Field(0, ge=0, le=16)
+
+
 def create_app(runs_root: str | Path = "runs") -> FastAPI:
     """The app, serving the runs under `runs_root` (which need not exist yet)."""
     app = FastAPI(title="nnlab", docs_url=None, redoc_url=None, openapi_url=None)
@@ -97,13 +104,13 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
 
     @app.post("/api/runs/{run_id:path}/look")
     def look(run_id: str, drawing: Drawing) -> Response:
-        from nnlab import api
+        from nnlab import live
 
-        return _seen(api.look(_run_folder(root, run_id), np.asarray(drawing.pixels, dtype=np.float32)))
+        return _seen(live.look(_run_folder(root, run_id), np.asarray(drawing.pixels, dtype=np.float32)))
 
     @app.post("/api/runs/{run_id:path}/look-picture")
     async def look_picture(run_id: str, request: Request) -> Response:
-        from nnlab import api
+        from nnlab import live
         from nnlab.data.image_files import IMAGE_SUFFIXES, read_image_file
 
         folder = _run_folder(root, run_id)
@@ -120,7 +127,16 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
             path = Path(scratch) / f"upload{suffix}"
             path.write_bytes(body)
             image, note = read_image_file(path)
-        return _seen(api.look(folder, image), notes=(note.removeprefix(f"{path.name}: "),))
+        return _seen(live.look(folder, image), notes=(note.removeprefix(f"{path.name}: "),))
+
+    @app.post("/api/runs/{run_id:path}/latent")
+    def latent(run_id: str, point: LatentPoint) -> Response:
+        from nnlab import live
+
+        view = live.latent_view(_run_folder(root, run_id), seed=point.seed, coordinates=point.coordinates,
+                                label=point.label, walk=point.walk)
+        data = {**view.to_dict(), "image": _rounded(view.image), "walk": _rounded(view.walk)}
+        return Response(json.dumps(data), media_type="application/json")
 
     @app.post("/api/playground")
     def playground_new(request: PlaygroundRequest) -> dict[str, Any]:
@@ -153,13 +169,15 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
 def _seen(found, notes: tuple[str, ...] = ()) -> Response:
     """A look's data for the page, its arrays to 3 decimals (each is drawn on its own grey scale), encoded at
     once: FastAPI's own encoder walks 50,000 numbers one by one, which took most of a round trip."""
-    def rounded(array: Any) -> list:
-        return np.round(np.asarray(array, dtype=np.float64), 3).tolist()
-
+    rounded = _rounded
     data = {"input": rounded(found.input), "classes": found.classes, "probabilities": found.probabilities,
             "predicted": found.predicted, "notes": [*notes, *found.notes], "filters": rounded(found.filters),
             "feature_maps": [[name, rounded(maps)] for name, maps in found.feature_maps]}
     return Response(json.dumps(data), media_type="application/json")
+
+
+def _rounded(array: Any) -> list:
+    return np.round(np.asarray(array, dtype=np.float64), 3).tolist()
 
 
 def _inside(folder: Path, relative: str) -> Path:

@@ -9,7 +9,7 @@ would have drawn.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ HISTORY_TITLES = {"spread": "samples' spread, share of the data's (near 0: colla
                   "precision": "precision: samples that look real", "recall": "recall: data the samples cover",
                   "d_real_acc": "D's accuracy on real images", "d_fake_acc": "D's accuracy on generated images",
                   "d_loss": "D's loss", "g_loss": "G's loss"}
+SLIDERS = 10  # latent sliders: the lecture's latent has 10 values; a wider one gets its 10 strongest directions
 COLLAPSE_CHECK_FROM = 3  # epoch: a freshly initialised G draws near-identical images, which is not collapse
 GRID = 64  # fixed latent vectors followed through training, an 8 x 8 sheet per epoch
 SHEET_MAX = 256  # samples drawn on sample's PNG sheet (16 x 16); its .npy holds all of them
@@ -190,6 +191,31 @@ class GANTask(GeneratorAverage, Task):
             files.append(self._walk(interpolate, seed=seed, label=label, path=out_dir / f"walk_seed{seed}.png"))
         return Files([sheet, *files], measured={"n": n},
                      lines=[f"wrote {sheet}{shown}", *(f"wrote {path}" for path in files)])
+
+    def latent_view(self, *, seed: int, coordinates: Sequence[float], label: int | None = None,
+                    walk: int = 0) -> dict[str, Any]:
+        """The image at a point of the latent space: the latent drawn from `seed`, moved by `coordinates` along
+        its axes (a latent of at most 10 values, as the lecture's) or along the 10 directions that change the
+        image most there (a wider latent); with `walk`, also `walk` images from there to the latent of seed + 1.
+        Images (H, W) in 0..1."""
+        from nnlab.evaluation.latent_search import interpolate, strongest_directions
+
+        if self.config.model.conditional != (label is not None):
+            raise ConfigError("give a class for a conditional GAN, and none otherwise")
+        if label is not None and not 0 <= label < len(self.class_names):
+            raise ConfigError(f"class {label} is not one of the {len(self.class_names)} classes")
+        z = torch.randn(2, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+        axes = self.latent_dim <= SLIDERS
+        directions = (torch.eye(self.latent_dim, device=self.device) if axes
+                      else strongest_directions(self.sampler, z[0], labels=label, k=SLIDERS))
+        if len(coordinates) > len(directions):
+            raise ConfigError(f"{len(coordinates)} coordinates for {len(directions)} sliders")
+        moved = z[0] + torch.as_tensor(coordinates, dtype=z.dtype, device=z.device) @ directions[:len(coordinates)]
+        path = interpolate(self.sampler, moved, z[1], n_steps=max(walk, 2), labels=label)  # G in eval mode
+        images = path.float().cpu().squeeze(1).add(1).div(2).clamp(0, 1).numpy()
+        return {"image": images[0], "walk": images[:walk] if walk else images[:0], "latent_dim": self.latent_dim,
+                "sliders": "axes" if axes else "strongest directions", "n_sliders": len(directions),
+                "classes": list(self.class_names) if self.config.model.conditional else []}
 
     def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
         from nnlab.evaluation.latent_search import interpolate

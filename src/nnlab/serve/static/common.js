@@ -3,7 +3,7 @@
 
 function header(active) {
   const pages = [["index.html", "nnlab"], ["playground.html", "Playground"], ["draw.html", "Draw"],
-                 ["runs.html", "Runs"]];
+                 ["latent.html", "Latent"], ["runs.html", "Runs"]];
   document.body.insertAdjacentHTML("afterbegin", "<header>" + pages.map(([href, name], i) =>
     (i === 0 ? `<strong><a href="${href}">${name}</a></strong>` :
      `<a href="${href}"${name === active ? ' aria-current="page"' : ""}>${name}</a>`)).join("") + "</header>");

@@ -1,0 +1,86 @@
+// The latent explorer: a gan run's image at the point the seed and the sliders choose, and a walk from it.
+"use strict";
+header("Latent");
+
+const runs = document.getElementById("run"), seed = document.getElementById("seed");
+const classes = document.getElementById("class"), sliders = document.getElementById("sliders");
+const statusLine = document.getElementById("status");
+let pending = null, busy = false;
+
+function point() {
+  const coordinates = [...sliders.querySelectorAll("input")].map(input => Number(input.value));
+  const label = document.getElementById("class-label").hidden ? null : Number(classes.value);
+  return {seed: Number(seed.value), coordinates, label, walk: 10};
+}
+
+function makeSliders(view) {
+  sliders.innerHTML = `<p>${view.n_sliders} sliders along the ${view.sliders} of a ${view.latent_dim}-value latent</p>`;
+  for (let i = 0; i < view.n_sliders; i++) {
+    sliders.insertAdjacentHTML("beforeend", `<label>${i + 1} <input type="range" min="-3" max="3" step="0.1" ` +
+                                            `value="0" aria-label="slider ${i + 1}"></label>`);
+  }
+  const labelled = view.classes.length > 0;
+  document.getElementById("class-label").hidden = !labelled;
+  if (labelled && !classes.options.length) view.classes.forEach((name, k) => classes.add(new Option(name, k)));
+}
+
+function show(view) {
+  drawGrey(document.getElementById("image"), view.image);
+  const walk = document.getElementById("walk");
+  walk.innerHTML = "";
+  for (const image of view.walk) {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 84;
+    walk.append(canvas);
+    drawGrey(canvas, image);
+  }
+  statusLine.textContent = `seed ${view.seed}, coordinates [${view.coordinates.map(c => c.toFixed(1)).join(", ")}]`;
+  statusLine.className = "";
+}
+
+// One request at a time; a slider moved meanwhile sends its newest position when the answer comes.
+async function update(first = false) {
+  if (!runs.value) return;
+  if (busy) { pending = true; return; }
+  busy = true;
+  try {
+    const path = runs.value.split("/").map(encodeURIComponent).join("/");
+    const body = first ? {...point(), coordinates: [], label: null} : point();
+    let view;
+    try {
+      view = await request(`api/runs/${path}/latent`, {method: "POST", headers: {"Content-Type": "application/json"},
+                                                        body: JSON.stringify(body)});
+    } catch (error) {
+      if (!first || !/class/.test(error.message)) throw error;
+      view = await request(`api/runs/${path}/latent`, {method: "POST", headers: {"Content-Type": "application/json"},
+                                                        body: JSON.stringify({...body, label: 0})});
+    }
+    if (first) makeSliders(view);
+    show(view);
+  } catch (error) {
+    showError(statusLine, error);
+  } finally {
+    busy = false;
+    if (pending) { pending = false; update(); }
+  }
+}
+
+sliders.addEventListener("input", () => update());
+seed.onchange = classes.onchange = () => update();
+runs.onchange = () => { classes.innerHTML = ""; update(true); };
+document.getElementById("zero").onclick = () => {
+  sliders.querySelectorAll("input").forEach(input => { input.value = 0; });
+  update();
+};
+
+(async () => {
+  try {
+    const found = await request("api/runs");
+    const gans = found.runs.filter(run => run.task === "gan" && run.status === "finished");
+    for (const run of gans.reverse()) runs.add(new Option(run.id, run.id));
+    if (!gans.length) statusLine.textContent = `no finished gan run in ${found.root}: nnlab train gan makes one`;
+    update(true);
+  } catch (error) {
+    showError(statusLine, error);
+  }
+})();
