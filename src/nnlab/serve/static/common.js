@@ -82,3 +82,11 @@ function drawGrey(canvas, grid) {
     context.fillRect(j * cw, i * ch, cw + 0.5, ch + 0.5);
   }));
 }
+
+// A new square canvas of `size` pixels in `parent`, showing `grid` in grey.
+function addGrey(parent, grid, size) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  parent.append(canvas);
+  drawGrey(canvas, grid);
+}

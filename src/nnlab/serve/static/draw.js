@@ -60,12 +60,7 @@ function show(seen) {
   });
   const filters = document.getElementById("filters");
   filters.innerHTML = "";
-  for (const kernel of seen.filters) {
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 36;
-    filters.append(canvas);
-    drawGrey(canvas, kernel);
-  }
+  for (const kernel of seen.filters) addGrey(filters, kernel, 36);
   const maps = document.getElementById("maps");
   maps.innerHTML = "";
   for (const [name, layer] of seen.feature_maps) {
@@ -74,12 +69,7 @@ function show(seen) {
     const row = document.createElement("div");
     row.className = "units";
     maps.append(row);
-    for (const map of layer) {
-      const canvas = document.createElement("canvas");
-      canvas.width = canvas.height = 56;
-      row.append(canvas);
-      drawGrey(canvas, map);
-    }
+    for (const map of layer) addGrey(row, map, 56);
   }
 }
 

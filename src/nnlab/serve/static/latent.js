@@ -28,12 +28,7 @@ function show(view) {
   drawGrey(document.getElementById("image"), view.image);
   const walk = document.getElementById("walk");
   walk.innerHTML = "";
-  for (const image of view.walk) {
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 84;
-    walk.append(canvas);
-    drawGrey(canvas, image);
-  }
+  for (const image of view.walk) addGrey(walk, image, 84);
   statusLine.textContent = `seed ${view.seed}, coordinates [${view.coordinates.map(c => c.toFixed(1)).join(", ")}]`;
   statusLine.className = "";
 }
