@@ -1,4 +1,5 @@
-"""What the web app asks of a trained run, again and again: a picture through a CNN, a point of a GAN's latent space.
+"""What the web app asks of a trained run, again and again: a picture through a CNN, a point of a GAN's latent
+space, a hole in a test image filled by a GAN.
 
 Each call is one small piece of work on a run that stays loaded (the newest four, keyed by the
 run's folder and its weights' time, so a run trained again is loaded again). The pages of
@@ -14,7 +15,7 @@ from typing import Any
 
 from nnlab.api import load_run
 from nnlab.errors import ConfigError
-from nnlab.results import LatentView, Look
+from nnlab.results import Inpainting, LatentView, Look
 from nnlab.tasks.base import Task
 from nnlab.training.rundir import RunDir
 
@@ -35,6 +36,16 @@ def latent_view(run_path: str | os.PathLike, *, seed: int = 0, coordinates: Sequ
         raise ConfigError(f"a walk has 0 to 16 images, got {walk}")
     return LatentView(seed=seed, coordinates=list(coordinates), label=label,
                       **task.latent_view(seed=seed, coordinates=coordinates, label=label, walk=walk))
+
+
+def inpaint(run_path: str | os.PathLike, index: int, erased: Any, *, steps: int = 200,
+            device: str = "auto") -> Inpainting:
+    """A gan run fills the `erased` pixels (H, W; true where erased) of held-out test image `index`, by searching
+    its latent space for the image that matches the rest; the PSNR before and after, against the clean image."""
+    task = _loaded_run(run_path, device, "inpaint_test_image", "a gan run: only a generator fills a hole")
+    if not 1 <= steps <= 1000:
+        raise ConfigError(f"the search takes 1 to 1,000 steps, got {steps}")
+    return Inpainting(steps=steps, **task.inpaint_test_image(index, erased, steps=steps))
 
 
 def _loaded_run(run_path: str | os.PathLike, device: str, method: str, needed: str) -> Task:

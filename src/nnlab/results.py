@@ -120,6 +120,26 @@ class LatentView(Result):
 
 
 @dataclasses.dataclass
+class Inpainting(Result):
+    """`inpaint`: a held-out test image with pixels erased, filled by a generator, and the PSNR of both."""
+
+    index: int
+    steps: int
+    clean: Any  # (H, W) in 0..1
+    erased: Any  # the erased pixels black
+    filled: Any
+    psnr_erased: float | None  # dB against the clean image; None when nothing was erased
+    psnr_filled: float | None
+    lines: list[str] = _shown()
+
+    def text(self) -> list[str]:
+        if self.psnr_erased is None:
+            return self.lines or [f"test image {self.index}: nothing erased"]
+        return self.lines or [f"test image {self.index}: PSNR {self.psnr_erased:.2f} dB erased -> "
+                              f"{self.psnr_filled:.2f} dB filled"]
+
+
+@dataclasses.dataclass
 class Files(Result):
     """A verb that writes files (`sample`, `inspect`, `restore`): what it wrote, what it measured, its notes."""
 

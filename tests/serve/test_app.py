@@ -211,3 +211,34 @@ def test_a_bad_latent_point_is_refused(client, body, status):
 def test_only_a_gan_run_has_a_latent_space(client):
     response = client.post(f"/api/runs/{run_id(client, 'cnn')}/latent", json={})
     assert response.status_code == 400 and "not a gan run" in response.json()["detail"]
+
+
+def test_a_hole_erased_in_a_test_image_is_filled_and_the_rest_kept(client):
+    erased = [[1 if 9 <= i < 19 and 9 <= j < 19 else 0 for j in range(28)] for i in range(28)]
+    response = client.post(f"/api/runs/{gan_run(client, 'mlp')}/inpaint", json={"index": 4, "erased": erased,
+                                                                                  "steps": 20})
+    assert response.status_code == 200, response.text
+    done = response.json()
+    assert (done["index"], done["steps"]) == (4, 20)
+    for i in range(28):
+        for j in range(28):
+            if erased[i][j]:
+                assert done["erased"][i][j] == 0.0  # black where erased
+            else:
+                assert done["filled"][i][j] == done["clean"][i][j] == done["erased"][i][j]  # kept as it was
+    assert any(done["filled"][i][j] > 0.05 for i in range(9, 19) for j in range(9, 19))  # G drew in the hole
+    assert isinstance(done["psnr_erased"], float) and isinstance(done["psnr_filled"], float)
+
+
+def test_nothing_erased_leaves_the_image_and_no_psnr(client):
+    done = client.post(f"/api/runs/{gan_run(client, 'mlp')}/inpaint", json={"erased": [[0] * 28] * 28}).json()
+    assert done["filled"] == done["clean"] and done["psnr_erased"] is None and done["psnr_filled"] is None
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"index": 10_000, "erased": [[0] * 28] * 28}, 400, "numbered 0 to"),
+    ({"erased": [[0] * 27] * 28}, 422, "erased"), ({"erased": [[2] * 28] * 28}, 422, "erased"),
+    ({"erased": [[0] * 28] * 28, "steps": 0}, 422, "steps")])
+def test_a_bad_erasure_is_refused(client, body, status, says):
+    response = client.post(f"/api/runs/{gan_run(client, 'mlp')}/inpaint", json=body)
+    assert response.status_code == status and says in json.dumps(response.json()["detail"])

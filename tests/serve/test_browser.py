@@ -92,6 +92,17 @@ def test_a_latent_slider_moves_the_generated_image(server, page):
     page.wait_for_function("document.querySelector('#status').textContent.includes('[2.5,')")
     assert page.evaluate("document.querySelector('#image').toDataURL()") != before
     assert page.locator("#walk canvas").count() == 10
+    page.wait_for_function("document.querySelector('#erase').dataset.index === '0'")  # the test image is there
+    page.locator("#erase").scroll_into_view_if_needed()  # the mouse reaches only what is on screen
+    box = page.locator("#erase").bounding_box()  # erase a band through the test image, then fill it
+    page.mouse.move(box["x"] + 40, box["y"] + 112)
+    page.mouse.down()
+    for x in range(40, 190, 8):
+        page.mouse.move(box["x"] + x, box["y"] + 112)
+    page.mouse.up()
+    page.click("#fill")
+    page.wait_for_function("/PSNR [\\d.]+ dB erased -> [\\d.]+ dB filled/.test("
+                           "document.querySelector('#psnr').textContent)", timeout=30_000)
     screenshot(page, "latent")
 
 

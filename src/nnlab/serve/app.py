@@ -59,6 +59,13 @@ class LatentPoint(BaseModel):
     walk: int = Field(0, ge=0, le=16)
 
 
+class Erasure(BaseModel):
+    index: int = Field(0, ge=0)
+    erased: list[Annotated[list[Annotated[int, Field(ge=0, le=1)]], Field(min_length=SIDE, max_length=SIDE)]] = \
+        Field(min_length=SIDE, max_length=SIDE)  # rows of 1 (erased) and 0 (kept)
+    steps: int = Field(200, ge=1, le=1000)
+
+
 def create_app(runs_root: str | Path = "runs") -> FastAPI:
     """The app, serving the runs under `runs_root` (which need not exist yet)."""
     app = FastAPI(title="nnlab", docs_url=None, redoc_url=None, openapi_url=None)
@@ -136,6 +143,15 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
         view = live.latent_view(_run_folder(root, run_id), seed=point.seed, coordinates=point.coordinates,
                                 label=point.label, walk=point.walk)
         data = {**view.to_dict(), "image": _rounded(view.image), "walk": _rounded(view.walk)}
+        return Response(json.dumps(data), media_type="application/json")
+
+    @app.post("/api/runs/{run_id:path}/inpaint")
+    def inpaint(run_id: str, erasure: Erasure) -> Response:
+        from nnlab import live
+
+        done = live.inpaint(_run_folder(root, run_id), erasure.index, np.asarray(erasure.erased, dtype=bool),
+                            steps=erasure.steps)
+        data = {**done.to_dict(), **{key: _rounded(getattr(done, key)) for key in ("clean", "erased", "filled")}}
         return Response(json.dumps(data), media_type="application/json")
 
     @app.post("/api/playground")

@@ -217,6 +217,34 @@ class GANTask(GeneratorAverage, Task):
                 "sliders": "axes" if axes else "strongest directions", "n_sliders": len(directions),
                 "classes": list(self.class_names) if self.config.model.conditional else []}
 
+    def inpaint_test_image(self, index: int, erased: np.ndarray, *, steps: int = 200, seed: int = 0) -> dict[str, Any]:
+        """Held-out test image `index` with the pixels `erased` (H, W; true where erased) filled by the generator:
+        the clean, erased and filled images (H, W, 0..1) and the PSNR (dB) of the erased and the filled images
+        against the clean one (None where nothing was erased)."""
+        from nnlab.evaluation.latent_search import inpaint, psnr
+
+        n = len(self.test_data[0])
+        if not 0 <= index < n:
+            raise ConfigError(f"test image {index}: there are {n}, numbered 0 to {n - 1}")
+        erased = torch.as_tensor(np.asarray(erased, dtype=bool))
+        if tuple(erased.shape) != tuple(self.test_data[0].shape[1:]):
+            raise ConfigError(f"the erased pixels are a {tuple(self.test_data[0].shape[1:])} grid, "
+                              f"got {tuple(erased.shape)}")
+        clean = self._pixels(self.test_data[0][index:index + 1]).float().contiguous()
+        kept = (~erased).float()[None, None].to(self.device)
+        corrupted = clean * kept - (1.0 - kept)  # erased pixels black
+        labels = self._labels(self.test_data[1][index:index + 1])
+        filled = inpaint(self.sampler, clean, kept, labels=labels, steps=steps, seed=seed) if erased.any() else clean
+
+        def unit(image: torch.Tensor) -> np.ndarray:
+            return image.float().cpu()[0, 0].add(1).div(2).clamp(0, 1).numpy()
+
+        def decibels(image: torch.Tensor) -> float | None:
+            return float(psnr(image, clean)) if erased.any() else None
+
+        return {"index": index, "clean": unit(clean), "erased": unit(corrupted), "filled": unit(filled),
+                "psnr_erased": decibels(corrupted), "psnr_filled": decibels(filled)}
+
     def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
         from nnlab.evaluation.latent_search import interpolate
 

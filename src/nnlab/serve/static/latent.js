@@ -62,10 +62,67 @@ async function update(first = false) {
 
 sliders.addEventListener("input", () => update());
 seed.onchange = classes.onchange = () => update();
-runs.onchange = () => { classes.innerHTML = ""; update(true); };
+runs.onchange = () => { classes.innerHTML = ""; update(true); loadTestImage(); };
 document.getElementById("zero").onclick = () => {
   sliders.querySelectorAll("input").forEach(input => { input.value = 0; });
   update();
+};
+
+// In-painting: the erased cells of a 28x28 test image, filled by the run's generator.
+const eraseCanvas = document.getElementById("erase"), psnrLine = document.getElementById("psnr");
+let erased = [], testImage = null, erasing = false;
+
+async function inpaint(holes) {
+  const path = runs.value.split("/").map(encodeURIComponent).join("/");
+  return request(`api/runs/${path}/inpaint`, {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({index: Number(document.getElementById("test-index").value), erased: holes})});
+}
+
+async function loadTestImage() {
+  if (!runs.value) return;
+  erased = Array.from({length: 28}, () => new Array(28).fill(0));
+  try {
+    const found = await inpaint(erased);
+    testImage = found.clean;
+    drawGrey(eraseCanvas, testImage);
+    eraseCanvas.dataset.index = found.index;  // which test image is shown (the browser tests wait for it)
+    psnrLine.textContent = "";
+  } catch (error) {
+    showError(psnrLine, error);
+  }
+}
+
+function erase(event) {
+  if (!testImage) return;
+  const box = eraseCanvas.getBoundingClientRect();
+  const j = Math.floor((event.clientX - box.left) / box.width * 28);
+  const i = Math.floor((event.clientY - box.top) / box.height * 28);
+  for (let di = -1; di <= 1; di++) for (let dj = -1; dj <= 1; dj++) {
+    if (erased[i + di] !== undefined && erased[i + di][j + dj] !== undefined) erased[i + di][j + dj] = 1;
+  }
+  drawGrey(eraseCanvas, testImage.map((row, a) => row.map((value, b) => (erased[a][b] ? 0 : value))));
+}
+
+eraseCanvas.addEventListener("pointerdown", event => {
+  erasing = true;
+  eraseCanvas.setPointerCapture(event.pointerId);
+  erase(event);
+});
+eraseCanvas.addEventListener("pointermove", event => erasing && erase(event));
+eraseCanvas.addEventListener("pointerup", () => { erasing = false; });
+document.getElementById("test-index").onchange = loadTestImage;
+document.getElementById("unerase").onclick = loadTestImage;
+document.getElementById("fill").onclick = async () => {
+  psnrLine.textContent = "searching the latent space...";
+  psnrLine.className = "";
+  try {
+    const done = await inpaint(erased);
+    drawGrey(document.getElementById("filled"), done.filled);
+    psnrLine.textContent = done.psnr_erased === null ? "nothing erased" :
+      `PSNR ${done.psnr_erased.toFixed(2)} dB erased -> ${done.psnr_filled.toFixed(2)} dB filled`;
+  } catch (error) {
+    showError(psnrLine, error);
+  }
 };
 
 (async () => {
@@ -75,6 +132,7 @@ document.getElementById("zero").onclick = () => {
     for (const run of gans.reverse()) runs.add(new Option(run.id, run.id));
     if (!gans.length) statusLine.textContent = `no finished gan run in ${found.root}: nnlab train gan makes one`;
     update(true);
+    loadTestImage();
   } catch (error) {
     showError(statusLine, error);
   }
