@@ -1,4 +1,5 @@
-"""`nnlab serve`'s endpoints, good and bad requests, through FastAPI's test client on a real run folder."""
+"""`nnlab serve`'s endpoints, good and bad requests, through FastAPI's test client on a real run folder
+(`runs`, tests/serve/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from nnlab.serve.app import create_app
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """A runs folder with a real (two-epoch) iris run and a tiny cnn run, and a file beside it that no run may
-    reach."""
-    from nnlab.cli import main
-
-    root = tmp_path_factory.mktemp("served") / "runs"
-    assert main(["train", "iris", "--epochs", "2", "--out", str(root)]) == 0
-    assert main(["train", "cnn", "--epochs", "1", "--set", "data.n_train=300", "--out", str(root)]) == 0
-    cnn = next((root / "cnn").glob("2*"))
-    for arch in ("mlp", "dcgan"):  # the lecture's latent of 10 values, and a wider one (64)
-        assert main(["train", "gan", "--model", arch, "--epochs", "1", "--set", "data.n_train=128", "--set",
-                     "score.every=0", "--set", "score.n_eval=64", "--set", "score.n_restore=2", "--set",
-                     "score.restore_steps=2", "--classifier", str(cnn), "--out", str(root), "--name", arch]) == 0
-    (root.parent / "secret.png").write_bytes(b"\x89PNG not yours")
-    return root
 
 
 @pytest.fixture(scope="module")

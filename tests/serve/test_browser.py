@@ -110,7 +110,7 @@ def test_a_run_is_listed_and_its_page_shows_curves_and_plots(server, page):
     page.goto(f"{server}/runs.html")
     link = page.locator("#runs tbody a", has_text="iris/").first
     link.wait_for()
-    assert page.locator("#runs tbody tr").count() == 3
+    assert page.locator("#runs tbody tr").count() == 4
     screenshot(page, "runs")
     link.click()
     page.wait_for_selector("#curves canvas")

@@ -12,6 +12,7 @@ absolute, holds "..", or resolves (through a symlink) outside it. Nothing is unp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from nnlab.errors import NnlabError
-from nnlab.results import plain
+from nnlab.results import Result, plain
 from nnlab.serve.playground import Sessions, Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -47,9 +48,14 @@ class PlaygroundRequest(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
+def _grid(value: Any) -> Any:
+    """The type of SIDE rows of SIDE values, each a `value` (a drawing's grey values, an erasure's flags)."""
+    return Annotated[list[Annotated[list[value], Field(min_length=SIDE, max_length=SIDE)]],
+                     Field(min_length=SIDE, max_length=SIDE)]
+
+
 class Drawing(BaseModel):
-    pixels: list[Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=SIDE, max_length=SIDE)]] = \
-        Field(min_length=SIDE, max_length=SIDE)  # rows of grey values, ink 1 on background 0
+    pixels: _grid(Annotated[float, Field(ge=0.0, le=1.0)])  # grey values, ink 1 on background 0
 
 
 class LatentPoint(BaseModel):
@@ -61,8 +67,7 @@ class LatentPoint(BaseModel):
 
 class Erasure(BaseModel):
     index: int = Field(0, ge=0)
-    erased: list[Annotated[list[Annotated[int, Field(ge=0, le=1)]], Field(min_length=SIDE, max_length=SIDE)]] = \
-        Field(min_length=SIDE, max_length=SIDE)  # rows of 1 (erased) and 0 (kept)
+    erased: _grid(Annotated[int, Field(ge=0, le=1)])  # 1 erased, 0 kept
     steps: int = Field(200, ge=1, le=1000)
 
 
@@ -113,7 +118,7 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
     def look(run_id: str, drawing: Drawing) -> Response:
         from nnlab import live
 
-        return _seen(live.look(_run_folder(root, run_id), np.asarray(drawing.pixels, dtype=np.float32)))
+        return _answer(live.look(_run_folder(root, run_id), np.asarray(drawing.pixels, dtype=np.float32)))
 
     @app.post("/api/runs/{run_id:path}/look-picture")
     async def look_picture(run_id: str, request: Request) -> Response:
@@ -134,25 +139,22 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
             path = Path(scratch) / f"upload{suffix}"
             path.write_bytes(body)
             image, note = read_image_file(path)
-        return _seen(live.look(folder, image), notes=(note.removeprefix(f"{path.name}: "),))
+        seen = live.look(folder, image)
+        return _answer(dataclasses.replace(seen, notes=[note.removeprefix(f"{path.name}: "), *seen.notes]))
 
     @app.post("/api/runs/{run_id:path}/latent")
     def latent(run_id: str, point: LatentPoint) -> Response:
         from nnlab import live
 
-        view = live.latent_view(_run_folder(root, run_id), seed=point.seed, coordinates=point.coordinates,
-                                label=point.label, walk=point.walk)
-        data = {**view.to_dict(), "image": _rounded(view.image), "walk": _rounded(view.walk)}
-        return Response(json.dumps(data), media_type="application/json")
+        return _answer(live.latent_view(_run_folder(root, run_id), seed=point.seed, coordinates=point.coordinates,
+                                        label=point.label, walk=point.walk))
 
     @app.post("/api/runs/{run_id:path}/inpaint")
     def inpaint(run_id: str, erasure: Erasure) -> Response:
         from nnlab import live
 
-        done = live.inpaint(_run_folder(root, run_id), erasure.index, np.asarray(erasure.erased, dtype=bool),
-                            steps=erasure.steps)
-        data = {**done.to_dict(), **{key: _rounded(getattr(done, key)) for key in ("clean", "erased", "filled")}}
-        return Response(json.dumps(data), media_type="application/json")
+        return _answer(live.inpaint(_run_folder(root, run_id), erasure.index,
+                                    np.asarray(erasure.erased, dtype=bool), steps=erasure.steps))
 
     @app.post("/api/playground")
     def playground_new(request: PlaygroundRequest) -> dict[str, Any]:
@@ -182,18 +184,20 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
     return app
 
 
-def _seen(found, notes: tuple[str, ...] = ()) -> Response:
-    """A look's data for the page, its arrays to 3 decimals (each is drawn on its own grey scale), encoded at
-    once: FastAPI's own encoder walks 50,000 numbers one by one, which took most of a round trip."""
-    rounded = _rounded
-    data = {"input": rounded(found.input), "classes": found.classes, "probabilities": found.probabilities,
-            "predicted": found.predicted, "notes": [*notes, *found.notes], "filters": rounded(found.filters),
-            "feature_maps": [[name, rounded(maps)] for name, maps in found.feature_maps]}
-    return Response(json.dumps(data), media_type="application/json")
+def _answer(result: Result) -> Response:
+    """A result of nnlab.live as JSON, its arrays to 3 decimals (each page draws an image on its own scale),
+    encoded at once: FastAPI's own encoder walks a drawing's 50,000 numbers one by one, which took most of a
+    round trip."""
+    def encoded(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return np.round(value.astype(np.float64), 3).tolist()
+        if isinstance(value, (list, tuple)):
+            return [encoded(item) for item in value]
+        return plain(value)
 
-
-def _rounded(array: Any) -> list:
-    return np.round(np.asarray(array, dtype=np.float64), 3).tolist()
+    fields = [field.name for field in dataclasses.fields(result) if field.repr]
+    return Response(json.dumps({name: encoded(getattr(result, name)) for name in fields}),
+                    media_type="application/json")
 
 
 def _inside(folder: Path, relative: str) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlab.foundations.activations import ACTIVATIONS, softmax
+from nnlab.foundations.activations import ACTIVATIONS, cross_entropy, softmax
 from nnlab.foundations.network import forward, init_params, loss_and_gradients
 from nnlab.foundations.points import make_points
 
@@ -63,13 +63,12 @@ class Session:
         with self.lock:
             activation = self.settings.activation
             logits = forward(self.params, self.x, activation=activation).logits
-            probability = softmax(logits)[np.arange(len(self.labels)), self.labels]
             on_grid = forward(self.params, self.grid, activation=activation)
             phi = ACTIVATIONS[activation][0]
             units = phi(on_grid.pre_activations[0]) if len(self.params) > 1 else np.zeros((len(self.grid), 0))
             return {
                 "step": self.step_count,
-                "loss": float(-np.log(np.clip(probability, 1e-12, None)).mean()),
+                "loss": cross_entropy(logits, self.labels),
                 "accuracy": float((logits.argmax(axis=1) == self.labels).mean()),
                 "boundary": np.round(softmax(on_grid.logits)[:, 1].reshape(GRID, GRID), 3).tolist(),
                 "units": [np.round(units[:, i].reshape(GRID, GRID), 3).tolist() for i in range(units.shape[1])],

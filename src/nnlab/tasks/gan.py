@@ -151,7 +151,7 @@ class GANTask(GeneratorAverage, Task):
         G = self.sampler
         was_training = G.training
         G.eval()
-        z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
+        z = _seeded_latents(n, self.latent_dim, seed)
         labels = self._labels(labels if labels is not None else self._cycling_labels(n))
         parts = []
         for i in range(0, n, batch_size):
@@ -159,7 +159,7 @@ class GANTask(GeneratorAverage, Task):
             with autocast(self.device, self.config.train.precision):
                 parts.append(G(z[i:i + batch_size].to(self.device), chunk).float().cpu())
         G.train(was_training)
-        return torch.cat(parts).squeeze(1).add(1.0).div(2.0).clamp(0.0, 1.0).numpy()
+        return _from_tanh(torch.cat(parts))
 
     def sample(self, n: int, *, seed: int, out_dir: Path, label: int | None = None, interpolate: int = 0,
                **unsupported: Any) -> Files:
@@ -204,17 +204,19 @@ class GANTask(GeneratorAverage, Task):
             raise ConfigError("give a class for a conditional GAN, and none otherwise")
         if label is not None and not 0 <= label < len(self.class_names):
             raise ConfigError(f"class {label} is not one of the {len(self.class_names)} classes")
-        z = torch.randn(2, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+        z = _seeded_latents(2, self.latent_dim, seed).to(self.device)
         axes = self.latent_dim <= SLIDERS
-        directions = (torch.eye(self.latent_dim, device=self.device) if axes
-                      else strongest_directions(self.sampler, z[0], labels=label, k=SLIDERS))
-        if len(coordinates) > len(directions):
-            raise ConfigError(f"{len(coordinates)} coordinates for {len(directions)} sliders")
-        moved = z[0] + torch.as_tensor(coordinates, dtype=z.dtype, device=z.device) @ directions[:len(coordinates)]
-        path = interpolate(self.sampler, moved, z[1], n_steps=max(walk, 2), labels=label)  # G in eval mode
-        images = path.float().cpu().squeeze(1).add(1).div(2).clamp(0, 1).numpy()
-        return {"image": images[0], "walk": images[:walk] if walk else images[:0], "latent_dim": self.latent_dim,
-                "sliders": "axes" if axes else "strongest directions", "n_sliders": len(directions),
+        n_sliders = min(self.latent_dim, SLIDERS)
+        if len(coordinates) > n_sliders:
+            raise ConfigError(f"{len(coordinates)} coordinates for {n_sliders} sliders")
+        moved = z[0]
+        if len(coordinates):  # the directions only when a slider moved: a wide latent's cost a forward pass
+            directions = (torch.eye(self.latent_dim, device=self.device) if axes
+                          else strongest_directions(self.sampler, z[0], labels=label, k=SLIDERS))
+            moved = moved + torch.as_tensor(coordinates, dtype=z.dtype, device=z.device) @ directions[:len(coordinates)]
+        images = _from_tanh(interpolate(self.sampler, moved, z[1], n_steps=max(walk, 2), labels=label))
+        return {"image": images[0], "walk": images[:walk], "latent_dim": self.latent_dim,
+                "sliders": "axes" if axes else "strongest directions", "n_sliders": n_sliders,
                 "classes": list(self.class_names) if self.config.model.conditional else []}
 
     def inpaint_test_image(self, index: int, erased: np.ndarray, *, steps: int = 200, seed: int = 0) -> dict[str, Any]:
@@ -236,22 +238,19 @@ class GANTask(GeneratorAverage, Task):
         labels = self._labels(self.test_data[1][index:index + 1])
         filled = inpaint(self.sampler, clean, kept, labels=labels, steps=steps, seed=seed) if erased.any() else clean
 
-        def unit(image: torch.Tensor) -> np.ndarray:
-            return image.float().cpu()[0, 0].add(1).div(2).clamp(0, 1).numpy()
-
         def decibels(image: torch.Tensor) -> float | None:
             return float(psnr(image, clean)) if erased.any() else None
 
-        return {"index": index, "clean": unit(clean), "erased": unit(corrupted), "filled": unit(filled),
+        clean_unit, erased_unit, filled_unit = _from_tanh(torch.cat([clean, corrupted, filled]))
+        return {"index": index, "clean": clean_unit, "erased": erased_unit, "filled": filled_unit,
                 "psnr_erased": decibels(corrupted), "psnr_filled": decibels(filled)}
 
     def _walk(self, n_steps: int, *, seed: int, label: int | None, path: Path) -> Path:
-        from nnlab.evaluation.latent_search import interpolate
-
-        z = torch.randn(2, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+        """The walk from the latent of `seed` to that of seed + 1 as one strip (a conditional G draws class 0 unless
+        told another)."""
         label = label if label is not None else (0 if self.config.model.conditional else None)
-        images = interpolate(self.sampler, z[0], z[1], n_steps=n_steps, labels=label)
-        return _write_sheet(images.float().cpu().squeeze(1).add(1).div(2).clamp(0, 1).numpy(), path, n_cols=n_steps)
+        images = self.latent_view(seed=seed, coordinates=(), label=label, walk=n_steps)["walk"]
+        return _write_sheet(images, path, n_cols=n_steps)
 
     def restore(self, mode: str, *, n: int, seed: int, steps: int) -> tuple[dict[str, float], np.ndarray]:
         """In-paint a square hole in, or denoise, n held-out test images; PSNR (dB) before and after.
@@ -377,6 +376,16 @@ class GANTask(GeneratorAverage, Task):
     def _grid_labels(self) -> torch.Tensor | None:
         """Conditional sheets: one class per row of 8 (rows 0..7), so a row is one class throughout."""
         return torch.arange(GRID) // 8 % len(self.class_names) if self.config.model.conditional else None
+
+
+def _seeded_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
+    """n latents (n, latent_dim) drawn from their own generator seeded by `seed`: the same seed, the same latents."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+def _from_tanh(images: torch.Tensor) -> np.ndarray:
+    """G's images (B, 1, H, W) in [-1, 1] -> float32 (B, H, W) in [0, 1]."""
+    return images.float().cpu().squeeze(1).add(1.0).div(2.0).clamp(0.0, 1.0).numpy()
 
 
 def _unit(images: torch.Tensor) -> np.ndarray:

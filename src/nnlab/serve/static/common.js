@@ -20,6 +20,25 @@ async function request(url, options) {
   return body;
 }
 
+function postJSON(url, body) {
+  return request(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+}
+
+// The API address of a run, from its id (its path in the runs folder).
+function runUrl(id) {
+  return "api/runs/" + id.split("/").map(encodeURIComponent).join("/");
+}
+
+// Fill `select` with the finished runs of `task`, newest first; say so in `statusLine` when there is none.
+async function listRuns(select, task, statusLine, label = run => run.id) {
+  const found = await request("api/runs");
+  const finished = found.runs.filter(run => run.task === task && run.status === "finished").reverse();
+  for (const run of finished) select.add(new Option(label(run), run.id));
+  if (!finished.length) {
+    statusLine.textContent = `no finished ${task} run in ${found.root}: nnlab train ${task} makes one`;
+  }
+}
+
 function showError(element, error) {
   element.textContent = String(error.message || error);
   element.className = "error";

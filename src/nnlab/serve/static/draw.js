@@ -73,15 +73,10 @@ function show(seen) {
   }
 }
 
-function runPath() {
-  return runs.value.split("/").map(encodeURIComponent).join("/");
-}
-
 async function classify() {
   if (!runs.value) return;
   try {
-    show(await request(`api/runs/${runPath()}/look`, {method: "POST", headers: {"Content-Type": "application/json"},
-                                                       body: JSON.stringify({pixels: pixels()})}));
+    show(await postJSON(`${runUrl(runs.value)}/look`, {pixels: pixels()}));
   } catch (error) {
     showError(statusLine, error);
   }
@@ -91,7 +86,7 @@ document.getElementById("upload").onchange = async event => {
   const file = event.target.files[0];
   if (!file || !runs.value) return;
   try {
-    show(await request(`api/runs/${runPath()}/look-picture`, {method: "POST", headers: {"Content-Type": file.type},
+    show(await request(`${runUrl(runs.value)}/look-picture`, {method: "POST", headers: {"Content-Type": file.type},
                                                                body: file}));
   } catch (error) {
     showError(statusLine, error);
@@ -102,10 +97,7 @@ document.getElementById("clear").onclick = () => { clearPad(); statusLine.textCo
 (async () => {
   clearPad();
   try {
-    const found = await request("api/runs");
-    const cnns = found.runs.filter(run => run.task === "cnn" && run.status === "finished");
-    for (const run of cnns.reverse()) runs.add(new Option(`${run.id} (${run.score})`, run.id));
-    if (!cnns.length) statusLine.textContent = `no finished cnn run in ${found.root}: nnlab train cnn makes one`;
+    await listRuns(runs, "cnn", statusLine, run => `${run.id} (${run.score})`);
   } catch (error) {
     showError(statusLine, error);
   }

@@ -5,11 +5,11 @@ header("Latent");
 const runs = document.getElementById("run"), seed = document.getElementById("seed");
 const classes = document.getElementById("class"), sliders = document.getElementById("sliders");
 const statusLine = document.getElementById("status");
-let pending = null, busy = false;
+let pending = null, busy = false, conditional = false;
 
 function point() {
   const coordinates = [...sliders.querySelectorAll("input")].map(input => Number(input.value));
-  const label = document.getElementById("class-label").hidden ? null : Number(classes.value);
+  const label = conditional ? Number(classes.value || 0) : null;
   return {seed: Number(seed.value), coordinates, label, walk: 10};
 }
 
@@ -39,17 +39,8 @@ async function update(first = false) {
   if (busy) { pending = true; return; }
   busy = true;
   try {
-    const path = runs.value.split("/").map(encodeURIComponent).join("/");
-    const body = first ? {...point(), coordinates: [], label: null} : point();
-    let view;
-    try {
-      view = await request(`api/runs/${path}/latent`, {method: "POST", headers: {"Content-Type": "application/json"},
-                                                        body: JSON.stringify(body)});
-    } catch (error) {
-      if (!first || !/class/.test(error.message)) throw error;
-      view = await request(`api/runs/${path}/latent`, {method: "POST", headers: {"Content-Type": "application/json"},
-                                                        body: JSON.stringify({...body, label: 0})});
-    }
+    if (first) conditional = Boolean((await request(runUrl(runs.value))).config.model.conditional);
+    const view = await postJSON(`${runUrl(runs.value)}/latent`, first ? {...point(), coordinates: []} : point());
     if (first) makeSliders(view);
     show(view);
   } catch (error) {
@@ -73,9 +64,8 @@ const eraseCanvas = document.getElementById("erase"), psnrLine = document.getEle
 let erased = [], testImage = null, erasing = false;
 
 async function inpaint(holes) {
-  const path = runs.value.split("/").map(encodeURIComponent).join("/");
-  return request(`api/runs/${path}/inpaint`, {method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({index: Number(document.getElementById("test-index").value), erased: holes})});
+  return postJSON(`${runUrl(runs.value)}/inpaint`,
+                  {index: Number(document.getElementById("test-index").value), erased: holes});
 }
 
 async function loadTestImage() {
@@ -127,10 +117,7 @@ document.getElementById("fill").onclick = async () => {
 
 (async () => {
   try {
-    const found = await request("api/runs");
-    const gans = found.runs.filter(run => run.task === "gan" && run.status === "finished");
-    for (const run of gans.reverse()) runs.add(new Option(run.id, run.id));
-    if (!gans.length) statusLine.textContent = `no finished gan run in ${found.root}: nnlab train gan makes one`;
+    await listRuns(runs, "gan", statusLine);
     update(true);
     loadTestImage();
   } catch (error) {

@@ -47,8 +47,7 @@ async function reset() {
   stop();
   losses = {x: [], y: []};
   try {
-    const created = await request("api/playground", {method: "POST", headers: {"Content-Type": "application/json"},
-                                                      body: JSON.stringify(settings())});
+    const created = await postJSON("api/playground", settings());
     session = created.id;
     points = created.points;
     show(created.frame);

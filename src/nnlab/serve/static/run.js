@@ -5,7 +5,7 @@ header("Runs");
   const id = new URLSearchParams(location.search).get("id") || "";
   document.getElementById("title").textContent = `Run ${id}`;
   try {
-    const run = await request(`api/runs/${id.split("/").map(encodeURIComponent).join("/")}`);
+    const run = await request(runUrl(id));
     document.getElementById("summary").textContent = run.lines.join("\n");
     document.getElementById("resume").textContent = run.resume;
     document.getElementById("config").textContent = JSON.stringify(run.config, null, 2);
@@ -25,7 +25,7 @@ header("Runs");
       const figure = document.createElement("figure");
       figure.innerHTML = `<figcaption></figcaption><img alt="">`;
       figure.querySelector("figcaption").textContent = plot;
-      figure.querySelector("img").src = `api/runs/${id}/files/${plot}`;
+      figure.querySelector("img").src = `${runUrl(id)}/files/${plot}`;
       document.getElementById("plots").append(figure);
     }
   } catch (error) {
