@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the test client's HTTP library (the test extra)
 
 from nnlab.reporting import describe_environment
 

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-import httpx
+import httpx2 as httpx  # the test client's HTTP library (the test extra)
 
 from tests.conftest import assert_one_line_error
 
