@@ -43,6 +43,12 @@ docstrings.
 ## Results
 
 ::: nnlab.results
+
+## What the web app asks of a run
+
+`nnlab serve`'s pages call these on runs kept loaded between calls; a script may too.
+
+::: nnlab.live
 """
 
 

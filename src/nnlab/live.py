@@ -1,5 +1,5 @@
 """What the web app asks of a trained run, again and again: a picture through a CNN, a point of a GAN's latent
-space, a hole in a test image filled by a GAN.
+space, a hole in a test image filled by a GAN, showers drawn by a shower generator beside reference ones.
 
 Each call is one small piece of work on a run that stays loaded (the newest four, keyed by the
 run's folder and its weights' time, so a run trained again is loaded again). The pages of
@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from nnlab.api import load_run
 from nnlab.errors import ConfigError
-from nnlab.results import Inpainting, LatentView, Look
+from nnlab.results import Inpainting, LatentView, Look, ShowerView
 from nnlab.tasks.base import Task
 from nnlab.training.rundir import RunDir
+
+MAX_SHOWERS = 10_000  # a viewer's request: simulated and drawn in about a second on 2 cores
 
 
 def look(run_path: str | os.PathLike, picture: Any, *, device: str = "auto") -> Look:
@@ -46,6 +51,45 @@ def inpaint(run_path: str | os.PathLike, index: int, erased: Any, *, steps: int 
     if not 1 <= steps <= 1000:
         raise ConfigError(f"the search takes 1 to 1,000 steps, got {steps}")
     return Inpainting(steps=steps, **task.inpaint_test_image(index, erased, steps=steps))
+
+
+def showers(run_path: str | os.PathLike, *, particle: str | None = None, energy: str = "50", n: int = 1000,
+            seed: int = 0, examples: int = 4, device: str = "auto") -> ShowerView:
+    """`n` showers of `particle` at `energy` GeV ("50" or "1:100") drawn by a calogan run, beside as many from
+    what it learned from (nnlab's simulator, or the held-out showers of its training file): `examples` showers
+    and the mean of each side, and the histograms of every observable."""
+    from nnlab.evaluation.calo_observables import average_image
+    from nnlab.evaluation.shower_validation import observable_histograms
+
+    started = time.perf_counter()
+    task = _loaded_run(run_path, device, "side_by_side", "a calogan run: only a shower generator draws showers")
+    if not 1 <= n <= MAX_SHOWERS:
+        raise ConfigError(f"the viewer draws 1 to {MAX_SHOWERS:,} showers, got {n}")
+    if not 1 <= examples <= 16:
+        raise ConfigError(f"the viewer shows 1 to 16 example showers, got {examples}")
+    reference, generated, drawn = task.side_by_side(particle=particle, energy=energy, n=n, seed=seed)
+    sides = {"reference": reference, "generated": generated}
+    n = len(generated["energy"])  # fewer than asked where a file holds fewer at that energy
+    shown = {side: [[showers_of[f"layer_{k}"][i] for k in range(3)] for i in range(min(examples, n))]
+             for side, showers_of in sides.items()}
+    means = {side: [average_image(showers_of[f"layer_{k}"]) for k in range(3)] for side, showers_of in sides.items()}
+    histograms = [{key: np.round(value, 6).tolist() if isinstance(value, np.ndarray) else value
+                   for key, value in row.items()} for row in observable_histograms(reference, generated)]
+    return ShowerView(particle=drawn["particle"], energy=energy, n=n, seed=seed, reference=drawn["reference"],
+                      reference_label=drawn["label"], examples=shown, means=means,
+                      example_range_mev=_lit_range([layer for side in shown.values() for shower in side
+                                                    for layer in shower]),
+                      mean_range_mev=_lit_range([layer for side in means.values() for layer in side]),
+                      histograms=histograms,
+                      seconds={"reference": drawn["reference_seconds"], "generated": drawn["generated_seconds"],
+                               "total": time.perf_counter() - started}, notes=drawn["notes"])
+
+
+def _lit_range(images: list[np.ndarray]) -> list[float]:
+    """The smallest and largest positive cell of `images` (1, 1 when none is lit): one log colour scale."""
+    lit = np.concatenate([np.ravel(image) for image in images])
+    lit = lit[lit > 0]
+    return [float(lit.min()), float(lit.max())] if len(lit) else [1.0, 1.0]
 
 
 def _loaded_run(run_path: str | os.PathLike, device: str, method: str, needed: str) -> Task:

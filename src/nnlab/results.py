@@ -140,6 +140,35 @@ class Inpainting(Result):
 
 
 @dataclasses.dataclass
+class ShowerView(Result):
+    """`showers`: a shower generator's showers of one particle and energy beside reference ones, as the viewer
+    shows them: a few showers and the mean of each side (MeV per cell, layers 0-2), the colour range that puts
+    them on one log scale, and every observable's histograms."""
+
+    particle: str
+    energy: str  # GeV, as asked: "50" or "1:100"
+    n: int
+    seed: int
+    reference: str  # where the reference showers came from
+    reference_label: str  # "simulated" or "held out"
+    examples: dict[str, Any]  # "reference" and "generated": (shower, layer) -> image (MeV)
+    means: dict[str, Any]  # "reference" and "generated": layer -> mean image (MeV)
+    example_range_mev: list[float]  # the smallest and largest lit cell of every example (one log scale)
+    mean_range_mev: list[float]  # the same over the mean images
+    histograms: list[dict[str, Any]]  # shower_validation.histogram of every observable, with its family
+    seconds: dict[str, float]  # reference (simulated or read), generated, total (with the histograms)
+    notes: list[str]
+    lines: list[str] = _shown()
+
+    def text(self) -> list[str]:
+        worst = max((h for h in self.histograms if h["separation_power"] is not None),
+                    key=lambda h: h["separation_power"])
+        return self.lines or [f"{self.n} generated {self.particle} showers at {self.energy} GeV in "
+                              f"{self.seconds['generated']:.3f} s, beside {self.reference}; worst separation "
+                              f"power {worst['observable']} {worst['separation_power']:.3f}", *self.notes]
+
+
+@dataclasses.dataclass
 class Files(Result):
     """A verb that writes files (`sample`, `inspect`, `restore`): what it wrote, what it measured, its notes."""
 

@@ -68,6 +68,20 @@ def test_log_edges_keep_a_bin_for_zeros_and_disjoint_samples_score_one():
     assert val.obs.separation_power(np.zeros(10), np.ones(10), bins=edges) == pytest.approx(1.0)
 
 
+def test_a_histogram_bins_both_samples_alike_and_divides_them():
+    p, q = np.array([0.0, 0.0, 1.0, 10.0, 10.0, 100.0]), np.array([1.0, 10.0, 100.0, 100.0])
+    drawn = val.histogram("E_1", p, q)  # log-binned: the zeros' bin is left out of the picture, not out of S
+    assert drawn["log"] and drawn["unit"] == "MeV" and drawn["meaning"] == "energy in layer 1"
+    np.testing.assert_allclose(drawn["edges"][[0, -1]], [1.0, 100.0], rtol=1e-6)
+    assert drawn["reference"].sum() == pytest.approx(1) and drawn["generated"].sum() == pytest.approx(1)
+    filled = drawn["reference"] > 0
+    np.testing.assert_allclose(drawn["ratio"][filled], drawn["generated"][filled] / drawn["reference"][filled])
+    assert np.isnan(drawn["ratio"][~filled]).all()
+    assert drawn["separation_power"] == val._separation(p, q, "E_1") > 0  # the zeros count
+    same = val.histogram("f_0", q / 100, q / 100)
+    assert same["separation_power"] == 0.0 and not same["log"] and np.all(same["ratio"][same["reference"] > 0] == 1)
+
+
 @pytest.mark.parametrize("atom, top", [(1 / 7, 5 / 7), (0.5, 1.0), (0.98, 1.0)])
 def test_a_value_many_showers_share_is_never_split_by_an_edge(atom, top):
     # E_ratio of a few whole spots: (a - b) / (a + b) = 1/7 in 500 showers of each sample, rounded up in one and

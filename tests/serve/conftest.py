@@ -11,9 +11,9 @@ import pytest
 
 @pytest.fixture(scope="package")
 def runs(tmp_path_factory):
-    """A runs folder with a real run of each kind the pages show: iris (2 epochs), a small cnn, and a barely
-    trained gan of each latent width (a dcgan's 64, then the lecture's mlp with 10, the newest), and a file
-    beside the folder that no run may reach."""
+    """A runs folder with a real run of each kind the pages show: iris (2 epochs), a small cnn, a barely
+    trained gan of each latent width (a dcgan's 64, then the lecture's mlp with 10, the newest), a calogan run
+    of one epoch on 400 simulated e+ showers, and a file beside the folder that no run may reach."""
     from nnlab.cli import main
 
     root = tmp_path_factory.mktemp("served") / "runs"
@@ -24,6 +24,9 @@ def runs(tmp_path_factory):
         assert main(["train", "gan", "--model", arch, "--epochs", str(epochs), "--set", f"data.n_train={n_train}",
                      "--set", "score.every=0", "--set", "score.n_eval=64", "--set", "score.n_restore=2", "--set",
                      "score.restore_steps=2", "--classifier", str(cnn), "--out", str(root), "--name", arch]) == 0
+    assert main(["train", "calogan", "--epochs", "1", "--batch-size", "64", "--out", str(root), *[
+        arg for setting in ("data.n_per_particle=400", "score.n_epoch=100", "score.classifier_epochs=1",
+                            "model.energy_fit_steps=50") for arg in ("--set", setting)]]) == 0
     (root.parent / "secret.png").write_bytes(b"\x89PNG not yours")
     return root
 

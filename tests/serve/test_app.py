@@ -21,7 +21,7 @@ def run_id(client, task: str = "iris") -> str:
 
 
 def test_the_pages_are_served_from_the_package(client):
-    for page in ("/", "/playground.html", "/runs.html", "/run.html", "/common.js", "/style.css"):
+    for page in ("/", "/playground.html", "/showers.html", "/runs.html", "/run.html", "/common.js", "/style.css"):
         response = client.get(page)
         assert response.status_code == 200, page
     assert "Playground" in client.get("/").text
@@ -31,7 +31,7 @@ def test_the_pages_are_served_from_the_package(client):
 def test_runs_are_listed_with_their_ids_under_the_folder(client, runs):
     listed = client.get("/api/runs").json()
     assert listed["root"] == str(runs.resolve())
-    assert sorted(row["task"] for row in listed["runs"]) == ["cnn", "gan", "gan", "iris"]
+    assert sorted(row["task"] for row in listed["runs"]) == ["calogan", "cnn", "gan", "gan", "iris"]
     row = next(row for row in listed["runs"] if row["task"] == "iris")
     assert row["task"] == "iris" and row["status"] == "finished" and row["epochs"] == "2/2"
     assert row["id"].startswith("iris/") and (runs / row["id"] / "config.yaml").is_file()

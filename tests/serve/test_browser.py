@@ -106,11 +106,37 @@ def test_a_latent_slider_moves_the_generated_image(server, page):
     screenshot(page, "latent")
 
 
+def test_the_shower_viewer_draws_showers_means_and_histograms_and_generates_anew(server, page):
+    page.goto(f"{server}/showers.html")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('generated in')")
+    assert re.match(r"1,000 eplus showers at 50 GeV generated in [\d.]+ s; as many simulated",
+                    page.locator("#status").inner_text())
+    assert page.locator("#examples canvas").count() == page.locator("#means canvas").count() == 6  # 3 layers each
+    assert page.locator("#histograms canvas").count() == 24
+    example = "document.querySelector('#examples canvas').toDataURL()"
+    first = page.evaluate(example)
+    page.click("#next")
+    assert page.evaluate(example) != first  # the next simulated shower
+    page.fill("#energy", "10:90")
+    page.fill("#n", "500")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('500 eplus showers at 10:90')")
+    page.fill("#energy", "fifty")
+    page.click("#generate")
+    page.wait_for_selector("#status.error")
+    assert "give GeV as LOW:HIGH" in page.locator("#status").inner_text()
+    page.fill("#n", "1000")
+    page.fill("#energy", "50")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('1,000 eplus')")
+    screenshot(page, "showers")
+
+
 def test_a_run_is_listed_and_its_page_shows_curves_and_plots(server, page):
     page.goto(f"{server}/runs.html")
     link = page.locator("#runs tbody a", has_text="iris/").first
     link.wait_for()
-    assert page.locator("#runs tbody tr").count() == 4
+    assert page.locator("#runs tbody tr").count() == 5
     screenshot(page, "runs")
     link.click()
     page.wait_for_selector("#curves canvas")

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab import api
+from nnlab import api, live
 from nnlab.data.calo import read_attrs, read_calogan
+from nnlab.errors import ConfigError
 from nnlab.models.calogan.inference import generate
 from nnlab.physics.simulator import simulate_to_file
 from nnlab.tasks import calogan as calogan_task
@@ -52,6 +53,12 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
     assert {row["observable"] for row in report["separation"]} >= {"E_tot/E_inc", "f_0", "s_d", "sparsity_1"}
     assert (run / "plots" / "eplus" / "report.md").is_file()
     assert (run / "plots" / "eplus" / "average_images.png").is_file()
+    viewed = live.showers(run, energy="1:100", n=1000)  # the viewer's reference: the file's held-out showers
+    held_out = task.reference["test"]
+    assert viewed.reference_label == "held out" and viewed.n == len(held_out["energy"]) == 80
+    np.testing.assert_array_equal(viewed.examples["reference"][0][1], held_out["layer_1"][0])
+    with pytest.raises(ConfigError, match="only 0 held-out eplus showers lie within 475-525 GeV"):
+        live.showers(run, energy="500")
     judged = cli("evaluate", run, "--bf16")  # showers drawn under bf16 autocast, judged beside the float32 ones
     assert judged.code == 0, judged.err
     bf16 = json.loads((run / "plots" / "bf16" / "report.json").read_text())

@@ -166,27 +166,47 @@ def _fractions(sample: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return counts / max(counts.sum(), 1.0)
 
 
-def _plot_one(ax, ax_ratio, name: str, ref: np.ndarray, gen: np.ndarray, labels: Sequence[str]) -> None:
-    """Reference filled, generated as a line, as fractions per bin; generated / reference below."""
+def histogram(name: str, ref: np.ndarray, gen: np.ndarray) -> dict[str, Any]:
+    """Both samples of observable `name` binned alike, as fractions per bin, with generated / reference (NaN where
+    the reference bin is empty) and the separation power. Log-binned observables lose their zero bin (a log
+    axis has no place for it; S still counts the zeros)."""
     log = name in LOG_SCALED and bool(np.any(ref > 0) or np.any(gen > 0))
     edges = common_edges(ref, gen, log=log)
     if log and edges[0] == 0:
-        edges = edges[1:]  # zeros have no place on a log axis; S still counts them
+        edges = edges[1:]
     p, q = _fractions(ref, edges), _fractions(gen, edges)
-    ax.stairs(p, edges, fill=True, alpha=0.35, label=labels[0])
-    ax.stairs(q, edges, color="black", label=labels[1])
-    ax.set_title(f"{name}: S = {_format(_separation(ref, gen, name))}\n{obs.MEANINGS.get(name, '')}", fontsize=8)
+    return {"observable": name, "meaning": obs.MEANINGS.get(name, ""), "unit": UNITS.get(name, ""), "log": log,
+            "edges": edges, "reference": p, "generated": q,
+            "ratio": np.divide(q, p, out=np.full_like(q, np.nan), where=p > 0),
+            "separation_power": _separation(ref, gen, name)}
+
+
+def observable_histograms(reference: Mapping[str, np.ndarray],
+                          generated: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+    """`histogram` of every observable of FAMILIES, in their order, each with its `family`."""
+    _checked(reference, "reference"), _checked(generated, "generated")
+    values = {"ref": gan_observables(reference), "gen": gan_observables(generated)}
+    return [{**histogram(name, _sample(name, values["ref"], reference, slice(None)),
+                         _sample(name, values["gen"], generated, slice(None))), "family": family}
+            for family, names in FAMILIES.items() for name in names]
+
+
+def _plot_one(ax, ax_ratio, drawn: Mapping[str, Any], labels: Sequence[str]) -> None:
+    """One `histogram`: reference filled, generated as a line, as fractions per bin; generated / reference below."""
+    name, edges = drawn["observable"], drawn["edges"]
+    ax.stairs(drawn["reference"], edges, fill=True, alpha=0.35, label=labels[0])
+    ax.stairs(drawn["generated"], edges, color="black", label=labels[1])
+    ax.set_title(f"{name}: S = {_format(drawn['separation_power'])}\n{drawn['meaning']}", fontsize=8)
     ax.set_ylabel("fraction per bin")
-    ratio = np.divide(q, p, out=np.full_like(q, np.nan), where=p > 0)
-    ax_ratio.stairs(ratio, edges, color="black")
+    ax_ratio.stairs(drawn["ratio"], edges, color="black")
     ax_ratio.axhline(1.0, color="grey", lw=0.8)
     ax_ratio.set_ylim(0.0, 2.0)
     ax_ratio.set_ylabel("gen / ref")
-    ax_ratio.set_xlabel(name + (f" ({UNITS[name]})" if name in UNITS else ""))
-    if not log:
-        ax_ratio.locator_params(axis="x", nbins=4)  # long values: fewer ticks that do not overlap
-    if log:
+    ax_ratio.set_xlabel(name + (f" ({drawn['unit']})" if drawn["unit"] else ""))
+    if drawn["log"]:
         ax.set_xscale("log")
+    else:
+        ax_ratio.locator_params(axis="x", nbins=4)  # long values: fewer ticks that do not overlap
     if name.startswith("cells_"):
         ax.set_yscale("log")
 
@@ -211,9 +231,9 @@ def plot_observable_grid(reference: Mapping[str, np.ndarray], generated: Mapping
         fig, axes = new_figure(2, len(names), size=(3.6 * len(names), 4.6), squeeze=False, sharex="col",
                                gridspec_kw={"height_ratios": [3, 1]})
         for column, name in enumerate(names):
-            ref = _sample(name, values["ref"], reference, slice(None))
-            gen = _sample(name, values["gen"], generated, slice(None))
-            _plot_one(axes[0, column], axes[1, column], name, ref, gen, labels)
+            drawn = histogram(name, _sample(name, values["ref"], reference, slice(None)),
+                              _sample(name, values["gen"], generated, slice(None)))
+            _plot_one(axes[0, column], axes[1, column], drawn, labels)
         axes[0, 0].legend()
         fig.suptitle(f"{labels[1]} against {labels[0]}: S is the separation power (0: the same histogram, "
                      f"1: no overlap)", fontsize=9)

@@ -71,6 +71,13 @@ class Erasure(BaseModel):
     steps: int = Field(200, ge=1, le=1000)
 
 
+class ShowerRequest(BaseModel):
+    particle: str | None = Field(None, max_length=32)  # default: the run's first
+    energy: str = Field("50", max_length=40)  # GeV: one value or LOW:HIGH
+    n: int = 1000  # nnlab.live bounds it
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
 def create_app(runs_root: str | Path = "runs") -> FastAPI:
     """The app, serving the runs under `runs_root` (which need not exist yet)."""
     app = FastAPI(title="nnlab", docs_url=None, redoc_url=None, openapi_url=None)
@@ -155,6 +162,13 @@ def create_app(runs_root: str | Path = "runs") -> FastAPI:
 
         return _answer(live.inpaint(_run_folder(root, run_id), erasure.index,
                                     np.asarray(erasure.erased, dtype=bool), steps=erasure.steps))
+
+    @app.post("/api/runs/{run_id:path}/showers")
+    def showers(run_id: str, asked: ShowerRequest) -> Response:
+        from nnlab import live
+
+        return _answer(live.showers(_run_folder(root, run_id), particle=asked.particle, energy=asked.energy,
+                                    n=asked.n, seed=asked.seed))
 
     @app.post("/api/playground")
     def playground_new(request: PlaygroundRequest) -> dict[str, Any]:

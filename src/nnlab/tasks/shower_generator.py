@@ -140,6 +140,42 @@ class ShowerGeneratorTask(Task):
         return _finite(self.draw_showers(reference["energy"][:, 0], reference["particle"], seed=seed, bf16=bf16,
                                          compiled=compiled))
 
+    def side_by_side(self, *, particle: str | None, energy: str, n: int,
+                     seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+        """Up to `n` reference showers of `particle` at `energy` ("50" or "1:100" GeV) and as many generated at
+        their energies from `seed`; and where the reference came from (a label and a line), what each side took,
+        and notes.
+
+        The reference is what the generator learned from: nnlab's simulator (seeded by `seed`) when the run
+        trained on simulated showers, else the run's held-out showers of the training file, within 5% of a
+        single energy or inside a range."""
+        particle = particle or self.particles[0]
+        index = self._particle_index(particle, option="particle")
+        requested = parse_energy_gev(energy)
+        started = time.perf_counter()
+        if self.config.data.files:
+            held_out = select_particle(self.reference["test"], index)
+            low, high = (requested * 0.95, requested * 1.05) if np.ndim(requested) == 0 else requested
+            at = held_out["energy"][:, 0]
+            keep = np.flatnonzero((at >= low) & (at <= high))[:n]
+            if len(keep) < validation.MIN_CLASSIFIER_SHOWERS:
+                raise ConfigError(f"only {len(keep)} held-out {particle} showers lie within {low:g}-{high:g} GeV: "
+                                  f"ask for a range (the file's held out span {at.min():.3g}-{at.max():.3g} GeV)")
+            reference = {key: value[keep] for key, value in held_out.items()}
+            label, source = "held out", f"held-out showers of {self.config.data.files[index]}"
+        else:
+            from nnlab.physics.simulator import simulate
+
+            simulated = simulate(particle, n, energy_gev=requested, seed=seed, profile=False)
+            reference = {**{key: simulated[key] for key in CALOGAN_KEYS}, "particle": np.full(n, index)}
+            label, source = "simulated", f"nnlab's simulator, seed {seed}"
+        reference_seconds, started = time.perf_counter() - started, time.perf_counter()
+        generated = self.generate_like(reference, seed=seed)
+        return reference, generated, {"particle": particle, "reference": source, "label": label,
+                                      "reference_seconds": reference_seconds,
+                                      "generated_seconds": time.perf_counter() - started,
+                                      "notes": self._extrapolated(reference["energy"][:, 0], particle)}
+
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
                output: str | None = None, precision: str | None = None, compile: bool = False,
                **unsupported: Any) -> Files:
@@ -152,11 +188,9 @@ class ShowerGeneratorTask(Task):
         reject_options(unsupported, self.name)
         precision = resolve_precision(precision or "auto", self.device)
         particle = particle or self.particles[0]
-        if particle not in self.particles:
-            raise ConfigError(f"--particle {particle}: this generator knows {', '.join(self.particles)}")
+        index = self._particle_index(particle)
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
         require_space(path, n * SHOWER_BYTES, request=f"-n {n}")
-        index = self.particles.index(particle)
         compiling, compiled = "", self.compile_sampler() if compile else None
         if compiled:  # a first call compiles (per batch size and dtype): time the showers apart from it
             started = time.perf_counter()
@@ -185,6 +219,11 @@ class ShowerGeneratorTask(Task):
                      lines=[f"wrote {n} generated {particle} showers to {path} (generated in {seconds:.2f} s: "
                             f"{n / max(seconds, 1e-9):,.0f} showers/s in {PRECISION_NAMES[precision]}{compiling})",
                             *notes])
+
+    def _particle_index(self, particle: str, option: str = "--particle") -> int:
+        if particle not in self.particles:
+            raise ConfigError(f"{option} {particle}: this generator knows {', '.join(self.particles)}")
+        return self.particles.index(particle)
 
     def _finite_showers(self, energy_gev: np.ndarray, index: int, *, seed: int, precision: str,
                         compiled: Any) -> tuple[dict[str, np.ndarray], int]:

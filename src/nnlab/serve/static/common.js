@@ -3,7 +3,8 @@
 
 function header(active) {
   const pages = [["index.html", "nnlab"], ["playground.html", "Playground"], ["draw.html", "Draw"],
-                 ["latent.html", "Latent"], ["runs.html", "Runs"]];
+                 ["latent.html", "Latent"], ["showers.html", "Showers"],
+                 ["runs.html", "Runs"]];
   document.body.insertAdjacentHTML("afterbegin", "<header>" + pages.map(([href, name], i) =>
     (i === 0 ? `<strong><a href="${href}">${name}</a></strong>` :
      `<a href="${href}"${name === active ? ' aria-current="page"' : ""}>${name}</a>`)).join("") + "</header>");
