@@ -67,7 +67,7 @@ def test_sample_and_restore(cli, tmp_path, gan):
 
 def test_simulate_and_evaluate_sim(cli, tmp_path):
     simulated = as_json(cli, "simulate", "--particle", "eplus", "-n", "30", "-o", tmp_path / "s.h5")
-    assert simulated == {"path": str(tmp_path / "s.h5"), "particle": "eplus", "n": 30}
+    assert simulated == {"path": str(tmp_path / "s.h5"), "particle": "eplus", "n": 30, "shards": 0}
     checked = as_json(cli, "evaluate-sim", tmp_path / "s.h5", "--out", tmp_path / "v")
     assert isinstance(checked["values"]["passed"], bool) and checked["values"]["checks"]
     assert {"particle", "name", "value"} <= set(checked["values"]["checks"][0])

@@ -231,12 +231,27 @@ def inspect(run_path: str | os.PathLike, *, index: int = 0, steps: int = 200, de
 
 @logs_like_the_cli
 def sample(run_path: str | os.PathLike, *, n: int, seed: int = 0, out_dir: str | os.PathLike | None = None,
-           device: str = "auto", data_dirs: Sequence[Path] = (), **options: Any) -> Files:
-    """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder)."""
+           device: str = "auto", data_dirs: Sequence[Path] = (), launch: Launch | None = None, **options: Any) -> Files:
+    """Draw n samples from a trained generator into `out_dir` (default: the run's samples/ folder); under torchrun
+    (`launch`: a calogan run's showers to `output`) each process its share, joined by rank 0 (nnlab.data.shards)."""
+    from nnlab.tasks.shower_generator import ShowerGeneratorTask
+    from nnlab.training.distributed import write_sharded
+
     run, task = load_run(run_path, device=device, data_dirs=data_dirs, verb="sample")
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
-    found = task.sample(n, seed=seed, out_dir=Path(out_dir) if out_dir else run.path / "samples", **options)
+    out, launch = Path(out_dir) if out_dir else run.path / "samples", launch or Launch()
+    if not launch.distributed:
+        return dataclasses.replace(task.sample(n, seed=seed, out_dir=out, **options), run=run.path)
+    output = options.pop("output", None)
+    if not isinstance(task, ShowerGeneratorTask) or not output:
+        raise ConfigError("under torchrun, sample writes a calogan run's showers in shards joined into one file: "
+                          "give a calogan run and -o FILE.h5")
+    found, joined = write_sharded(output, launch, lambda target, shard: task.sample(
+        n, seed=seed, out_dir=out, output=str(target), shard=shard, **options))
+    if joined:
+        found = dataclasses.replace(found, files=[joined, *found.files], lines=[
+            *found.lines, f"joined the {launch.world_size} shards into {joined}: {n} showers"])
     return dataclasses.replace(found, run=run.path)
 
 
@@ -254,15 +269,22 @@ def restore(run_path: str | os.PathLike, mode: str, *, n: int = 16, seed: int = 
 
 @logs_like_the_cli
 def simulate(particle: str, n: int, output: str | os.PathLike, *, energy: str = "1:100", seed: int = 0,
-             chunk_size: int = 10_000, visible: bool = False, progress: bool = True) -> Simulation:
-    """Simulate `n` showers of `particle` into a CaloGAN HDF5 file (`energy`: GeV, "50" or "LOW:HIGH")."""
-    from nnlab.physics.simulator import parse_energy_gev, simulate_to_file
+             chunk_size: int = 10_000, visible: bool = False, progress: bool = True,
+             launch: Launch | None = None) -> Simulation:
+    """Simulate `n` showers of `particle` into a CaloGAN HDF5 file (`energy`: GeV, "50" or "LOW:HIGH"); under
+    torchrun (`launch`) each process its share, joined into `output` by rank 0 (nnlab.data.shards)."""
+    from nnlab.physics.simulator import parse_energy_gev, shard_blocks, simulate_to_file
+    from nnlab.training.distributed import write_sharded
 
     if n < 1 or chunk_size < 1:
         raise ConfigError("-n and --chunk-size must be at least 1")
-    path = simulate_to_file(output, particle, n, energy_gev=parse_energy_gev(energy), seed=seed,
-                            chunk_size=chunk_size, visible=visible, progress=progress)
-    return Simulation(path, particle, n)
+    energy_gev, launch = parse_energy_gev(energy), launch or Launch()
+    path, joined = write_sharded(output, launch, lambda target, shard: simulate_to_file(
+        target, particle, n, energy_gev=energy_gev, seed=seed, chunk_size=chunk_size, visible=visible,
+        progress=progress, shard=shard))
+    if joined:
+        return Simulation(joined, particle, n, shards=launch.world_size)
+    return Simulation(path, particle, shard_blocks(n, launch.rank, launch.world_size)[1])
 
 
 @logs_like_the_cli

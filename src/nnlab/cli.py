@@ -123,8 +123,9 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     sample.add_argument("--seed", type=seed_number, default=0, help="latent seed: the same seed draws the same samples")
     sample.add_argument("--out", help="folder for what sample writes (default RUN/samples)")
     sample.add_argument("--device", default="auto", help=DEVICE_HELP)
-    _add_task_options(sample, "sample", argv=argv, handler=_shows(lambda api, a: api.sample(
-        a.run, n=a.n, seed=a.seed, out_dir=a.out, device=a.device, data_dirs=_data_dirs(), **_task_options(a))))
+    _add_task_options(sample, "sample", argv=argv, handler=_shows_sharded(lambda api, a, launch: api.sample(
+        a.run, n=a.n, seed=a.seed, out_dir=a.out, device=a.device, data_dirs=_data_dirs(), launch=launch,
+        **_task_options(a))))
 
     restore = verbs.add_parser("restore", help="in-paint or denoise held-out images with a trained generator")
     restore.add_argument("run", help="run directory of a gan run")
@@ -159,8 +160,9 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     simulate.add_argument("-o", "--output", required=True, help="HDF5 file to write (atomically)")
     simulate.add_argument("--visible", action="store_true", help="record the LAr signal, not the total deposit")
     simulate.add_argument("--chunk-size", type=int, default=10_000, help="showers held in memory at once")
-    _handles(simulate, _shows(lambda api, a: api.simulate(a.particle, a.n, a.output, energy=a.energy, seed=a.seed,
-                                                          chunk_size=a.chunk_size, visible=a.visible)))
+    _handles(simulate, _shows_sharded(lambda api, a, launch: api.simulate(
+        a.particle, a.n, a.output, energy=a.energy, seed=a.seed, chunk_size=a.chunk_size, visible=a.visible,
+        launch=launch)))
 
     evaluate_sim = verbs.add_parser("evaluate-sim", help="check simulated showers against the physics")
     evaluate_sim.add_argument("files", nargs="+", help="CaloGAN HDF5 files (e.g. one per particle)")
@@ -274,6 +276,24 @@ def _shows(call: Callable[[Any, argparse.Namespace], Any]) -> Callable[[argparse
         from nnlab import api
 
         _emit(args, call(api, args))
+        return 0
+    return handler
+
+
+def _shows_sharded(call: Callable[[Any, argparse.Namespace, Any], Any]) -> Callable[[argparse.Namespace, Sequence[str]],
+                                                                                   int]:
+    """`_shows` for a verb torchrun may start on several processes, each writing its shard of one file
+    (simulate, sample): `call(api, args, launch)`."""
+    def handler(args: argparse.Namespace, argv: Sequence[str]) -> int:
+        from nnlab import api
+        from nnlab.training.runtime import Launch
+
+        launch = Launch.from_environment(os.environ, argv=("nnlab", *argv))
+        _emit(args, call(api, args, launch))
+        if launch.distributed:
+            from nnlab.training.distributed import exit_worker
+
+            exit_worker(0)
         return 0
     return handler
 

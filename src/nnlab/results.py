@@ -184,14 +184,17 @@ class Files(Result):
 
 @dataclasses.dataclass
 class Simulation(Result):
-    """`simulate`: the showers written."""
+    """`simulate`: the showers written; by several processes, the file that joins their `shards` (0: one process
+    wrote the file)."""
 
     path: Path
     particle: str
     n: int
+    shards: int = 0
 
     def text(self) -> list[str]:
-        return [f"wrote {self.n} {self.particle} showers to {self.path}"]
+        joined = f" (joining {self.shards} shards in {Path(self.path).stem}.shards/)" if self.shards else ""
+        return [f"wrote {self.n} {self.particle} showers to {self.path}{joined}"]
 
 
 @dataclasses.dataclass

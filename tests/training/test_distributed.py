@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -130,3 +131,35 @@ def test_a_lost_process_is_reported_in_one_line_and_the_run_resumes(tmp_path, ho
     assert "Traceback" not in done.stderr.split("torch/distributed/elastic")[0]  # nnlab's own part of the log
     assert len(_read_csv(run / "metrics.csv")) == 2
     assert api.train("iris", overrides=["train.epochs=6"], resume=run).history[-1]["epoch"] == 6
+
+
+def test_simulate_and_sample_under_torchrun_join_their_shards_into_the_file_of_one_process(tmp_path):
+    from nnlab.data.calo import read_calogan
+    from nnlab.errors import ConfigError
+    from nnlab.physics.simulator import RNG_BLOCK
+    from nnlab.tasks.shower_generator import SAMPLE_CHUNK
+    from nnlab.training.runtime import Launch
+
+    n = 2 * RNG_BLOCK + 500  # rank 0 simulates one RNG block, rank 1 the other two
+    done = torchrun("-m", "nnlab", "simulate", "--particle", "eplus", "-n", str(n), "--seed", "3", "-o", "eplus.h5",
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "wrote 2500 eplus showers to eplus.h5 (joining 2 shards in eplus.shards/)" in done.stdout
+    assert "wrote 1500 eplus showers to eplus.shards/rank-00001-of-00002.h5" in done.stdout
+    single = api.simulate("eplus", n, tmp_path / "one.h5", seed=3, progress=False)
+    alone, joined = read_calogan(single.path, truth=True), read_calogan(tmp_path / "eplus.h5", truth=True)
+    assert alone.keys() == joined.keys() and all(np.array_equal(joined[k], alone[k]) for k in alone)
+
+    run = api.train("calogan", out_dir=tmp_path / "runs", overrides=[
+        "train.epochs=1", "data.n_per_particle=300", "score.n_epoch=60", "score.classifier_epochs=1",
+        "model.energy_fit_steps=20"]).run.path
+    n = SAMPLE_CHUNK + 100  # two parts: one for each rank
+    done = torchrun("-m", "nnlab", "sample", str(run), "-n", str(n), "--energy", "10:90", "--precision", "32",
+                    "-o", "fake.h5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"joined the 2 shards into fake.h5: {n} showers" in done.stdout
+    api.sample(run, n=n, energy="10:90", precision="32", output=str(tmp_path / "one_fake.h5"))
+    alone, joined = read_calogan(tmp_path / "one_fake.h5"), read_calogan(tmp_path / "fake.h5")
+    assert all(np.array_equal(joined[k], alone[k]) for k in alone) and len(joined["energy"]) == n
+    with pytest.raises(ConfigError, match="give a calogan run and -o FILE.h5"):  # before any process group
+        api.sample(run, n=10, launch=Launch(rank=1, world_size=2))

@@ -2,8 +2,12 @@
 
 A CaloGAN file from elsewhere is data, never a pointer: links (soft, external), virtual datasets and
 external raw storage would read other files anywhere on disk, so they are refused without being
-followed; a read's size is judged from the declared shapes before anything is allocated, so no
-compression trick can hide it. Every problem is a one-line `DataError` that names the file.
+followed. The one exception is the virtual datasets nnlab itself writes to join the shards of a
+multi-process run (nnlab.data.shards): they are read when every shard they map lies in the file's
+own folder, holds a plain dataset of the shape mapped, and the shards fill the rows exactly (HDF5
+would fill a missing shard's rows with zeros, silently). A read's size is judged from the declared
+shapes before anything is allocated, so no compression trick can hide it. Every problem is a
+one-line `DataError` that names the file.
 """
 
 from __future__ import annotations
@@ -85,8 +89,7 @@ def checked_dataset(group, name: str, where: str, source: str):
         raise DataError(f"{source}: {where} is a {'group' if isinstance(node, h5py.Group) else 'named datatype'}, "
                         "not a dataset")
     if node.is_virtual:
-        raise DataError(f"{source}: {where} is a virtual dataset (it maps other files, filling in what they lack); "
-                        f"{_ELSEWHERE}")
+        check_virtual(node, where, source)
     if node.external:
         raise DataError(f"{source}: {where} is stored in external raw files; {_ELSEWHERE}")
     dtype = node.dtype
@@ -100,6 +103,38 @@ def checked_dataset(group, name: str, where: str, source: str):
                         f"{MAX_CHUNK_BYTES >> 20} MiB nnlab unpacks (MAX_CHUNK_BYTES); rewrite it with smaller chunks "
                         "(h5repack -l CHUNK=...)")
     return node
+
+
+def check_virtual(node, where: str, source: str) -> None:
+    """A virtual dataset's sources: each a whole plain dataset of a file inside the file's own folder, their rows
+    tiling the dataset's from first to last without a gap or an overlap; else a one-line DataError."""
+    h5py = h5py_module()
+    folder = Path(node.file.filename).resolve().parent
+    spans = []
+    for mapped in node.virtual_sources():
+        name = Path(mapped.file_name)
+        shard = (folder / name).resolve()
+        if name.is_absolute() or ".." in name.parts or not shard.is_relative_to(folder) or shard == folder:
+            raise DataError(f"{source}: {where} is a virtual dataset mapping {mapped.file_name!r:.80}: nnlab reads "
+                            f"only shards in the file's own folder, named relative to it; {_ELSEWHERE}")
+        if not shard.is_file():
+            raise DataError(f"{source}: {where} maps rows of {shard}, which is missing (a shard moved or deleted?)")
+        with h5py.File(shard, "r") as handle:
+            part = handle.get(mapped.dset_name)
+            if not isinstance(part, h5py.Dataset) or part.is_virtual or part.external or part.shape is None:
+                raise DataError(f"{source}: {where} maps {mapped.dset_name!r:.60} of {shard}, which is not a dataset "
+                                "stored in that file")
+            stored = part.shape
+        (first, *low), (last, *high) = mapped.vspace.get_select_bounds()
+        whole_rows = all(i == 0 for i in low) and [i + 1 for i in high] == list(node.shape[1:]) == list(stored[1:])
+        if mapped.src_space.get_select_type() != h5py.h5s.SEL_ALL or not whole_rows or last - first + 1 != stored[0]:
+            raise DataError(f"{source}: {where} maps part of {shard}'s {mapped.dset_name!r:.60}, or rows it does not "
+                            f"hold ({stored[0]} stored); nnlab reads virtual datasets that join whole shards")
+        spans.append((first, last + 1))
+    ends = [0] + [stop for _, stop in sorted(spans)]
+    if [start for start, _ in sorted(spans)] != ends[:-1] or ends[-1] != (node.shape or (0,))[0]:
+        raise DataError(f"{source}: {where}'s shards do not fill its {node.shape[0]} rows exactly once (a gap or an "
+                        "overlap); HDF5 would fill a gap with zeros")
 
 
 def check_size(datasets: Mapping[str, Any], rows: int, source: str) -> None:

@@ -178,13 +178,27 @@ def block_rng(seed: int, particle: str, block_index: int) -> np.random.Generator
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_PARTICLE_CODE[particle], block_index)))
 
 
-def _blocks(n: int, seed: int, settings: SimulationSettings) -> Iterator[dict]:
-    """Yield the showers block by block; incident energies are drawn inside each block."""
+def _blocks(n: int, seed: int, settings: SimulationSettings, blocks: range | None = None) -> Iterator[dict]:
+    """Yield the showers block by block (`blocks`: which of them; default all); incident energies are drawn inside
+    each block, so a block's showers do not depend on which process simulates it."""
     low, high = settings.energy_gev
-    for index, first in enumerate(range(0, n, RNG_BLOCK)):
+    for index in blocks if blocks is not None else range(_n_blocks(n)):
         rng = block_rng(seed, settings.particle, index)
-        energy_gev = rng.uniform(low, high, min(RNG_BLOCK, n - first))
+        energy_gev = rng.uniform(low, high, min(RNG_BLOCK, n - index * RNG_BLOCK))
         yield simulate_block(energy_gev, rng, settings=settings)
+
+
+def _n_blocks(n: int) -> int:
+    return -(-n // RNG_BLOCK)
+
+
+def shard_blocks(n: int, rank: int, world_size: int) -> tuple[range, int]:
+    """The RNG blocks process `rank` of `world_size` simulates of `n` showers, and how many showers they hold:
+    contiguous, in rank order, so the shards one after the other are the showers of one process."""
+    from nnlab.data.shards import share
+
+    blocks = share(_n_blocks(n), rank, world_size)
+    return blocks, min(n, blocks.stop * RNG_BLOCK) - min(n, blocks.start * RNG_BLOCK)
 
 
 def _rechunk(blocks: Iterator[dict], chunk_size: int, n: int) -> Iterator[dict]:
@@ -218,17 +232,19 @@ def _concatenate(chunks: list[dict]) -> dict:
 
 def iter_showers(particle: str, n: int, *, energy_gev: float | tuple[float, float] = (1.0, 100.0), seed: int,
                  chunk_size: int = 10_000, visible: bool = False, profile: bool = True,
-                 progress: bool = False) -> Iterator[dict]:
+                 progress: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator[dict]:
     """Yield `n` simulated showers in chunks (dicts in the CaloGAN layout plus truth arrays).
 
     Memory stays bounded by `chunk_size` whatever `n` is; the showers depend on `seed` only.
-    `energy_gev` is a fixed energy or a (low, high) range drawn uniformly per shower.
+    `energy_gev` is a fixed energy or a (low, high) range drawn uniformly per shower. `shard`
+    (rank, world size): only that process's share of the showers (`shard_blocks`).
     """
     settings = make_settings(particle, energy_gev=energy_gev, visible=visible, profile=profile)
     if n < 0 or chunk_size < 1:
         raise ConfigError(f"need n >= 0 and chunk_size >= 1, got n={n}, chunk_size={chunk_size}")
-    with Progress(f"simulate {particle}", total=n, unit="shower", enabled=progress) as counter:
-        for chunk in _rechunk(_blocks(n, seed, settings), chunk_size, n):
+    blocks, n_mine = shard_blocks(n, *shard)
+    with Progress(f"simulate {particle}", total=n_mine, unit="shower", enabled=progress) as counter:
+        for chunk in _rechunk(_blocks(n, seed, settings, blocks), chunk_size, n_mine):
             counter.update(len(chunk["energy"]))
             yield chunk
 
@@ -280,18 +296,21 @@ def simulate(particle: str, n: int, *, energy_gev: float | tuple[float, float] =
 
 def simulate_to_file(path: str | os.PathLike, particle: str, n: int, *,
                      energy_gev: float | tuple[float, float] = (1.0, 100.0), seed: int, chunk_size: int = 10_000,
-                     visible: bool = False, profile: bool = True, progress: bool = False) -> Path:
-    """Stream `n` showers into a CaloGAN HDF5 file (atomically), with version, seed and settings as attributes."""
+                     visible: bool = False, profile: bool = True, progress: bool = False,
+                     shard: tuple[int, int] = (0, 1)) -> Path:
+    """Stream `n` showers into a CaloGAN HDF5 file (atomically), with version, seed and settings as attributes
+    (`shard`: only one process's share of them, as `iter_showers`)."""
     from nnlab.data.calo import SHOWER_BYTES, CaloWriter
     from nnlab.files import require_space
 
     settings = make_settings(particle, energy_gev=energy_gev, visible=visible, profile=profile)
-    require_space(path, n * SHOWER_BYTES, request=f"-n {n}")  # before hours of simulation, not after
+    n_mine = shard_blocks(n, *shard)[1]
+    require_space(path, n_mine * SHOWER_BYTES, request=f"-n {n}")  # before hours of simulation, not after
     with CaloWriter(path, attrs=settings.attrs(seed)) as writer:
         for chunk in iter_showers(particle, n, energy_gev=energy_gev, seed=seed, chunk_size=chunk_size,
-                                  visible=visible, profile=profile, progress=progress):
+                                  visible=visible, profile=profile, progress=progress, shard=shard):
             writer.append(chunk)
-        if n == 0:  # still write the (empty) layout
+        if n_mine == 0:  # still write the (empty) layout
             writer.append(simulate(particle, 0, energy_gev=energy_gev, seed=seed, visible=visible, profile=profile))
     log.debug("wrote %d %s showers to %s", n, particle, path)  # the CLI prints it once, on stdout
     return Path(path)

@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from nnlab.config import PRECISIONS
-from nnlab.data.calo import CALOGAN_KEYS, SHOWER_BYTES, CaloWriter, check_particle, read_calogan
+from nnlab.data.calo import CALOGAN_KEYS, CALOGAN_SHAPES, SHOWER_BYTES, CaloWriter, check_particle, read_calogan
 from nnlab.data.showers import (first_showers, load_showers, merge_showers, non_finite_rows, select_particle,
                                 split_showers, take_showers)
+from nnlab.data.shards import share
 from nnlab.errors import ConfigError
 from nnlab.evaluation import shower_validation as validation
 from nnlab.files import require_space
@@ -178,8 +179,10 @@ class ShowerGeneratorTask(Task):
 
     def sample(self, n: int, *, seed: int, out_dir: Path, particle: str | None = None, energy: str | None = None,
                output: str | None = None, precision: str | None = None, compile: bool = False,
-               **unsupported: Any) -> Files:
-        """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout.
+               shard: tuple[int, int] = (0, 1), **unsupported: Any) -> Files:
+        """`n` showers of one particle at one energy or a uniform range, written in the CaloGAN HDF5 layout
+        (`shard`: rank and world size of a torchrun launch, whose share of the parts of SAMPLE_CHUNK is written;
+        the energies and seeds of a part do not depend on who draws it).
 
         `precision` (default auto): bf16-mixed runs G's matrix products under bf16 autocast, as
         `benchmarks/calogan_speed.py` times it (`evaluate --bf16` judges those showers); auto takes it where
@@ -190,7 +193,9 @@ class ShowerGeneratorTask(Task):
         particle = particle or self.particles[0]
         index = self._particle_index(particle)
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
-        require_space(path, n * SHOWER_BYTES, request=f"-n {n}")
+        mine = share(-(-n // SAMPLE_CHUNK), *shard)
+        n_mine = min(n, mine.stop * SAMPLE_CHUNK) - min(n, mine.start * SAMPLE_CHUNK)
+        require_space(path, n_mine * SHOWER_BYTES, request=f"-n {n}")
         compiling, compiled = "", self.compile_sampler() if compile else None
         if compiled:  # a first call compiles (per batch size and dtype): time the showers apart from it
             started = time.perf_counter()
@@ -202,7 +207,9 @@ class ShowerGeneratorTask(Task):
         attrs = {"generator": f"nnlab {self.name}", "particle": particle, "seed": seed, "precision": precision}
         with CaloWriter(path, attrs=attrs) as writer:
             for part, start in enumerate(range(0, n, SAMPLE_CHUNK)):  # memory bounded by a chunk, whatever n
-                energy_gev = energies(min(SAMPLE_CHUNK, n - start))
+                energy_gev = energies(min(SAMPLE_CHUNK, n - start))  # drawn for every part: one stream
+                if part not in mine:
+                    continue
                 started = time.perf_counter()
                 showers, bad = self._finite_showers(energy_gev, index, seed=derived_seed(seed, part),
                                                     precision=precision, compiled=compiled)
@@ -210,6 +217,9 @@ class ShowerGeneratorTask(Task):
                 writer.append(showers)
                 redrawn += bad
                 outside += int(np.sum((energy_gev < low) | (energy_gev > high)))
+            if n_mine == 0:  # a rank with no part: the (empty) layout
+                writer.append({key: np.zeros((0, *shape)) for key, shape in CALOGAN_SHAPES.items()})
+        n = n_mine
         notes = [f"note: {redrawn} of {n} showers came out NaN or infinite and were drawn again"] if redrawn else []
         if outside:
             notes.append(_outside_note(outside, n, low, high, particle))

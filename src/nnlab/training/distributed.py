@@ -1,6 +1,7 @@
-"""torch.distributed glue: process group set-up, DDP wrapping and cross-rank reductions.
+"""torch.distributed glue: process group set-up, DDP wrapping, cross-rank reductions, sharded output.
 
-One launcher only: `torchrun --nproc-per-node N -m nnlab train ...` (gloo on CPU, nccl on CUDA).
+One launcher only: `torchrun --nproc-per-node N -m nnlab train|simulate|sample ...` (gloo on CPU, nccl
+on CUDA).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from nnlab.training.runtime import Launch
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -137,3 +141,24 @@ def broadcast_object(value: object) -> object:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def write_sharded(path: str | os.PathLike, launch: Launch,
+                  write: Callable[[Path, tuple[int, int]], T]) -> tuple[T, Path | None]:
+    """`write(target, (rank, world size))` writes one process's share of a file's showers to `target`.
+
+    Alone: the whole file, at `path`. Under torchrun: each rank writes its shard (nnlab.data.shards), all
+    wait for the last, and rank 0 joins them into `path`. Returns this rank's result and, on rank 0 of
+    a torchrun launch, the joined file.
+    """
+    if not launch.distributed:
+        return write(Path(path), (0, 1)), None
+    from nnlab.data.shards import join_shards, shard_path
+
+    target = shard_path(path, launch.rank, launch.world_size)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with process_group(launch, torch.device("cpu")):
+        written = write(target, (launch.rank, launch.world_size))
+        dist.barrier()  # every shard is in place (each is renamed there only when whole)
+        joined = join_shards(path, launch.world_size, attrs={"shards": launch.world_size}) if launch.is_main else None
+    return written, joined
