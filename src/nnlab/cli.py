@@ -283,13 +283,15 @@ def _shows(call: Callable[[Any, argparse.Namespace], Any]) -> Callable[[argparse
 def _shows_sharded(call: Callable[[Any, argparse.Namespace, Any], Any]) -> Callable[[argparse.Namespace, Sequence[str]],
                                                                                    int]:
     """`_shows` for a verb torchrun may start on several processes, each writing its shard of one file
-    (simulate, sample): `call(api, args, launch)`."""
+    (simulate, sample): `call(api, args, launch)`; rank 0 prints the result."""
     def handler(args: argparse.Namespace, argv: Sequence[str]) -> int:
         from nnlab import api
         from nnlab.training.runtime import Launch
 
         launch = Launch.from_environment(os.environ, argv=("nnlab", *argv))
-        _emit(args, call(api, args, launch))
+        result = call(api, args, launch)
+        if launch.is_main:  # rank 0 alone reports, as in training: the joined file
+            _emit(args, result)
         if launch.distributed:
             from nnlab.training.distributed import exit_worker
 

@@ -145,7 +145,7 @@ def test_simulate_and_sample_under_torchrun_join_their_shards_into_the_file_of_o
                     cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "wrote 2500 eplus showers to eplus.h5 (joining 2 shards in eplus.shards/)" in done.stdout
-    assert "wrote 1500 eplus showers to eplus.shards/rank-00001-of-00002.h5" in done.stdout
+    assert done.stdout.count("wrote ") == 1  # rank 0 alone reports
     single = api.simulate("eplus", n, tmp_path / "one.h5", seed=3, progress=False)
     alone, joined = read_calogan(single.path, truth=True), read_calogan(tmp_path / "eplus.h5", truth=True)
     assert alone.keys() == joined.keys() and all(np.array_equal(joined[k], alone[k]) for k in alone)
