@@ -129,19 +129,6 @@ def test_a_broken_layout_is_a_data_error(samples):
         val.compare_observables(samples["eplus"], broken)
 
 
-@pytest.mark.parametrize("features", ["observables", "cells"])
-def test_classifier_cannot_tell_halves_of_one_sample_apart(samples, features):
-    first, second = _halves(samples["eplus"])
-    assert val.classifier_test(first, second, features=features, seed=0) == pytest.approx(0.5, abs=0.1)
-
-
-@pytest.mark.parametrize("features", ["observables", "cells"])
-def test_classifier_tells_eplus_from_piplus(samples, features):
-    auc = val.classifier_test(samples["eplus"], samples["piplus"], features=features, seed=0, epochs=5)
-    assert auc > 0.9
-    assert val.classifier_test(samples["eplus"], samples["piplus"], features=features, seed=0, epochs=5) == auc
-
-
 def test_observable_plots_are_written_per_family(samples, tmp_path):
     paths = val.plot_observable_grid(samples["eplus"], samples["piplus"], tmp_path, families=("fractions",))
     assert [p.name for p in paths] == ["observables_fractions.png"] and paths[0].stat().st_size > 10_000
@@ -166,16 +153,3 @@ def test_report_holds_the_tables_and_links_the_images_relative_to_itself(samples
 def test_unknown_plot_family_is_a_config_error(samples, tmp_path):
     with pytest.raises(ConfigError, match="family"):
         val.plot_observable_grid(samples["eplus"], samples["eplus"], tmp_path, families=("widths",))
-
-
-@pytest.mark.parametrize("kwargs, match", [({"features": "pixels"}, "features"), ({"epochs": 0}, "epochs")])
-def test_bad_classifier_settings_are_config_errors(samples, kwargs, match):
-    with pytest.raises(ConfigError, match=match):
-        val.classifier_test(samples["eplus"], samples["piplus"], **kwargs)
-
-
-def test_classifier_needs_a_few_showers_on_each_side(samples):
-    few = {k: v[:4] for k, v in samples["piplus"].items()}
-    with pytest.raises(ConfigError, match="at least 5 showers"):
-        val.classifier_test(samples["eplus"], few)
-    assert 0.0 <= val.classifier_test(samples["eplus"], {k: v[:5] for k, v in samples["piplus"].items()}) <= 1.0

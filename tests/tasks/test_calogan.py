@@ -51,7 +51,12 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
     report = json.loads((run / "report.json").read_text())["eplus"]
     assert 0.0 <= report["classifier_auc"]["observables"] <= 1.0
     assert {row["observable"] for row in report["separation"]} >= {"E_tot/E_inc", "f_0", "s_d", "sparsity_1"}
-    assert (run / "plots" / "eplus" / "report.md").is_file()
+    challenge = report["calochallenge"]  # the protocol's quick size by default
+    assert challenge["settings"] == "3 x 256, 20 epochs"
+    for level in ("low", "high"):
+        assert 0.0 <= challenge[level]["auc"] <= 1.0 and 0.0 <= challenge[level]["jsd"] <= 1.0
+    page = (run / "plots" / "eplus" / "report.md").read_text()
+    assert "## CaloChallenge classifier (3 x 256, 20 epochs; calibrated)" in page
     assert (run / "plots" / "eplus" / "average_images.png").is_file()
     viewed = live.showers(run, energy="1:100", n=1000)  # the viewer's reference: the file's held-out showers
     held_out = task.reference["test"]
@@ -59,12 +64,15 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
     np.testing.assert_array_equal(viewed.examples["reference"][0][1], held_out["layer_1"][0])
     with pytest.raises(ConfigError, match="only 0 held-out eplus showers lie within 475-525 GeV"):
         live.showers(run, energy="500")
-    judged = cli("evaluate", run, "--bf16")  # showers drawn under bf16 autocast, judged beside the float32 ones
+    # showers drawn under bf16 autocast, judged beside the float32 ones
+    judged = cli("evaluate", run, "--bf16", "--protocol", "none")
     assert judged.code == 0, judged.err
     bf16 = json.loads((run / "plots" / "bf16" / "report.json").read_text())
     assert bf16["generated in"] == "bf16 autocast" and (run / "plots" / "bf16" / "eplus" / "report.md").is_file()
     assert json.loads((run / "report.json").read_text())["generated in"] == "float32"  # the default report kept
     assert 0.0 <= bf16["eplus"]["classifier_auc"]["observables"] <= 1.0
+    assert "calochallenge" not in bf16["eplus"]  # --protocol none
+    assert_one_line_error(cli("evaluate", run, "--protocol", "huge"), "--protocol", "huge")
 
 
 def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path, monkeypatch):

@@ -70,18 +70,27 @@ def cell_centres_mm(n_cells: int, half_width_mm: float = 240.0) -> np.ndarray:
     return 0.5 * (edges[1:] + edges[:-1])
 
 
+def _lateral_moments(image: np.ndarray, axis: int, half_width_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Energy-weighted mean and mean square (mm, mm^2) of cell-centre positions along image `axis` (0 when empty)."""
+    image = np.asarray(image, dtype=float)
+    profile = image.sum(axis=2 if axis == 0 else 1)  # (N, n_cells along axis)
+    x = cell_centres_mm(profile.shape[1], half_width_mm)
+    energy = profile.sum(axis=1)
+    return _safe_ratio(profile @ x, energy), _safe_ratio(profile @ x**2, energy)
+
+
+def lateral_centre(image: np.ndarray, *, axis: int = 0, half_width_mm: float = 240.0) -> np.ndarray:
+    """Energy-weighted mean (mm) of cell-centre positions along image `axis`: where the layer's energy sits."""
+    return _lateral_moments(image, axis, half_width_mm)[0]
+
+
 def lateral_width(image: np.ndarray, *, axis: int = 0, half_width_mm: float = 240.0) -> np.ndarray:
     """Energy-weighted std (mm) of cell-centre positions along image `axis`.
 
     CaloGAN's `lateral_width` uses the first axis (axis=0: 3, 12, 12 cells of 160, 40, 40 mm),
     so in layer 0 it sees the coarse 160 mm cells; axis=1 gives the fine 5 mm strips.
     """
-    image = np.asarray(image, dtype=float)
-    profile = image.sum(axis=2 if axis == 0 else 1)  # (N, n_cells along axis)
-    x = cell_centres_mm(profile.shape[1], half_width_mm)
-    energy = profile.sum(axis=1)
-    mean = _safe_ratio(profile @ x, energy)
-    second = _safe_ratio(profile @ x**2, energy)
+    mean, second = _lateral_moments(image, axis, half_width_mm)
     return np.sqrt(np.clip(second - mean**2, 0.0, None))
 
 

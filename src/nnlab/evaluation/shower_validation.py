@@ -1,8 +1,8 @@
-"""Validation of generated calorimeter showers against a reference: separation powers, plots, classifier AUC.
+"""Validation of generated calorimeter showers against a reference: separation powers, histograms, plots, report.
 
 Source: docs/physics.md#validation-observables (CaloGAN `analysis/` observables) and the CaloChallenge metrics
-(arXiv:2410.21611): histogram separation power per observable, and the AUC of a classifier
-trained to tell generated from reference showers (0.5 = indistinguishable).
+(arXiv:2410.21611): histogram separation power per observable. The classifier tests are in
+nnlab.evaluation.shower_classifiers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import numpy as np
 from nnlab.data.calo import check_calogan_layout
 from nnlab.errors import ConfigError
 from nnlab.evaluation import calo_observables as obs
-from nnlab.evaluation.roc import roc_auc
 from nnlab.files import write_text_atomic
 from nnlab.physics.geometry import N_LAYERS
 from nnlab.plots.figures import new_figure, save_figure
@@ -40,8 +39,6 @@ DEFAULT_ENERGY_BINS_GEV = (1.0, 10.0, 50.0, 100.0)
 N_BINS = 50
 SAME_VALUE = 1e-6  # values closer than this times the span are one value, apart only by rounding (common_edges)
 MIN_SHOWERS_PER_BIN = 10  # fewer showers make a histogram comparison noise
-CLASSIFIER_SPLIT = (0.6, 0.2)  # train and validation fractions; the rest is the held-out test set
-MIN_CLASSIFIER_SHOWERS = 5  # per side: the fewest that put both classes in all three splits
 
 
 def _checked(showers: Mapping[str, np.ndarray], source: str) -> int:
@@ -263,94 +260,6 @@ def plot_average_images(reference: Mapping[str, np.ndarray], generated: Mapping[
     return save_figure(fig, path)
 
 
-def classifier_features(showers: Mapping[str, np.ndarray], features: str) -> np.ndarray:
-    """The classifier's inputs: high-level observables (MeV ones as log1p) or log1p of all 504 cells.
-
-    Both carry log(E_inc), so the classifier judges each shower given its requested energy.
-    """
-    log_incident = np.log(np.asarray(showers["energy"], dtype=float)[:, :1])  # (N, 1)
-    if features == "observables":
-        values = gan_observables(showers)
-        columns = [np.log1p(values[n]) if n in LOG_SCALED else values[n] for n in sorted(values)]
-        return np.column_stack([*columns, log_incident])
-    if features == "cells":
-        cells = np.concatenate([np.asarray(showers[f"layer_{k}"], float).reshape(len(log_incident), -1)
-                                for k in range(N_LAYERS)], axis=1)
-        return np.concatenate([np.log1p(cells), log_incident], axis=1)
-    raise ConfigError(f"unknown classifier features {features!r}: choose 'observables' or 'cells'")
-
-
-def _split(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train/validation/test indices, stratified so that every split holds both classes."""
-    parts: list[list[np.ndarray]] = [[], [], []]
-    for label in (0, 1):
-        index = rng.permutation(np.flatnonzero(y == label))
-        n_train, n_val = int(CLASSIFIER_SPLIT[0] * len(index)), int(CLASSIFIER_SPLIT[1] * len(index))
-        for part, chunk in zip(parts, np.split(index, [n_train, n_train + n_val])):
-            part.append(chunk)
-    train, val, test = (np.concatenate(part) for part in parts)
-    return train, val, test
-
-
-def classifier_test(reference: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray], *,
-                    features: str = "observables", seed: int = 0, epochs: int = 20, hidden_dim: int = 64,
-                    batch_size: int = 256, lr: float = 1e-3) -> float:
-    """Test AUC of a fresh MLP trained to tell generated (1) from reference (0) showers.
-
-    CaloChallenge protocol, scaled down: 60/20/20 train/validation/test split per class, inputs
-    standardised on the training split, the epoch with the lowest validation loss kept, AUC
-    on the held-out test split. 0.5 means the classifier cannot tell them apart.
-    """
-    import torch
-
-    _checked(reference, "reference"), _checked(generated, "generated")
-    x = np.concatenate([classifier_features(reference, features), classifier_features(generated, features)])
-    y = np.concatenate([np.zeros(len(reference["energy"])), np.ones(len(generated["energy"]))])
-    if min(len(reference["energy"]), len(generated["energy"])) < MIN_CLASSIFIER_SHOWERS:
-        raise ConfigError(f"classifier_test needs at least {MIN_CLASSIFIER_SHOWERS} showers on each side")
-    if epochs < 1:
-        raise ConfigError(f"classifier_test needs epochs >= 1, got {epochs}")
-    train, val, test = _split(y, np.random.default_rng(seed))
-    mean, std = x[train].mean(axis=0), x[train].std(axis=0)
-    x = (x - mean) / np.where(std > 0, std, 1.0)
-
-    def as_tensor(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.as_tensor(x[idx], dtype=torch.float32), torch.as_tensor(y[idx], dtype=torch.float32)
-
-    model = _fit_classifier(as_tensor(train), as_tensor(val), seed=seed, epochs=epochs, hidden_dim=hidden_dim,
-                            batch_size=batch_size, lr=lr)
-    x_test, y_test = as_tensor(test)
-    with torch.no_grad():
-        scores = model(x_test).squeeze(1).numpy()
-    return roc_auc(y_test.numpy() == 1, scores)
-
-
-def _fit_classifier(train, val, *, seed: int, epochs: int, hidden_dim: int, batch_size: int, lr: float):
-    """Adam on BCE; returns the model at its best validation epoch (a held-out guard against overfitting)."""
-    import torch
-    from torch import nn
-
-    with torch.random.fork_rng(devices=[]):  # seeded default init without touching the caller's RNG
-        torch.manual_seed(seed)
-        model = nn.Sequential(nn.Linear(train[0].shape[1], hidden_dim), nn.ReLU(),
-                              nn.Linear(hidden_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
-    loss_fn = nn.BCEWithLogitsLoss()
-    shuffle = torch.Generator().manual_seed(seed)
-    best_loss, best_state = float("inf"), None
-    for _ in range(epochs):
-        for idx in torch.randperm(len(train[1]), generator=shuffle).split(batch_size):
-            optimizer.zero_grad()
-            loss_fn(model(train[0][idx]).squeeze(1), train[1][idx]).backward()
-            optimizer.step()
-        with torch.no_grad():
-            val_loss = float(loss_fn(model(val[0]).squeeze(1), val[1]))
-        if val_loss < best_loss:
-            best_loss, best_state = val_loss, {k: v.clone() for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
-    return model.eval()
-
-
 def _format(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -370,7 +279,8 @@ def write_report(path_md: str | os.PathLike, summary: Mapping[str, Any]) -> Path
     """A Markdown page: counts, classifier AUCs, the separation-power table and the plots.
 
     `summary` keys, all optional: `title`, `separation` (compare_observables' rows),
-    `classifier_auc` (name -> AUC), `images` (paths, linked relative to the page), `notes`
+    `classifier_auc` (name -> AUC), `protocol` (level -> the CaloChallenge test's auc, jsd and
+    epoch_kept) with `protocol_settings`, `images` (paths, linked relative to the page), `notes`
     (Markdown lines) and `n_reference` / `n_generated`.
     """
     path_md = Path(path_md)
@@ -383,6 +293,12 @@ def write_report(path_md: str | os.PathLike, summary: Mapping[str, Any]) -> Path
     if aucs:
         lines += ["## Classifier test (AUC; 0.5 = indistinguishable)", "", "| features | AUC |", "|---|---|"]
         lines += [f"| {name} | {_format(auc)} |" for name, auc in aucs.items()] + [""]
+    protocol = summary.get("protocol", {})
+    if protocol:
+        lines += [f"## CaloChallenge classifier ({summary.get('protocol_settings', '')}; calibrated)", "",
+                  "| features | AUC | JSD (bits) | epoch kept |", "|---|---|---|---|"]
+        lines += [f"| {level} level | {_format(found['auc'])} | {_format(found['jsd'])} | {found['epoch_kept']} |"
+                  for level, found in protocol.items()] + [""]
     rows = summary.get("separation", ())
     if rows:
         lines += ["## Separation power (0 = identical, 1 = disjoint)", "", *_separation_table(rows), ""]

@@ -22,6 +22,8 @@ from nnlab.data.showers import (first_showers, load_showers, merge_showers, non_
                                 split_showers, take_showers)
 from nnlab.data.shards import share
 from nnlab.errors import ConfigError
+from nnlab.evaluation import shower_classifiers as classifiers
+from nnlab.evaluation import shower_judgement as judgement
 from nnlab.evaluation import shower_validation as validation
 from nnlab.files import require_space
 from nnlab.models.calogan.layout import flatten_layers
@@ -58,6 +60,9 @@ class ShowerGeneratorTask(Task):
             VerbOption(("--bf16",), "bf16", "calogan: judge showers generated under bf16 autocast (as `sample` draws "
                        "them on a CPU or GPU with native bf16; the default judges float32 showers)",
                        {"action": "store_true"}),
+            VerbOption(("--protocol",), "protocol", "calogan: the CaloChallenge classifier test: quick (the default, "
+                       "3 x 256 units, 20 epochs: seconds on 2 cores), full (3 x 2048, 50 epochs, as the challenge) "
+                       "or none", {"choices": ("quick", "full", "none")}),
         ),
         "sample": (
             VerbOption(("--particle",), "particle", "calogan: the particle to generate (default: the run's first)"),
@@ -102,10 +107,10 @@ class ShowerGeneratorTask(Task):
         train, test = parts["train"], parts["test"]
         held_out = np.bincount(index[test], minlength=len(self.particles))
         fewest = held_out.argmin()
-        if held_out[fewest] < validation.MIN_CLASSIFIER_SHOWERS:  # said before training, not after an epoch
+        if held_out[fewest] < classifiers.MIN_CLASSIFIER_SHOWERS:  # said before training, not after an epoch
             raise ConfigError(f"data.test_fraction {cfg.test_fraction} holds out {held_out[fewest]} of the "
                               f"{len(showers[fewest]['energy'])} {self.particles[fewest]} showers; the scores need at "
-                              f"least {validation.MIN_CLASSIFIER_SHOWERS} (give more: data.n_per_particle)")
+                              f"least {classifiers.MIN_CLASSIFIER_SHOWERS} (give more: data.n_per_particle)")
         self.reference = {"train": take_showers(merged, index, train), "test": take_showers(merged, index, test)}
         cells = flatten_layers([torch.from_numpy(merged[f"layer_{k}"].astype(np.float32)) for k in range(3)])
         energy = torch.from_numpy(merged["energy"][:, 0].astype(np.float32))
@@ -126,7 +131,7 @@ class ShowerGeneratorTask(Task):
         scores = {"sep_watched": float(np.mean([r["separation_power"] for r in rows if r["observable"] in WATCHED])),
                   "n_above": float(sum(r["separation_power"] >= SEPARATION_BOUND for r in rows))}
         if score.select_by == "classifier":
-            aucs = [validation.classifier_test(*pair, seed=0, epochs=score.classifier_epochs) for pair in pairs]
+            aucs = [classifiers.classifier_test(*pair, seed=0, epochs=score.classifier_epochs) for pair in pairs]
             scores["auc_watched"] = float(np.mean(aucs))
             scores["auc_then_sep"] = scores["auc_watched"] + TIE_BREAK * scores["sep_watched"]
         return scores
@@ -159,7 +164,7 @@ class ShowerGeneratorTask(Task):
             low, high = (requested * 0.95, requested * 1.05) if np.ndim(requested) == 0 else requested
             at = held_out["energy"][:, 0]
             keep = np.flatnonzero((at >= low) & (at <= high))[:n]
-            if len(keep) < validation.MIN_CLASSIFIER_SHOWERS:
+            if len(keep) < classifiers.MIN_CLASSIFIER_SHOWERS:
                 raise ConfigError(f"only {len(keep)} held-out {particle} showers lie within {low:g}-{high:g} GeV: "
                                   f"ask for a range (the file's held out span {at.min():.3g}-{at.max():.3g} GeV)")
             reference = {key: value[keep] for key, value in held_out.items()}
@@ -276,7 +281,7 @@ class ShowerGeneratorTask(Task):
         outside = int(np.sum((energy_gev < low) | (energy_gev > high)))
         return [_outside_note(outside, len(energy_gev), low, high, particle, what)] if outside else []
 
-    def evaluate(self, run: RunDir, *, reference: str | None = None, bf16: bool = False,
+    def evaluate(self, run: RunDir, *, reference: str | None = None, bf16: bool = False, protocol: str | None = None,
                  **unsupported: Any) -> Report:
         """Per particle: separation powers (overall and in energy bins), classifier AUCs, histograms, mean images.
 
@@ -284,8 +289,13 @@ class ShowerGeneratorTask(Task):
         of the run, comma-separated (say, showers simulated with another seed, or real CaloGAN
         files); their report and plots go to plots/vs_<file>/, beside the held-out ones. With `bf16`
         the showers judged are generated under bf16 autocast, and the report goes to a bf16/ folder.
+        `protocol`: the CaloChallenge classifier test at full size, quick (for 2 CPU cores) or none.
         """
         reject_options(unsupported, self.name)
+        protocol = protocol or "quick"
+        if protocol not in (*classifiers.PROTOCOLS, "none"):
+            raise ConfigError(f"--protocol {protocol}: choose {', '.join(classifiers.PROTOCOLS)} or none")
+        chosen = classifiers.PROTOCOLS.get(protocol)
         if reference:
             paths = [path.strip() for path in reference.split(",")]
             showers, lines = self._reference_files(paths)
@@ -299,11 +309,13 @@ class ShowerGeneratorTask(Task):
         files = []
         for particle, showers_of in zip(self.particles, showers):
             with Progress(f"judging {len(showers_of['energy']):,} generated {particle} showers (separation powers, "
-                          f"two classifier tests, plots)", total=5, unit="part") as phase:
+                          f"classifier tests, plots)", total=1 + judgement.parts(chosen), unit="part") as phase:
                 generated = self.generate_like(showers_of, seed=1, precision="bf16-mixed" if bf16 else "32")
                 phase.update()
-                values[particle], found, plots = self._judge(particle, showers_of, generated, folder / particle,
-                                                             phase=phase)
+                values[particle], found, plots = judgement.judge(
+                    particle, showers_of, generated, folder / particle, phase=phase, protocol=chosen,
+                    title=f"nnlab {self.name}: generated {particle} showers against the reference",
+                    classifier_epochs=self.config.score.classifier_epochs)
             lines += found
             files += plots
         history = run.read_metrics()
@@ -332,32 +344,6 @@ class ShowerGeneratorTask(Task):
             notes += self._extrapolated(energy, particle, what=f"showers of {path}")
             showers.append(found)
         return showers, notes
-
-    def _judge(self, particle: str, reference: dict, generated: dict, folder: Path, *,
-               phase: Progress) -> tuple[dict, list[str], list[Path]]:
-        """Separation powers, classifier AUCs, plots and a Markdown page for one particle (4 parts of `phase`)."""
-        rows = validation.compare_observables(reference, generated)
-        phase.update()
-        aucs = {}
-        for features in ("observables", "cells"):
-            aucs[features] = validation.classifier_test(reference, generated, features=features,
-                                                        epochs=self.config.score.classifier_epochs)
-            phase.update()
-        plots = validation.plot_observable_grid(reference, generated, folder)
-        plots.append(validation.plot_average_images(reference, generated, folder / "average_images.png"))
-        page = validation.write_report(folder / "report.md", {
-            "title": f"nnlab {self.name}: generated {particle} showers against the reference",
-            "separation": rows, "classifier_auc": aucs, "images": plots,
-            "n_reference": len(reference["energy"]), "n_generated": len(generated["energy"])})
-        phase.update()
-        powers = {r["observable"]: r["separation_power"] for r in rows if r["separation_power"] is not None}
-        worst = max(powers, key=powers.get)
-        lines = [f"{particle}: classifier AUC {aucs['observables']:.3f} on observables, {aucs['cells']:.3f} on cells "
-                 f"(0.5 = indistinguishable, 1.0 = always told apart)",
-                 f"{particle}: separation power mean {np.mean(list(powers.values())):.3f}, worst {worst} "
-                 f"{powers[worst]:.3f}; {sum(v < 0.05 for v in powers.values())} of {len(powers)} below 0.05",
-                 f"{particle}: report {page}"]
-        return {"classifier_auc": aucs, "separation": rows}, lines, [*plots, page]
 
 
 def _finite(showers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
