@@ -280,8 +280,7 @@ def _shows(call: Callable[[Any, argparse.Namespace], Any]) -> Callable[[argparse
     return handler
 
 
-def _shows_sharded(call: Callable[[Any, argparse.Namespace, Any], Any]) -> Callable[[argparse.Namespace, Sequence[str]],
-                                                                                   int]:
+def _shows_sharded(call: Callable[..., Any]) -> Callable[[argparse.Namespace, Sequence[str]], int]:
     """`_shows` for a verb torchrun may start on several processes, each writing its shard of one file
     (simulate, sample): `call(api, args, launch)`; rank 0 prints the result."""
     def handler(args: argparse.Namespace, argv: Sequence[str]) -> int:

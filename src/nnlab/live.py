@@ -58,21 +58,21 @@ def showers(run_path: str | os.PathLike, *, particle: str | None = None, energy:
     """`n` showers of `particle` at `energy` GeV ("50" or "1:100") drawn by a calogan run, beside as many from
     what it learned from (nnlab's simulator, or the held-out showers of its training file): `examples` showers
     and the mean of each side, and the histograms of every observable."""
-    from nnlab.evaluation.calo_observables import average_image
+    from nnlab.evaluation.calo_observables import average_image, layers_of
     from nnlab.evaluation.shower_validation import observable_histograms
 
     started = time.perf_counter()
-    task = _loaded_run(run_path, device, "side_by_side", "a calogan run: only a shower generator draws showers")
-    if not 1 <= n <= MAX_SHOWERS:
+    if not 1 <= n <= MAX_SHOWERS:  # before a run is loaded for nothing
         raise ConfigError(f"the viewer draws 1 to {MAX_SHOWERS:,} showers, got {n}")
     if not 1 <= examples <= 16:
         raise ConfigError(f"the viewer shows 1 to 16 example showers, got {examples}")
+    task = _loaded_run(run_path, device, "side_by_side", "a calogan run: only a shower generator draws showers")
     reference, generated, drawn = task.side_by_side(particle=particle, energy=energy, n=n, seed=seed)
-    sides = {"reference": reference, "generated": generated}
+    layers = {"reference": layers_of(reference), "generated": layers_of(generated)}
     n = len(generated["energy"])  # fewer than asked where a file holds fewer at that energy
-    shown = {side: [[showers_of[f"layer_{k}"][i] for k in range(3)] for i in range(min(examples, n))]
-             for side, showers_of in sides.items()}
-    means = {side: [average_image(showers_of[f"layer_{k}"]) for k in range(3)] for side, showers_of in sides.items()}
+    shown = {side: [[layer[i] for layer in side_layers] for i in range(min(examples, n))]
+             for side, side_layers in layers.items()}
+    means = {side: [average_image(layer) for layer in side_layers] for side, side_layers in layers.items()}
     histograms = [{key: np.round(value, 6).tolist() if isinstance(value, np.ndarray) else value
                    for key, value in row.items()} for row in observable_histograms(reference, generated)]
     return ShowerView(particle=drawn["particle"], energy=energy, n=n, seed=seed, reference=drawn["reference"],

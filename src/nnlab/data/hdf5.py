@@ -131,8 +131,9 @@ def check_virtual(node, where: str, source: str) -> None:
             raise DataError(f"{source}: {where} maps part of {shard}'s {mapped.dset_name!r:.60}, or rows it does not "
                             f"hold ({stored[0]} stored); nnlab reads virtual datasets that join whole shards")
         spans.append((first, last + 1))
-    ends = [0] + [stop for _, stop in sorted(spans)]
-    if [start for start, _ in sorted(spans)] != ends[:-1] or ends[-1] != (node.shape or (0,))[0]:
+    spans.sort()
+    ends = [0] + [stop for _, stop in spans]
+    if [start for start, _ in spans] != ends[:-1] or ends[-1] != (node.shape or (0,))[0]:
         raise DataError(f"{source}: {where}'s shards do not fill its {node.shape[0]} rows exactly once (a gap or an "
                         "overlap); HDF5 would fill a gap with zeros")
 

@@ -34,6 +34,13 @@ def share(n: int, rank: int, world_size: int) -> range:
     return range(n * rank // world_size, n * (rank + 1) // world_size)
 
 
+def share_rows(n: int, unit: int, rank: int, world_size: int) -> tuple[range, int]:
+    """Rank `rank`'s `share` of `n` rows drawn in units of `unit` rows (the last may be short): which units, and
+    how many rows they hold."""
+    units = share(-(-n // unit), rank, world_size)
+    return units, min(n, units.stop * unit) - min(n, units.start * unit)
+
+
 def join_shards(path: str | os.PathLike, world_size: int, *, attrs: dict[str, Any] | None = None) -> Path:
     """Write `path` (atomically): every dataset of the shards of `path` (groups too: truth/...) as one virtual
     dataset, the shards' rows in rank order; the first shard's attributes, updated with `attrs`."""

@@ -167,25 +167,29 @@ def histogram(name: str, ref: np.ndarray, gen: np.ndarray) -> dict[str, Any]:
     """Both samples of observable `name` binned alike, as fractions per bin, with generated / reference (NaN where
     the reference bin is empty) and the separation power. Log-binned observables lose their zero bin (a log
     axis has no place for it; S still counts the zeros)."""
+    binned = common_edges(ref, gen, log=name in LOG_SCALED)  # the bins S is computed on, as `_separation`
     log = name in LOG_SCALED and bool(np.any(ref > 0) or np.any(gen > 0))
-    edges = common_edges(ref, gen, log=log)
-    if log and edges[0] == 0:
-        edges = edges[1:]
+    edges = binned[1:] if log and binned[0] == 0 else binned
     p, q = _fractions(ref, edges), _fractions(gen, edges)
     return {"observable": name, "meaning": obs.MEANINGS.get(name, ""), "unit": UNITS.get(name, ""), "log": log,
             "edges": edges, "reference": p, "generated": q,
             "ratio": np.divide(q, p, out=np.full_like(q, np.nan), where=p > 0),
-            "separation_power": _separation(ref, gen, name)}
+            "separation_power": obs.separation_power(ref, gen, bins=binned) if len(ref) and len(gen) else None}
 
 
-def observable_histograms(reference: Mapping[str, np.ndarray],
-                          generated: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
-    """`histogram` of every observable of FAMILIES, in their order, each with its `family`."""
+def observable_histograms(reference: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray], *,
+                          families: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """`histogram` of every observable of `families` (default all of FAMILIES), in their order, each with its
+    `family`."""
+    families = list(FAMILIES) if families is None else list(families)
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"unknown observable family {unknown[0]!r}: choose from {', '.join(FAMILIES)}")
     _checked(reference, "reference"), _checked(generated, "generated")
     values = {"ref": gan_observables(reference), "gen": gan_observables(generated)}
     return [{**histogram(name, _sample(name, values["ref"], reference, slice(None)),
                          _sample(name, values["gen"], generated, slice(None))), "family": family}
-            for family, names in FAMILIES.items() for name in names]
+            for family in families for name in FAMILIES[family]]
 
 
 def _plot_one(ax, ax_ratio, drawn: Mapping[str, Any], labels: Sequence[str]) -> None:
@@ -216,21 +220,14 @@ def plot_observable_grid(reference: Mapping[str, np.ndarray], generated: Mapping
 
     Each file costs ~0.5 s of matplotlib layout and drawing, hence `families` to pick some.
     """
-    families = list(FAMILIES) if families is None else list(families)
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown:
-        raise ConfigError(f"unknown observable family {unknown[0]!r}: choose from {', '.join(FAMILIES)}")
-    _checked(reference, "reference"), _checked(generated, "generated")
-    values = {"ref": gan_observables(reference), "gen": gan_observables(generated)}
+    drawn = observable_histograms(reference, generated, families=families)
     paths = []
-    for family in families:
-        names = FAMILIES[family]
-        fig, axes = new_figure(2, len(names), size=(3.6 * len(names), 4.6), squeeze=False, sharex="col",
+    for family in dict.fromkeys(row["family"] for row in drawn):  # each family once, in order
+        rows = [row for row in drawn if row["family"] == family]
+        fig, axes = new_figure(2, len(rows), size=(3.6 * len(rows), 4.6), squeeze=False, sharex="col",
                                gridspec_kw={"height_ratios": [3, 1]})
-        for column, name in enumerate(names):
-            drawn = histogram(name, _sample(name, values["ref"], reference, slice(None)),
-                              _sample(name, values["gen"], generated, slice(None)))
-            _plot_one(axes[0, column], axes[1, column], drawn, labels)
+        for column, row in enumerate(rows):
+            _plot_one(axes[0, column], axes[1, column], row, labels)
         axes[0, 0].legend()
         fig.suptitle(f"{labels[1]} against {labels[0]}: S is the separation power (0: the same histogram, "
                      f"1: no overlap)", fontsize=9)

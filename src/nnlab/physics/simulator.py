@@ -178,27 +178,22 @@ def block_rng(seed: int, particle: str, block_index: int) -> np.random.Generator
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_PARTICLE_CODE[particle], block_index)))
 
 
-def _blocks(n: int, seed: int, settings: SimulationSettings, blocks: range | None = None) -> Iterator[dict]:
-    """Yield the showers block by block (`blocks`: which of them; default all); incident energies are drawn inside
-    each block, so a block's showers do not depend on which process simulates it."""
+def _blocks(n: int, seed: int, settings: SimulationSettings, blocks: range) -> Iterator[dict]:
+    """Yield the showers of `blocks` (of the n showers' RNG blocks) block by block; incident energies are drawn
+    inside each block, so a block's showers do not depend on which process simulates it."""
     low, high = settings.energy_gev
-    for index in blocks if blocks is not None else range(_n_blocks(n)):
+    for index in blocks:
         rng = block_rng(seed, settings.particle, index)
         energy_gev = rng.uniform(low, high, min(RNG_BLOCK, n - index * RNG_BLOCK))
         yield simulate_block(energy_gev, rng, settings=settings)
 
 
-def _n_blocks(n: int) -> int:
-    return -(-n // RNG_BLOCK)
-
-
 def shard_blocks(n: int, rank: int, world_size: int) -> tuple[range, int]:
     """The RNG blocks process `rank` of `world_size` simulates of `n` showers, and how many showers they hold:
     contiguous, in rank order, so the shards one after the other are the showers of one process."""
-    from nnlab.data.shards import share
+    from nnlab.data.shards import share_rows
 
-    blocks = share(_n_blocks(n), rank, world_size)
-    return blocks, min(n, blocks.stop * RNG_BLOCK) - min(n, blocks.start * RNG_BLOCK)
+    return share_rows(n, RNG_BLOCK, rank, world_size)
 
 
 def _rechunk(blocks: Iterator[dict], chunk_size: int, n: int) -> Iterator[dict]:

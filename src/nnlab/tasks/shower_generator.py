@@ -20,7 +20,7 @@ from nnlab.config import PRECISIONS
 from nnlab.data.calo import CALOGAN_KEYS, CALOGAN_SHAPES, SHOWER_BYTES, CaloWriter, check_particle, read_calogan
 from nnlab.data.showers import (first_showers, load_showers, merge_showers, non_finite_rows, select_particle,
                                 split_showers, take_showers)
-from nnlab.data.shards import share
+from nnlab.data.shards import share_rows
 from nnlab.errors import ConfigError
 from nnlab.evaluation import shower_classifiers as classifiers
 from nnlab.evaluation import shower_judgement as judgement
@@ -198,8 +198,7 @@ class ShowerGeneratorTask(Task):
         particle = particle or self.particles[0]
         index = self._particle_index(particle)
         path = Path(output) if output else out_dir / f"{particle}_seed{seed}.h5"
-        mine = share(-(-n // SAMPLE_CHUNK), *shard)
-        n_mine = min(n, mine.stop * SAMPLE_CHUNK) - min(n, mine.start * SAMPLE_CHUNK)
+        mine, n_mine = share_rows(n, SAMPLE_CHUNK, *shard)
         require_space(path, n_mine * SHOWER_BYTES, request=f"-n {n}")
         compiling, compiled = "", self.compile_sampler() if compile else None
         if compiled:  # a first call compiles (per batch size and dtype): time the showers apart from it
