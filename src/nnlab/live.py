@@ -53,6 +53,12 @@ def inpaint(run_path: str | os.PathLike, index: int, erased: Any, *, steps: int 
     return Inpainting(steps=steps, **task.inpaint_test_image(index, erased, steps=steps))
 
 
+def _significant(values: np.ndarray, digits: int = 6) -> list[float]:
+    """Values to `digits` significant digits for JSON: log-binned edges reach 1e-6 MeV, which a fixed number of
+    decimals would merge."""
+    return [float(f"{value:.{digits}g}") for value in values.tolist()]
+
+
 def showers(run_path: str | os.PathLike, *, particle: str | None = None, energy: str = "50", n: int = 1000,
             seed: int = 0, examples: int = 4, device: str = "auto") -> ShowerView:
     """`n` showers of `particle` at `energy` GeV ("50" or "1:100") drawn by a calogan run, beside as many from
@@ -73,7 +79,7 @@ def showers(run_path: str | os.PathLike, *, particle: str | None = None, energy:
     shown = {side: [[layer[i] for layer in side_layers] for i in range(min(examples, n))]
              for side, side_layers in layers.items()}
     means = {side: [average_image(layer) for layer in side_layers] for side, side_layers in layers.items()}
-    histograms = [{key: np.round(value, 6).tolist() if isinstance(value, np.ndarray) else value
+    histograms = [{key: _significant(value) if isinstance(value, np.ndarray) else value
                    for key, value in row.items()} for row in observable_histograms(reference, generated)]
     return ShowerView(particle=drawn["particle"], energy=energy, n=n, seed=seed, reference=drawn["reference"],
                       reference_label=drawn["label"], examples=shown, means=means,

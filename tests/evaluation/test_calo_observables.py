@@ -97,3 +97,16 @@ def test_shower_max_depth_refines_with_a_parabola():
     edge = np.array([[5.0, 3.0, 1.0]])  # maximum in the first bin: its centre
     assert obs.shower_max_depth_mm(edge)[0] == pytest.approx(3.0)
     assert obs.fit_line([1.0, 2.0, 3.0], [1.5, 2.5, 3.5]) == pytest.approx((1.0, 0.5))
+
+
+def test_in_whole_quanta_finds_a_shared_energy_quantum():
+    quantum = 2.7
+    counts = np.array([[[1, 4, 0, 9]], [[2, 3, 0, 8]], [[2, 4, 6, 0]], [[0, 5, 0, 0]], [[0, 0, 0, 0]]])
+    quantised = obs.in_whole_quanta(counts * quantum)
+    # the smallest cell is 1, 2 or 2 quanta: divided by 1 or 2 it is the quantum; one or no hit cell says nothing
+    assert quantised.tolist() == [True, True, True, False, False]
+    continuous = np.random.default_rng(0).gamma(2.0, 1.0, size=(200, 12, 12))
+    assert not obs.in_whole_quanta(continuous).any()
+    nearly = counts[:3] * quantum * (1 + np.array([0, 2e-5, 0, 0]))  # within 1e-3 quanta still whole
+    assert obs.in_whole_quanta(nearly).all()
+    assert not obs.in_whole_quanta(counts[:1] * quantum + np.array([0, 0.01, 0, 0])).any()

@@ -99,12 +99,37 @@ def test_default_slices_agree_with_1mm_slices(energy_gev):
         assert np.abs(coarse - fine).sum() < 2e-3 * fine.sum()
 
 
-def test_poisson_mode_fluctuates_the_layer_sum_like_hits():
+@pytest.mark.parametrize("hit_shape", [None, 1.0, 0.5])
+def test_poisson_mode_fluctuates_the_layer_sum_like_hits(hit_shape):
+    """Equal hits or continuous ones (more of them, each lighter): the same sigma / E."""
     n, slicing = 4000, depth_slicing(calogan_calorimeter())
     s = _slices(n)
     spot = np.full_like(s["spot_mev"], 10.0)  # 10 MeV hits: 10000 MeV / 10 MeV -> 1000 hits, 3.2 %
     dep = deposit_layers(s["energy_mev"], s["radius_mm"], spot, slicing=slicing, rng=np.random.default_rng(3),
-                         poisson=True)
+                         poisson=True, hit_shape=hit_shape)
     total = sum(img.sum(axis=(1, 2)) for img in dep["images"]) + dep["overflow"].sum(axis=1) + dep["lateral_escape_mev"]
     assert total.mean() == pytest.approx(10_000.0, rel=0.003)
     assert total.std() / total.mean() == pytest.approx(np.sqrt(1 / 1000), rel=0.1)
+
+
+def test_continuous_hits_keep_each_layer_and_the_cell_spreads_of_equal_spots():
+    """Spots of Gamma-distributed energy, (1 + 1/k) times as many: the layer keeps its energy exactly, cell means
+    and spreads stay those of equal-energy spots (compound Poisson: m e (1 + 1/k) / (1 + 1/k)^2 ... = m e), and
+    cells no longer share a quantum."""
+    from nnlab.evaluation.calo_observables import in_whole_quanta
+
+    n, slicing = 3000, depth_slicing(calogan_calorimeter())
+    s = _slices(n)
+    total = s["energy_mev"].sum(axis=(1, 2))
+    draws = [deposit_layers(s["energy_mev"], s["radius_mm"], s["spot_mev"], slicing=slicing,
+                            rng=np.random.default_rng(seed), hit_shape=shape) for seed, shape in ((4, None), (5, 1.0))]
+    equal, continuous = ({"core": d["images"][1][:, 5:7, 5:7].reshape(n, -1), "strips": d["images"][0][:, 1, 44:52]}
+                         for d in draws)
+    dep = draws[1]
+    kept = sum(img.sum(axis=(1, 2)) for img in dep["images"]) + dep["overflow"].sum(axis=1) + dep["lateral_escape_mev"]
+    assert np.allclose(kept, total, rtol=1e-12)
+    for part in ("core", "strips"):
+        sem = np.hypot(equal[part].std(axis=0), continuous[part].std(axis=0)) / np.sqrt(n)
+        assert np.all(np.abs(equal[part].mean(axis=0) - continuous[part].mean(axis=0)) < 4 * sem)
+        assert np.allclose(continuous[part].std(axis=0), equal[part].std(axis=0), rtol=0.08)
+    assert in_whole_quanta(draws[0]["images"][1]).all() and not in_whole_quanta(dep["images"][1]).any()

@@ -160,3 +160,18 @@ def test_visible_energy_has_the_sampling_fraction_and_resolution():
     assert resp.mean() == pytest.approx(sampling.em_sampling_fraction(CALO), rel=0.005)
     expected = np.sqrt(sampling.STOCHASTIC_TERM**2 / 20.0 + sampling.CONSTANT_TERM**2)
     assert resp.std() / resp.mean() == pytest.approx(expected, rel=0.1)
+
+
+@pytest.mark.parametrize("visible", [False, True])
+def test_cells_hold_continuous_energies_with_no_quantum_a_layer_shares(tmp_path, visible):
+    """Written to a file and read back: no shower's layer holds whole multiples of one energy (the equal-energy
+    spots of simulator 1.0 did in every e+ shower), while the per-cell spread keeps the equal spots' value."""
+    from nnlab.data.calo import read_calogan
+
+    path = simulate_to_file(tmp_path / "e.h5", "eplus", 1000, energy_gev=50.0, seed=8, visible=visible)
+    showers = read_calogan(path)
+    for k in range(3):  # layers 0 and 1 light two cells or more in every shower, so the test can tell
+        layer = showers[f"layer_{k}"]
+        assert k == 2 or (np.count_nonzero(layer.reshape(len(layer), -1), axis=1) >= 2).all()
+        assert not obs.in_whole_quanta(layer).any()
+    assert len(np.unique(showers["layer_1"][:, 5:7, 5:7])) == 4 * len(showers["layer_1"])

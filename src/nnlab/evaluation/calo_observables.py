@@ -113,6 +113,26 @@ def cell_energy_spectrum(image: np.ndarray, *, threshold: float = 0.0) -> np.nda
     return flat[flat > threshold]
 
 
+def in_whole_quanta(image: np.ndarray, *, tolerance: float = 1e-3,
+                    divisors: Sequence[int] = (1, 2, 3, 4)) -> np.ndarray:
+    """Per shower (n, ...): do the layer's non-empty cells all hold whole multiples of one energy?
+
+    The quantum tried is the smallest non-empty cell divided by 1 to 4 (that cell may hold a
+    few quanta); every cell must lie within `tolerance` quanta of a multiple. Showers with
+    fewer than two non-empty cells say nothing and count as False. A calorimeter has no such
+    quantum; a simulator that deals a layer's energy out in equal spots has.
+    """
+    flat = image.reshape(len(image), -1).astype(np.float64)
+    hit = flat > 0
+    smallest = np.where(hit, flat, np.inf).min(axis=1, keepdims=True)
+    ratio = np.where(hit, flat / np.where(np.isfinite(smallest), smallest, 1.0), 0.0)
+    whole = np.zeros(len(flat), dtype=bool)
+    for divisor in divisors:
+        scaled = ratio * divisor
+        whole |= (np.abs(scaled - np.rint(scaled)) <= tolerance).all(axis=1)
+    return whole & (hit.sum(axis=1) >= 2)
+
+
 def average_image(image: np.ndarray, *, normalise: bool = False) -> np.ndarray:
     """Mean image over showers; `normalise` divides each shower by its layer energy first."""
     image = np.asarray(image, dtype=float)

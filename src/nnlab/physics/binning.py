@@ -3,7 +3,8 @@
 Source: the radial law f(r) = 2 r R^2 / (r^2 + R^2)^2 of GFlash (docs/physics.md#radial-profile,
 Grindhammer & Peters hep-ex/0001020). Its 2D density R^2 / (pi (x^2 + y^2 + R^2)^2) has a
 closed-form rectangle integral, so the mean energy of every cell is exact; the spot
-fluctuations of GFlash are then drawn as one multinomial per layer (see `deposit_layers`).
+fluctuations of GFlash are then drawn as one multinomial per layer, and the spots' own
+energies as Gamma draws (see `deposit_layers` and `continuous_hits`).
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def _category_probabilities(cells: np.ndarray, in_stack: np.ndarray, total: np.n
 
 
 def deposit_layers(energy_mev: np.ndarray, radius_mm: np.ndarray, spot_energy_mev: np.ndarray, *,
-                   slicing: DepthSlicing, rng: np.random.Generator, poisson: bool = False) -> dict:
+                   slicing: DepthSlicing, rng: np.random.Generator, poisson: bool = False,
+                   hit_shape: float | None = None) -> dict:
     """Spread slice energies over cells, overflow and lateral escape, with spot fluctuations.
 
     Inputs have shape (n, n_slices, n_components): the energy of each radial component in
@@ -159,9 +161,11 @@ def deposit_layers(energy_mev: np.ndarray, radius_mm: np.ndarray, spot_energy_me
     GFlash's equal-energy spots, at a cost independent of the spot count. Default: N is fixed
     and the layer keeps its energy exactly (conservation). `poisson=True` (visible energy):
     N ~ Poisson, each spot keeps its energy, so the layer sum fluctuates like sampling.
+    `hit_shape` k: spots of fluctuating energy instead (`continuous_hits`), with the same variances.
     Returns images (list of (n, nx, ny)), overflow (n, 3) and lateral escape (n,) in MeV.
     """
     images, overflow, escape = [], [], np.zeros(len(energy_mev))
+    more_hits = 1.0 if hit_shape is None else 1.0 + 1.0 / hit_shape
     for grid in slicing.grids:
         sel = slicing.slices_of_layer(grid.layer.index)
         e, r, spot = energy_mev[:, sel], radius_mm[:, sel], spot_energy_mev[:, sel]
@@ -169,15 +173,35 @@ def deposit_layers(energy_mev: np.ndarray, radius_mm: np.ndarray, spot_energy_me
         cells, in_stack = _layer_means(grid, e, r, slicing.transverse_half_mm)
         p = _category_probabilities(cells, in_stack, total)
         mean_spot = np.divide(np.einsum("nsk,nsk->n", e, spot), total, out=np.ones_like(total), where=total > 0)
-        expected = total / mean_spot
+        expected = total / mean_spot * more_hits
         if poisson:
             n_spots = rng.poisson(expected)
-            weight = mean_spot
         else:
             n_spots = np.where(total > 0, np.maximum(np.rint(expected), 1), 0).astype(np.int64)
-            weight = np.divide(total, n_spots, out=np.zeros_like(total), where=n_spots > 0)
-        deposited = rng.multinomial(n_spots, p) * weight[:, None]
+        counts = rng.multinomial(n_spots, p)
+        if hit_shape is None:
+            weight = mean_spot if poisson else np.divide(total, n_spots, out=np.zeros_like(total), where=n_spots > 0)
+            deposited = counts * weight[:, None]
+        else:
+            deposited = continuous_hits(counts, hit_shape, rng) * (mean_spot / more_hits)[:, None]
+            if not poisson:  # the layer keeps its energy: the shares of a Dirichlet draw
+                drawn = deposited.sum(axis=1)
+                deposited *= np.divide(total, drawn, out=np.zeros_like(total), where=drawn > 0)[:, None]
         images.append(deposited[:, :-2].reshape(cells.shape))
         overflow.append(deposited[:, -2])
         escape += deposited[:, -1]
     return {"images": images, "overflow": np.stack(overflow, axis=1), "lateral_escape_mev": escape}
+
+
+def continuous_hits(counts: np.ndarray, shape: float, rng: np.random.Generator) -> np.ndarray:
+    """Energy of `counts` hits of mean energy 1 each drawn from Gamma(shape, 1 / shape): Gamma(counts shape, 1 / shape).
+
+    A sampling calorimeter has no energy quantum: what a track leaves in an argon gap varies
+    with its path and Landau straggling. The caller raises the hit count by 1 + 1 / shape and
+    lowers the hit energy by as much, so a cell of mean m keeps its variance m e_spot (and the
+    energy resolution its calibrated stochastic term): only the quantum goes.
+    """
+    out = np.zeros(counts.shape)
+    hit = counts > 0
+    out[hit] = rng.standard_gamma(counts[hit] * shape) / shape
+    return out

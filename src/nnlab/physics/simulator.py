@@ -23,10 +23,13 @@ from nnlab.progress import Progress
 
 log = logging.getLogger(__name__)
 
-SIMULATOR_VERSION = "1.0"
+SIMULATOR_VERSION = "2.0"  # 2.0: continuous hit energies
 PARTICLES = ("eplus", "gamma", "piplus")
 _PARTICLE_CODE = {name: i for i, name in enumerate(PARTICLES)}
 RNG_BLOCK = 1000  # showers per independent random stream (also the vectorisation width)
+# Gamma shape of a hit's energy (exponential): cells hold continuous energies, no quantum a layer's cells share
+# (docs/simulation.md#continuous-hit-energies)
+HIT_SHAPE = 1.0
 TRUTH = "truth/"  # prefix of per-shower truth arrays written beside the CaloGAN keys
 
 
@@ -59,7 +62,7 @@ class SimulationSettings:
 
 
 def _spread(energy_mev: np.ndarray, spot_mev: np.ndarray, deposited_mev: np.ndarray, fraction: float):
-    """Visible-energy inputs of `deposit_layers`: scaled energies and equal FastCaloSim hits."""
+    """Visible-energy inputs of `deposit_layers`: scaled energies and FastCaloSim's mean hit energy."""
     visible_total = fraction * deposited_mev
     hit_mev = visible_total / sampling.expected_hits(deposited_mev / 1e3)
     hit = np.where(visible_total > 0, hit_mev, 1.0)[:, None, None]
@@ -73,7 +76,8 @@ def _deposit(slices: dict, *, visible: bool, calorimeter: Calorimeter, slicing: 
     if visible:
         shower_mev = energy.sum(axis=(1, 2))
         energy, spot = _spread(energy, spot, shower_mev, sampling.em_sampling_fraction(calorimeter))
-    return deposit_layers(energy, slices["radius_mm"], spot, slicing=slicing, rng=rng, poisson=visible)
+    return deposit_layers(energy, slices["radius_mm"], spot, slicing=slicing, rng=rng, poisson=visible,
+                          hit_shape=HIT_SHAPE)
 
 
 def _em_block(energy_gev: np.ndarray, rng: np.random.Generator, *, settings: SimulationSettings,
