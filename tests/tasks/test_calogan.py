@@ -13,11 +13,13 @@ import torch
 from nnlab import api, live
 from nnlab.data.calo import read_attrs, read_calogan
 from nnlab.errors import ConfigError
+from nnlab.evaluation.calo_observables import in_whole_quanta
 from nnlab.models.calogan.inference import generate
 from nnlab.physics.simulator import simulate_to_file
 from nnlab.tasks import calogan as calogan_task
 from nnlab.tasks import shower_generator
 from nnlab.training.checkpoint import load_checkpoint
+from tests import second_source
 from tests.conftest import assert_one_line_error, edit_weights
 
 TINY = ("--epochs", "1", "--batch-size", "64", "--set", "data.n_per_particle=400", "--set", "score.n_epoch=100",
@@ -73,6 +75,26 @@ def test_trains_on_a_file_and_generates_physical_showers(cli, tmp_path, showers)
     assert 0.0 <= bf16["eplus"]["classifier_auc"]["observables"] <= 1.0
     assert "calochallenge" not in bf16["eplus"]  # --protocol none
     assert_one_line_error(cli("evaluate", run, "--protocol", "huge"), "--protocol", "huge")
+
+
+def test_trains_on_the_second_source_and_draws_no_energy_quantum(cli, tmp_path):
+    """A file that nnlab's simulator did not write (tests/second_source.py): the generator learns it by default
+    without a fitted spot energy, and neither its showers nor the file's have a quantum a layer's cells share."""
+    path = tmp_path / "gamma_elsewhere.h5"
+    second_source.write(path, "gamma", 400, seed=4)
+    run = train(cli, tmp_path, "--data", str(path), "--particle", "gamma")
+    _, task = api.load_run(run)
+    assert not task.models["G"].round_to_spots and not hasattr(task.models["G"], "spot_coefficients")
+    fake = generate(task.models["G"], np.linspace(1.0, 100.0, 200), seed=1)
+    lit = (fake["layer_1"].reshape(200, -1) > 0).sum(axis=1) >= 2
+    assert lit.mean() > 0.5 and not in_whole_quanta(fake["layer_1"]).any()
+    quanta = json.loads((run / "report.json").read_text())["gamma"]["whole_quanta"]
+    assert quanta == {"generated": 0.0, "reference": 0.0}
+    page = (run / "plots" / "gamma" / "report.md").read_text()
+    assert "Layer 1 in whole multiples of one energy in 0.0% of the generated showers, 0.0% of the reference." in page
+    judged = cli("evaluate", run, "--protocol", "none")
+    assert "gamma: layer 1 in whole multiples of one energy in 0.0% of the generated showers, 0.0% of the reference" \
+        in judged.out, judged.err
 
 
 def test_two_particles_and_sample_writes_the_calogan_layout(cli, tmp_path, monkeypatch):
@@ -229,7 +251,7 @@ def test_evaluate_judges_against_a_reference_file_beside_the_held_out_report(cli
 def test_the_epoch_kept_scores_lowest_on_what_it_is_selected_by(tmp_path, showers, select_by):
     settings = [f"data.files={showers}", "data.n_per_particle=400", "train.batch_size=64", "gan.d_steps=2",
                 "score.n_epoch=200", "score.classifier_epochs=20", "train.epochs=3", f"score.select_by={select_by}",
-                "model.energy_fit_steps=50", "train.seed=10"]  # a seed whose lowest separation power is not the first
+                "model.energy_fit_steps=50", "train.seed=11"]  # a seed whose lowest separation power is not the first
     run = api.train("calogan", out_dir=tmp_path, overrides=settings, evaluate=False).run
     history = run.read_metrics()
     # by the classifier: the lowest AUC, and among equal AUCs the lowest separation power

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from nnlab.evaluation import calo_observables as obs
 from nnlab.evaluation import shower_classifiers as classifiers
 from nnlab.evaluation import shower_validation as validation
 from nnlab.progress import Progress
@@ -23,7 +24,8 @@ def judge(particle: str, reference: Mapping[str, np.ndarray], generated: Mapping
           title: str, classifier_epochs: int, protocol: classifiers.Protocol | None,
           phase: Progress) -> tuple[dict[str, Any], list[str], list[Path]]:
     """Separation powers (overall and by energy), nnlab's classifier AUCs on observables and cells, the
-    CaloChallenge protocol's AUC and JSD on low- and high-level features (unless `protocol` is None), the
+    CaloChallenge protocol's AUC and JSD on low- and high-level features (unless `protocol` is None), the share
+    of showers whose layer 1 is in whole multiples of one energy (a quantum the reference may lack), the
     histogram and mean-image plots and folder/report.md; the values, the lines to print, the files."""
     rows = validation.compare_observables(reference, generated)
     phase.update()
@@ -38,8 +40,13 @@ def judge(particle: str, reference: Mapping[str, np.ndarray], generated: Mapping
     plots = validation.plot_observable_grid(reference, generated, folder)
     plots.append(validation.plot_average_images(reference, generated, folder / "average_images.png"))
     settings = f"{protocol.depth} x {protocol.width}, {protocol.epochs} epochs" if protocol else ""
+    quanta = {side: float(obs.in_whole_quanta(showers["layer_1"]).mean()) if len(showers["energy"]) else float("nan")
+              for side, showers in (("generated", generated), ("reference", reference))}
+    quantum_line = (f"layer 1 in whole multiples of one energy in {quanta['generated']:.1%} of the generated showers, "
+                    f"{quanta['reference']:.1%} of the reference")
     page = validation.write_report(folder / "report.md", {
         "title": title, "separation": rows, "classifier_auc": aucs, "images": plots,
+        "notes": [quantum_line[0].upper() + quantum_line[1:] + ".", ""],
         "protocol": challenge, "protocol_settings": settings,
         "n_reference": len(reference["energy"]), "n_generated": len(generated["energy"])})
     phase.update()
@@ -53,8 +60,8 @@ def judge(particle: str, reference: Mapping[str, np.ndarray], generated: Mapping
                      f"{challenge['high']['jsd']:.3f} bits")
     lines += [f"{particle}: separation power mean {np.mean(list(powers.values())):.3f}, worst {worst} "
               f"{powers[worst]:.3f}; {sum(v < 0.05 for v in powers.values())} of {len(powers)} below 0.05",
-              f"{particle}: report {page}"]
-    values = {"classifier_auc": aucs, "separation": rows}
+              f"{particle}: {quantum_line}", f"{particle}: report {page}"]
+    values = {"classifier_auc": aucs, "separation": rows, "whole_quanta": quanta}
     if challenge:
         values["calochallenge"] = {**challenge, "settings": settings}
     return values, lines, [*plots, page]

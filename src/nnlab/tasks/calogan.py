@@ -59,12 +59,13 @@ class CaloGANModelConfig:
     # with layer_energies=generator: start G's response E_tot / E at the training showers' mean, not 0.5 (e+,
     # 150 epochs: E_tot/E_inc separation power 0.06 against 0.37, mean over all observables 0.125 against 0.141)
     start_at_response: bool = True
-    # round G's cells to whole spots of a fitted energy, like the simulator's deposits
-    # (docs/calogan.md#cells-in-whole-spots-their-counts-dithered)
-    round_to_spots: bool = True
+    # round G's cells to whole spots of an energy fitted to the smallest cells: off, since a generator must not
+    # assume its file's cells share an energy quantum (real ones do not, nor do nnlab's simulated ones from
+    # simulator 2.0); kept for runs trained with it (docs/calogan.md#cells-in-whole-spots-an-option-off-by-default)
+    round_to_spots: bool = False
     # each cell's whole spots drawn around G's expected number: dithered (floor(x + u)), like Poisson counts
     # ('random'), or rounded to the nearest; dithering judged as well as random counts and samples faster
-    # (docs/calogan.md#cells-in-whole-spots-their-counts-dithered)
+    # (docs/calogan.md#cells-in-whole-spots-an-option-off-by-default)
     spot_sampling: str = choices(*SPOT_SAMPLING, default="dither")
     # layers whose critic stream also reads the cells over the layer's hottest: the core's energy sharing
     # (E_ratio) that the log scale hides; the sparse back layer's own view made it worse
