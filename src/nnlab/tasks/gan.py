@@ -102,7 +102,8 @@ class GANTask(GeneratorAverage, Task):
         memory_format = torch.channels_last if cfg.model.channels_last else torch.contiguous_format
         self.models = {"G": G.to(self.device, memory_format=memory_format),
                        "D": D.to(self.device, memory_format=memory_format)}
-        self.add_generator_average(cfg.gan.g_average)  # no optimiser, no gradients: saved and resumed like G
+        # no optimiser, no gradients: saved and resumed like G
+        self.add_generator_average(cfg.gan.g_average, cfg.gan.g_average_warmup)
         if training:
             rates = {"G": cfg.train.lr * cfg.gan.g_lr_factor, "D": cfg.train.lr}
             self.optimizers = {name: make_optimizer(self.models[name].parameters(), cfg.train, lr=rate)

@@ -3,9 +3,10 @@
 G's weights chase a moving target, so the last iterate is noisy; their running average
 (Yazici et al. 2019, "The unusual effectiveness of averaging in GAN training"; Karras et
 al. 2018) draws better samples at no training cost. torch's `AveragedModel` holds the
-copy; the decay warms up as min(decay, (1 + n) / (10 + n)) after n updates (as in
+copy; the decay warms up as min(decay, (1 + n) / (warmup + n)) after n updates (warmup 10 as in
 TensorFlow's ExponentialMovingAverage with num_updates) so that the average does not
-remember the random initialisation for thousands of steps.
+remember the random initialisation for thousands of steps. Until the decay is reached the
+average spans about the last n / (warmup - 1) updates: a ninth of them with warmup 10.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch.optim.swa_utils import AveragedModel
 from nnlab.training import distributed
 
 
-def averaged_copy(model: nn.Module, *, decay: float) -> AveragedModel:
+def averaged_copy(model: nn.Module, *, decay: float, warmup: float = 10.0) -> AveragedModel:
     """A frozen copy of `model` whose `update_parameters(model)` folds in the current weights.
 
     Buffers (BatchNorm statistics) are copied, not averaged. The copy needs no gradients, so
@@ -25,11 +26,13 @@ def averaged_copy(model: nn.Module, *, decay: float) -> AveragedModel:
     """
     if not 0.0 < decay < 1.0:
         raise ValueError(f"the moving average's decay must lie in (0, 1), got {decay}")
+    if not warmup > 1.0:
+        raise ValueError(f"the moving average's warm-up must exceed 1, got {warmup}")
 
     @torch.no_grad()
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
         n = n_averaged.float()  # stays a tensor on the model's device: no host sync at every G step on a GPU
-        rate = 1.0 - torch.clamp((1.0 + n) / (10.0 + n), max=decay)
+        rate = 1.0 - torch.clamp((1.0 + n) / (warmup + n), max=decay)
         for mean, value in zip(averaged, current, strict=True):
             mean.lerp_(value, rate)
 
@@ -41,10 +44,10 @@ class GeneratorAverage:
 
     models: dict[str, nn.Module]
 
-    def add_generator_average(self, decay: float) -> None:
+    def add_generator_average(self, decay: float, warmup: float = 10.0) -> None:
         """Start the average (decay 0: none, samples come from G itself)."""
         if decay:
-            self.models["G_average"] = averaged_copy(self.models["G"], decay=decay)
+            self.models["G_average"] = averaged_copy(self.models["G"], decay=decay, warmup=warmup)
 
     def update_generator_average(self, generator: nn.Module) -> None:
         """Fold in G's weights after its optimiser step (`generator` may be DDP-wrapped)."""
