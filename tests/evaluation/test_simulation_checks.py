@@ -75,3 +75,4 @@ def test_the_lar_signal_is_checked_for_its_sampling_fraction_and_resolution(tmp_
     assert "deposited/incident mean" not in checks
     assert checks["visible/incident mean"]["value"] == pytest.approx(0.217, abs=0.005)
     assert checks["sampling term a (sqrt GeV)"]["value"] == pytest.approx(0.101, abs=0.01)
+    assert "eplus: E (GeV)   N     visible/incident (mean, std)" in result["text"]

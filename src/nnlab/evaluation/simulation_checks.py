@@ -253,7 +253,7 @@ def validate_simulation(showers: Any, out_dir: str | os.PathLike, *,
     checks += _photon_offset_check(loaded)
     report = {"passed": all(c.passed for c in checks), "checks": [c.to_dict() for c in checks],
               "summary": summary, "plots": [str(p) for p in plots]}
-    report["text"] = format_report(checks, summary)
+    report["text"] = format_report(checks, summary, visible=visible)
     write_text_atomic(out_dir / "report.json", json.dumps({k: v for k, v in report.items() if k != "text"}, indent=2))
     write_text_atomic(out_dir / "report.txt", report["text"])
     return report
@@ -270,14 +270,17 @@ def _photon_offset_check(loaded: Mapping[str, Mapping[str, np.ndarray]]) -> list
                   + fits[1][1] - fits[0][1], 0.5, 1.5, "PDG: photons +1.0 X0 deeper")]
 
 
-def format_report(checks: Sequence[Check], summary: Mapping[str, Mapping[str, list[float]]]) -> str:
-    """The report as a plain-text table: checks first, then response and layer fractions vs energy."""
+def format_report(checks: Sequence[Check], summary: Mapping[str, Mapping[str, list[float]]], *,
+                  visible: Mapping[str, bool] | None = None) -> str:
+    """The report as a plain-text table: checks first, then response and layer fractions vs energy (`visible`:
+    the particles whose files hold the LAr signal, not the total deposit)."""
     lines = [f"{'particle':<12}{'check':<34}{'value':>9}  {'accepted':<17}{'ok':<5}source"]
     for c in checks:
         lines.append(f"{c.particle:<12}{c.name:<34}{c.value:>9.4f}  [{c.low:.3g}, {c.high:.3g}]".ljust(74)
                      + f"{'yes' if c.passed else 'NO':<5}{c.source}")
     for particle, s in summary.items():
-        lines += ["", f"{particle}: E (GeV)   N   deposited/incident (mean, std)   f_0    f_1    f_2"]
+        energy = "  visible/incident" if (visible or {}).get(particle) else "deposited/incident"
+        lines += ["", f"{particle}: E (GeV)   N   {energy} (mean, std)   f_0    f_1    f_2"]
         for i, e in enumerate(s["energy_gev"]):
             lines.append(f"  {e:8.1f} {int(s['count'][i]):6d}   {s['response_mean'][i]:.4f} {s['response_std'][i]:.4f}"
                          f"              {s['f_0_mean'][i]:.3f}  {s['f_1_mean'][i]:.3f}  {s['f_2_mean'][i]:.3f}")
