@@ -133,6 +133,11 @@ def in_whole_quanta(image: np.ndarray, *, tolerance: float = 1e-3,
     return whole & (hit.sum(axis=1) >= 2)
 
 
+def quantised_share(image: np.ndarray) -> float:
+    """Share of showers (n, ...) whose layer is `in_whole_quanta`; NaN for no showers."""
+    return float(in_whole_quanta(image).mean()) if len(image) else float("nan")
+
+
 def average_image(image: np.ndarray, *, normalise: bool = False) -> np.ndarray:
     """Mean image over showers; `normalise` divides each shower by its layer energy first."""
     image = np.asarray(image, dtype=float)

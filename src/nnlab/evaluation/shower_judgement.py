@@ -40,8 +40,8 @@ def judge(particle: str, reference: Mapping[str, np.ndarray], generated: Mapping
     plots = validation.plot_observable_grid(reference, generated, folder)
     plots.append(validation.plot_average_images(reference, generated, folder / "average_images.png"))
     settings = f"{protocol.depth} x {protocol.width}, {protocol.epochs} epochs" if protocol else ""
-    quanta = {side: float(obs.in_whole_quanta(showers["layer_1"]).mean()) if len(showers["energy"]) else float("nan")
-              for side, showers in (("generated", generated), ("reference", reference))}
+    quanta = {"generated": obs.quantised_share(generated["layer_1"]),
+              "reference": obs.quantised_share(reference["layer_1"])}
     quantum_line = (f"layer 1 in whole multiples of one energy in {quanta['generated']:.1%} of the generated showers, "
                     f"{quanta['reference']:.1%} of the reference")
     page = validation.write_report(folder / "report.md", {

@@ -100,8 +100,7 @@ def em_checks(particle: str, showers: Mapping[str, np.ndarray], *, visible: bool
 def resolution_fit(showers: Mapping[str, np.ndarray], edges_gev: np.ndarray = np.linspace(0.0, 100.0, 21)):
     """Stochastic and constant terms (a, c) of sigma/E = sqrt(a^2 / E + c^2), fitted to the response's relative
     variance in bins of incident energy against each bin's mean 1/E, weighted by its precision (bins of fewer than 50
-    showers left out);
-    None without three bins."""
+    showers left out); None without three bins."""
     energy = showers["energy"][:, 0]
     stats = obs.binned_stats(energy, obs.response(showers), edges_gev)
     inverse = obs.binned_stats(energy, 1.0 / energy, edges_gev)["mean"]
@@ -129,9 +128,8 @@ def resolution_checks(particle: str, showers: Mapping[str, np.ndarray]) -> list[
 
 def quantum_check(particle: str, showers: Mapping[str, np.ndarray]) -> Check:
     """Share of showers whose layer-1 cells all hold whole multiples of one energy: a calorimeter has no quantum."""
-    share = float(obs.in_whole_quanta(showers["layer_1"]).mean()) if len(showers["energy"]) else float("nan")
-    return Check(particle, "layer 1 in whole quanta (share)", share, 0.0, QUANTISED_MAX,
-                 "continuous deposits: no energy quantum in a layer")
+    return Check(particle, "layer 1 in whole quanta (share)", obs.quantised_share(showers["layer_1"]), 0.0,
+                 QUANTISED_MAX, "continuous deposits: no energy quantum in a layer")
 
 
 def tmax_fit(showers: Mapping[str, np.ndarray]) -> tuple[float, float] | None:

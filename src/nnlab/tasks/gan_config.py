@@ -8,6 +8,7 @@ from typing import Any
 
 from nnlab.config import TrainConfig, choices, in_range
 from nnlab.models.gan import GAN_ARCHS
+from nnlab.training.ema import WARMUP
 from nnlab.training.gan_losses import BCE_LOSSES, LOSSES
 
 DEFAULT_LATENT = {"mlp": 10, "dcgan": 64}  # the lecture posits 10; DCGAN-style G draws more from 64
@@ -46,8 +47,9 @@ class AdversarialConfig:
     # sample from a moving average of G's weights with this decay per G step; 0 = off
     g_average: float = in_range("[0, 1)", default=0.999)
     # the average's warm-up w: its decay is min(g_average, (1 + n) / (w + n)) after n G steps, so it spans about
-    # the last n / (w - 1) steps until it reaches g_average (docs/benchmarks-history.md#how-long-gs-average-reaches-back-at-4-epochs-2026-12-08)
-    g_average_warmup: float = in_range("(1, inf)", default=10.0)
+    # the last n / (w - 1) steps until it reaches g_average
+    # (docs/benchmarks-history.md#how-long-gs-average-reaches-back-at-4-epochs-2026-12-08)
+    g_average_warmup: float = in_range("(1, inf)", default=WARMUP)
     # G's learning rate is train.lr times this (D's is train.lr): two time scales
     g_lr_factor: float = in_range("(0, inf)", default=1.0)
 

@@ -17,8 +17,10 @@ from torch.optim.swa_utils import AveragedModel
 
 from nnlab.training import distributed
 
+WARMUP = 10.0  # TensorFlow's: the average spans about the last ninth of the updates until it reaches its decay
 
-def averaged_copy(model: nn.Module, *, decay: float, warmup: float = 10.0) -> AveragedModel:
+
+def averaged_copy(model: nn.Module, *, decay: float, warmup: float = WARMUP) -> AveragedModel:
     """A frozen copy of `model` whose `update_parameters(model)` folds in the current weights.
 
     Buffers (BatchNorm statistics) are copied, not averaged. The copy needs no gradients, so
@@ -44,7 +46,7 @@ class GeneratorAverage:
 
     models: dict[str, nn.Module]
 
-    def add_generator_average(self, decay: float, warmup: float = 10.0) -> None:
+    def add_generator_average(self, decay: float, warmup: float = WARMUP) -> None:
         """Start the average (decay 0: none, samples come from G itself)."""
         if decay:
             self.models["G_average"] = averaged_copy(self.models["G"], decay=decay, warmup=warmup)
